@@ -1,0 +1,74 @@
+"""Command-line entry point: a thin shell that dispatches to one module per command.
+
+Each command module exposes ``register(subparsers)`` and ``run(args) -> int`` and keeps its
+top level import-light (argparse only): heavy libraries are imported inside ``run`` so that
+``repoctx hook run`` on an empty index starts in well under a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from repoctx import __version__
+from repoctx.errors import RepoctxError
+
+# name → module under repoctx.cli; order is the order shown in --help.
+COMMANDS: dict[str, str] = {
+    "review": "review",
+    "tui": "tui",
+    "pack": "pack",
+    "files": "files",
+    "graph": "graph",
+    "budget": "budget",
+    "models": "models",
+    "hook": "hook",
+    "serve": "serve",
+    "cache": "cache",
+    "doctor": "doctor",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="repoctx",
+        description="Put a whole repository in front of a local LLM, sized to your GPU.",
+    )
+    parser.add_argument("--version", action="version", version=f"repoctx {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        try:
+            module = importlib.import_module(f"repoctx.cli.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"repoctx.cli.{module_name}":
+                raise
+            continue  # command not built yet
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        code: int = args.run(args)
+    except RepoctxError as exc:
+        print(f"repoctx: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("repoctx: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # stdout closed early (e.g. `repoctx files . | head`): not an error for the user.
+        sys.stderr.close()
+        return 0
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
