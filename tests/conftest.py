@@ -1,0 +1,50 @@
+"""Shared fixtures: every test runs with its own cache and config dirs, never the user's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory,
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    base = tmp_path_factory.mktemp("userdirs")
+    monkeypatch.setenv("REPOCTX_CACHE_DIR", str(base / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
+    monkeypatch.delenv("REPOCTX_MODEL", raising=False)
+    monkeypatch.delenv("REPOCTX_SERVER", raising=False)
+
+
+RepoFactory = Callable[..., Path]
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> RepoFactory:
+    """Write ``files`` (path → text or bytes) under a fresh dir; ``git=True`` commits them."""
+
+    def factory(files: Mapping[str, str | bytes], *, git: bool = False,
+                name: str = "repo") -> Path:
+        root = tmp_path / name
+        root.mkdir(parents=True, exist_ok=True)
+        for rel, content in files.items():
+            target = root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                target.write_text(content, encoding="utf-8")
+        if git:
+            import git as gitpython
+
+            repo = gitpython.Repo.init(root)
+            with repo.config_writer() as config:
+                config.set_value("user", "name", "Test")
+                config.set_value("user", "email", "test@example.com")
+            repo.git.add("-A")
+            repo.git.commit("-m", "initial", "--allow-empty")
+        return root
+
+    return factory
