@@ -1,13 +1,59 @@
-"""Shared pytest setup: keep it minimal; each block says who owns it."""
+"""Shared fixtures: every test runs with its own cache and config dirs, never the user's."""
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory,
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    base = tmp_path_factory.mktemp("userdirs")
+    monkeypatch.setenv("REPOCTX_CACHE_DIR", str(base / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
+    monkeypatch.delenv("REPOCTX_MODEL", raising=False)
+    monkeypatch.delenv("REPOCTX_SERVER", raising=False)
+
+
+RepoFactory = Callable[..., Path]
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> RepoFactory:
+    """Write ``files`` (path → text or bytes) under a fresh dir; ``git=True`` commits them."""
+
+    def factory(files: Mapping[str, str | bytes], *, git: bool = False,
+                name: str = "repo") -> Path:
+        root = tmp_path / name
+        root.mkdir(parents=True, exist_ok=True)
+        for rel, content in files.items():
+            target = root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                target.write_text(content, encoding="utf-8")
+        if git:
+            import git as gitpython
+
+            repo = gitpython.Repo.init(root)
+            with repo.config_writer() as config:
+                config.set_value("user", "name", "Test")
+                config.set_value("user", "email", "test@example.com")
+            repo.git.add("-A")
+            repo.git.commit("-m", "initial", "--allow-empty")
+        return root
+
+    return factory
+
 
 # --- ggufgen fixtures (owner: budget, tests/ggufgen.py): tiny real GGUFs, cached per machine ---
-from ggufgen import gemma3_gguf, plain_gguf, qwen35_27b_gguf, qwen35_gguf  # noqa: F401
+import sys  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from ggufgen import gemma3_gguf, plain_gguf, qwen35_27b_gguf, qwen35_gguf  # noqa: E402, F401
 
 # --- end ggufgen fixtures ---
