@@ -3,12 +3,15 @@
 Languages are data: adding one means a row here, a query file in ``queries/<name>.scm``
 and (for import resolution) a resolver in ``repoctx.resolve``; no parser logic changes.
 Grammar modules are the official per-language wheels (``tree-sitter-python`` …), imported
-only when a file of that language is parsed.
+only when a file of that language is parsed. docs/languages.md describes the query files.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from pathlib import PurePosixPath
 
 
@@ -20,10 +23,12 @@ class Language:
     grammar_module: str | None = None  # e.g. "tree_sitter_python"; None → packed as plain text
     grammar_function: str = "language"  # typescript/tsx/php expose differently named functions
     shebangs: tuple[str, ...] = ()  # interpreter names recognised on a "#!" first line
+    elision: str = "…"  # what replaces an elided body in a skeleton (Python: "...", valid code)
 
 
 LANGUAGES: tuple[Language, ...] = (
-    Language("python", (".py", ".pyi", ".pyw"), (), "tree_sitter_python", shebangs=("python",)),
+    Language("python", (".py", ".pyi", ".pyw"), (), "tree_sitter_python", shebangs=("python",),
+             elision="..."),
     Language("javascript", (".js", ".mjs", ".cjs", ".jsx"), (), "tree_sitter_javascript",
              shebangs=("node",)),
     Language("typescript", (".ts", ".mts", ".cts"), (), "tree_sitter_typescript",
@@ -99,3 +104,27 @@ def _language_for_shebang(first_line: bytes) -> str | None:
 
 def has_grammar(name: str | None) -> bool:
     return name is not None and name in _BY_NAME and _BY_NAME[name].grammar_module is not None
+
+
+_INHERITS = re.compile(r"^;+\s*inherits:\s*([\w,\s]+?)\s*$", re.MULTILINE)
+
+
+@cache
+def query_source(name: str) -> str | None:
+    """The tree-sitter query text for a language, or None when it has no query file.
+
+    A ``; inherits: other`` line pulls in ``other.scm`` first (TSX reuses TypeScript), so
+    the inherited patterns come before the file's own and lose kind ties to them.
+    """
+    resource = resources.files(__name__).joinpath("queries", f"{name}.scm")
+    if not resource.is_file():
+        return None
+    text = resource.read_text(encoding="utf-8")
+    parts: list[str] = []
+    for match in _INHERITS.finditer(text):
+        for parent in match.group(1).replace(",", " ").split():
+            parent_text = query_source(parent) if parent != name else None
+            if parent_text:
+                parts.append(parent_text)
+    parts.append(text)
+    return "\n".join(parts)

@@ -1,0 +1,2 @@
+; inherits: typescript
+; TSX — the TypeScript grammar plus JSX; every TypeScript pattern applies unchanged.

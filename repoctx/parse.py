@@ -1,0 +1,277 @@
+"""Parse: what tree-sitter says about one file — its imports, definitions and skeleton.
+
+Every language fact lives in a query file, ``repoctx/languages/queries/<language>.scm``;
+this module only reads the captures, so adding a language touches no Python. One query
+per language, compiled once per process, runs once per file; captures do the per-node
+work in C, and Python only sorts the (few) captured nodes. UI-free: never prints, and
+never raises on content — a broken file still yields whatever could be read, with
+``ParsedFile.error`` saying what went wrong.
+
+Capture vocabulary (documented for query authors in docs/languages.md):
+
+``@import`` / ``@import.<kind>``
+    The whole import-like statement; its first line is ``ImportRef.line``. ``<kind>`` is
+    an EdgeKind (``type``, ``reexport`` for "re-export", ``include``, ``mod``, ``dynamic``,
+    ``require``, ``use``); plain ``@import`` is "import".
+``@import.module``
+    The specifier. Quotes, backticks and ``<>`` are stripped (``<>`` → ``system=True``);
+    everything else stays as written. Several nodes in one match span first to last.
+``@import.relative``
+    A specifier relative to the importing file though not written so (Ruby
+    ``require_relative "x"``, PHP ``__DIR__ . '/x'``): it gets a ``./`` prefix.
+``@import.name``
+    Imported names (0..n), merged over every match of the same statement and specifier.
+``@scope.function`` / ``@scope.type_checking``
+    Nodes whose imports run late (scope "function"; a plain import becomes "lazy") or
+    never (scope "type-checking", kind "type").
+``@definition.<kind>``, ``@name``, ``@body``, ``@members``, ``@doc``, ``@keep``, ``@wrapper``
+    Definitions and the skeleton; see ``repoctx.skeleton``.
+Captures starting with ``_`` only feed predicates. When patterns disagree about one
+statement, the later pattern's kind wins; a specifier containing another specifier
+captured in the same statement is dropped (the inner, more specific capture wins).
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from dataclasses import dataclass, field
+from functools import cache
+from typing import cast
+
+import tree_sitter as ts
+
+from repoctx import skeleton
+from repoctx.languages import LANGUAGES, get_language, has_grammar, query_source
+from repoctx.types import EdgeKind, ImportRef, ImportScope, ParsedFile
+
+__all__ = ["parse_source"]
+
+_MAX_ERROR_LINES = 5
+_KNOWN = {lang.name for lang in LANGUAGES}
+_IMPORT_KINDS: dict[str, EdgeKind] = {
+    "import": "import", "import.type": "type", "import.reexport": "re-export",
+    "import.include": "include", "import.mod": "mod", "import.dynamic": "dynamic",
+    "import.require": "require", "import.use": "use",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Grammar:
+    language: ts.Language
+    query: ts.Query
+    elision: str
+
+
+@dataclass(slots=True)
+class _ImportGroup:
+    """One (statement, specifier) pair, merged over every match that mentions it."""
+
+    statement: ts.Node
+    start: int
+    end: int
+    kind: EdgeKind
+    pattern: int
+    relative: bool
+    names: dict[int, ts.Node] = field(default_factory=dict)  # start byte → name node
+
+
+@dataclass(slots=True)
+class _Captures:
+    """A file's query matches, sorted by role."""
+
+    imports: dict[tuple[int, int, int], _ImportGroup] = field(default_factory=dict)
+    function_scopes: set[int] = field(default_factory=set)  # node ids
+    type_checking: set[int] = field(default_factory=set)
+    defs: skeleton.Collector = field(default_factory=skeleton.Collector)
+
+
+_local = threading.local()  # tree-sitter parsers are not thread-safe: one per thread
+
+
+def parse_source(language: str, source: bytes, path: str = "") -> ParsedFile:
+    """Imports, definitions and skeleton of ``source``; languages without a grammar get none.
+
+    ``path`` only labels errors. Never raises: an internal failure comes back as a
+    ParsedFile with ``error`` set (and whatever was extracted before it).
+    """
+    if language not in _KNOWN or not has_grammar(language):
+        return ParsedFile(language)
+    grammar = _grammar(language)
+    if isinstance(grammar, str):
+        return ParsedFile(language, error=grammar)
+    try:
+        tree = _parser(language, grammar.language).parse(source)
+        caps = _collect(grammar.query, tree.root_node)
+        imports, import_nodes = _import_refs(caps, source)
+    except Exception as exc:  # fail soft: one bad file must never stop a run
+        return ParsedFile(language, error=_describe(exc, path))
+    error = _syntax_error(tree.root_node)
+    try:
+        definitions, skel = skeleton.build(caps.defs, import_nodes, source, grammar.elision)
+    except Exception as exc:
+        return ParsedFile(language, imports, error=_describe(exc, path))
+    return ParsedFile(language, imports, definitions, skel, error)
+
+
+def _describe(exc: Exception, path: str) -> str:
+    where = f" in {path}" if path else ""
+    return f"parse failed{where}: {type(exc).__name__}: {exc}"
+
+
+@cache
+def _grammar(language: str) -> _Grammar | str:
+    """The compiled grammar and query, or why there is none (cached either way)."""
+    lang = get_language(language)
+    module_name = cast(str, lang.grammar_module)
+    try:
+        module = importlib.import_module(module_name)
+        ts_language = ts.Language(getattr(module, lang.grammar_function)())
+    except Exception as exc:
+        return f"grammar {module_name} unavailable: {type(exc).__name__}: {exc}"
+    text = query_source(language) or ""
+    try:
+        query = ts.Query(ts_language, text)
+    except Exception as exc:
+        return f"query for {language} does not compile: {exc}"
+    return _Grammar(ts_language, query, lang.elision)
+
+
+def _parser(language: str, ts_language: ts.Language) -> ts.Parser:
+    parsers: dict[str, ts.Parser] | None = getattr(_local, "parsers", None)
+    if parsers is None:
+        parsers = _local.parsers = {}
+    parser = parsers.get(language)
+    if parser is None:
+        parser = parsers[language] = ts.Parser(ts_language)
+    return parser
+
+
+def _collect(query: ts.Query, root: ts.Node) -> _Captures:
+    """Sort every match into imports, scopes and definition records."""
+    caps = _Captures()
+    for pattern, match in ts.QueryCursor(query).matches(root):
+        for name, nodes in match.items():
+            if name == "scope.function":
+                caps.function_scopes.update(n.id for n in nodes)
+            elif name == "scope.type_checking":
+                caps.type_checking.update(n.id for n in nodes)
+            elif name in _IMPORT_KINDS:
+                _add_import(caps, pattern, _IMPORT_KINDS[name], nodes[0], match)
+        caps.defs.add(pattern, match)
+    return caps
+
+
+def _add_import(caps: _Captures, pattern: int, kind: EdgeKind, statement: ts.Node,
+                match: dict[str, list[ts.Node]]) -> None:
+    relative = "import.relative" in match
+    modules = match.get("import.relative" if relative else "import.module")
+    if not modules:
+        return
+    start, end = modules[0].start_byte, modules[-1].end_byte
+    key = (statement.id, start, end)
+    group = caps.imports.get(key)
+    if group is None:
+        group = caps.imports[key] = _ImportGroup(statement, start, end, kind, pattern, relative)
+    elif pattern >= group.pattern:
+        group.kind, group.pattern = kind, pattern
+    for name in match.get("import.name", ()):
+        group.names[name.start_byte] = name
+
+
+def _specific(groups: list[_ImportGroup]) -> list[_ImportGroup]:
+    """Drop groups whose specifier contains another one of the same statement."""
+    return [g for g in groups
+            if not any(o is not g and g.start <= o.start and o.end <= g.end
+                       and (o.start, o.end) != (g.start, g.end) for o in groups)]
+
+
+def _import_refs(caps: _Captures,
+                 source: bytes) -> tuple[tuple[ImportRef, ...], list[ts.Node]]:
+    """The ImportRefs in source order, and the statements the skeleton may show."""
+    by_statement: dict[int, list[_ImportGroup]] = {}
+    for group in caps.imports.values():
+        by_statement.setdefault(group.statement.id, []).append(group)
+    refs: list[tuple[int, ImportRef]] = []
+    shown: list[ts.Node] = []
+    for groups in by_statement.values():
+        for group in _specific(groups) if len(groups) > 1 else groups:
+            ref = _import_ref(group, caps, source)
+            if ref is not None:
+                refs.append((group.start, ref))
+                if ref.scope != "function" and (not shown or shown[-1] != group.statement):
+                    shown.append(group.statement)
+    refs.sort(key=lambda item: (item[1].line, item[0]))
+    return tuple(dict.fromkeys(ref for _, ref in refs)), shown
+
+
+def _import_ref(group: _ImportGroup, caps: _Captures, source: bytes) -> ImportRef | None:
+    module, system = _specifier(source[group.start:group.end].decode("utf-8", "replace"))
+    if not module:
+        return None
+    if group.relative:
+        module = _relative(module)
+    names = tuple(dict.fromkeys(
+        source[n.start_byte:n.end_byte].decode("utf-8", "replace").strip()
+        for _, n in sorted(group.names.items())))
+    scope = _scope(group.statement, caps)
+    kind: EdgeKind = group.kind
+    if scope == "type-checking":
+        kind = "type"
+    elif scope == "function" and kind == "import":
+        kind = "lazy"
+    line = group.statement.start_point.row + 1
+    return ImportRef(module, kind, line, names, scope, system)
+
+
+def _specifier(text: str) -> tuple[str, bool]:
+    """Strip quotes/backticks (repeatedly: '''x''') or <angle brackets> from a specifier."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == "<" and text[-1] == ">":
+        return text[1:-1].strip(), True
+    while len(text) >= 2 and text[0] in "\"'`" and text[-1] == text[0]:
+        text = text[1:-1]
+    return text, False
+
+
+def _relative(module: str) -> str:
+    if module.startswith(("./", "../")) or module in (".", ".."):
+        return module
+    return "." + module if module.startswith("/") else "./" + module
+
+
+def _scope(statement: ts.Node, caps: _Captures) -> ImportScope:
+    """Type-checking beats function (such an import never runs at all)."""
+    if not caps.function_scopes and not caps.type_checking:
+        return "module"
+    scope: ImportScope = "module"
+    node = statement.parent
+    while node is not None:
+        if node.id in caps.type_checking:
+            return "type-checking"
+        if node.id in caps.function_scopes:
+            scope = "function"
+        node = node.parent
+    return scope
+
+
+def _syntax_error(root: ts.Node) -> str | None:
+    """``"syntax errors at lines 3, 17"`` for the first few ERROR/MISSING nodes, or None."""
+    if not root.has_error:
+        return None
+    lines: set[int] = set()
+    stack = [root]
+    while stack and len(lines) <= _MAX_ERROR_LINES:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            lines.add(node.start_point.row + 1)
+            continue
+        stack.extend(child for child in reversed(node.children)
+                     if child.has_error or child.is_missing)
+    if not lines:
+        return "syntax errors"
+    shown = sorted(lines)[:_MAX_ERROR_LINES]
+    more = " and more" if len(lines) > _MAX_ERROR_LINES else ""
+    if len(shown) == 1:
+        return f"syntax error at line {shown[0]}"
+    return f"syntax errors at lines {', '.join(map(str, shown))}{more}"

@@ -1,0 +1,302 @@
+"""Definitions and the signature skeleton of one parsed file (package-private to parse).
+
+A skeleton is what the packer shows for files that do not fit in full: every class,
+function, method, struct, interface, enum and typedef with its header lines verbatim
+(decorators, annotations, doc comments and original indentation included) and its body
+replaced by the language's elision marker (``...`` in Python, ``{ … }`` in brace
+languages, ``…`` before ``end`` in Ruby/Lua). Containers keep their members in order.
+Module-level imports are kept, one collapsed line each: they tell the model where the
+names in the signatures come from, for a few tokens.
+
+Captures used (see docs/languages.md):
+``@definition.<kind>`` the definition node; ``@name`` its name; ``@body`` the part to elide;
+``@members`` the part of a container to descend into; ``@doc`` a docstring kept from the
+body or members; ``@keep`` a node kept verbatim wherever its container is shown (fields);
+``@wrapper`` a parent that belongs to the header of the definition it wraps (decorators,
+``export``). Adjacent comments and attributes just above a definition are its header too.
+Everything is sliced from the source bytes, so the output is deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import tree_sitter as ts
+
+from repoctx.types import Definition
+
+_LEADING = frozenset({"attribute_item", "decorator", "annotation", "attribute"})
+_MAX_KEEP_LINES = 3
+
+
+@dataclass(slots=True)
+class Record:
+    """One definition node, merged over every pattern that matched it."""
+
+    node: ts.Node
+    kind: str
+    pattern: int
+    names: dict[int, ts.Node] = field(default_factory=dict)  # start byte → name node
+    body: ts.Node | None = None
+    members: ts.Node | None = None
+    doc: ts.Node | None = None
+
+
+@dataclass(slots=True)
+class Collector:
+    """Definition, keep and wrapper captures, filled match by match."""
+
+    records: dict[int, Record] = field(default_factory=dict)  # node id → record
+    keeps: dict[int, ts.Node] = field(default_factory=dict)
+    wrappers: dict[int, ts.Node] = field(default_factory=dict)
+
+    def add(self, pattern: int, match: dict[str, list[ts.Node]]) -> None:
+        node: ts.Node | None = None
+        kind = ""
+        for name, nodes in match.items():
+            if name.startswith("definition."):
+                node, kind = nodes[0], name[11:]
+            elif name == "keep":
+                self.keeps.update((n.id, n) for n in nodes)
+            elif name == "wrapper":
+                self.wrappers.update((n.id, n) for n in nodes)
+        if node is None:
+            return
+        record = self.records.get(node.id)
+        if record is None:
+            record = self.records[node.id] = Record(node, kind, pattern)
+        elif pattern >= record.pattern:
+            record.kind, record.pattern = kind, pattern
+        record.names.update((n.start_byte, n) for n in match.get("name", ()))
+        record.body = _first(match, "body") or record.body
+        record.members = _first(match, "members") or record.members
+        record.doc = _first(match, "doc") or record.doc
+
+
+def _first(match: dict[str, list[ts.Node]], name: str) -> ts.Node | None:
+    nodes = match.get(name)
+    return nodes[0] if nodes else None
+
+
+@dataclass(slots=True)
+class _Item:
+    """Something the skeleton may show: a record, a kept node or an import statement."""
+
+    node: ts.Node
+    record: Record | None = None
+    is_import: bool = False
+    is_doc: bool = False
+    children: list[_Item] = field(default_factory=list)
+
+
+def build(collector: Collector, imports: list[ts.Node], source: bytes,
+          elision: str) -> tuple[tuple[Definition, ...], str]:
+    """The file's definitions (all of them, nested ones included) and its skeleton."""
+    top = _nest(collector, imports)
+    definitions = _definitions(collector, source)
+    text = _Renderer(source, collector.wrappers, elision.encode()).items(top, b"")
+    text = text + b"\n" if text else text
+    if len(text) >= len(source):
+        text = source
+    return definitions, text.decode("utf-8", "replace")
+
+
+def _nest(collector: Collector, imports: list[ts.Node]) -> list[_Item]:
+    """Top-level items, each holding the items shown inside it (only containers show any).
+
+    A record whose parent is a container and lies inside its ``@members`` becomes a child
+    (a function there is renamed "method"); anything inside a body is hidden.
+    """
+    items = [_Item(r.node, r) for r in collector.records.values()]
+    seen = {item.node.id for item in items}
+    items += [_Item(n) for n in collector.keeps.values() if n.id not in seen]
+    for node in imports:
+        node = _import_group(node)
+        if node.id not in seen:
+            seen.add(node.id)
+            items.append(_Item(node, is_import=True))
+    items.sort(key=lambda it: (it.node.start_byte, -it.node.end_byte, it.record is None))
+    top: list[_Item] = []
+    stack: list[tuple[_Item, bool]] = []  # open records, and whether their members show
+    for item in items:
+        start, end = item.node.start_byte, item.node.end_byte
+        while stack and not (stack[-1][0].node.start_byte <= start
+                             and end <= stack[-1][0].node.end_byte):
+            stack.pop()
+        parent, parent_shown = stack[-1] if stack else (None, True)
+        members = parent.record.members if parent and parent.record else None
+        shown = parent_shown and (parent is None or (
+            members is not None and members.start_byte <= start and end <= members.end_byte))
+        if shown:
+            (parent.children if parent else top).append(item)
+            if parent and item.record and item.record.kind == "function":
+                item.record.kind = "method"
+        if item.record is not None:
+            stack.append((item, shown))
+    return top
+
+
+def _import_group(node: ts.Node) -> ts.Node:
+    """Go's ``import ( … )``: show the grouping statement, not each spec on its own."""
+    parent = node.parent
+    while parent is not None and parent.parent is not None and "import" in parent.type:
+        node, parent = parent, parent.parent
+    return node
+
+
+def _definitions(collector: Collector, source: bytes) -> tuple[Definition, ...]:
+    found: list[tuple[int, Definition]] = []
+    for record in collector.records.values():
+        node = record.node
+        start_row, (end_row, end_col) = node.start_point.row, node.end_point
+        if end_col == 0 and end_row > start_row:
+            end_row -= 1  # the node ends with its line's newline
+        for start, name in sorted(record.names.items()):
+            text = source[name.start_byte:name.end_byte].decode("utf-8", "replace").strip()
+            if text:
+                found.append((start, Definition(record.kind, text, start_row + 1, end_row + 1)))
+    found.sort(key=lambda item: (item[1].line, item[0]))
+    return tuple(d for _, d in found)
+
+
+class _Renderer:
+    """Slices the source into skeleton text; every method returns bytes."""
+
+    def __init__(self, source: bytes, wrappers: dict[int, ts.Node], elision: bytes) -> None:
+        self.src = source
+        self.wrappers = wrappers
+        self.elision = elision
+
+    def items(self, items: list[_Item], indent: bytes) -> bytes:
+        """Render siblings in order, keeping a blank line where the source has one."""
+        parts: list[bytes] = []
+        prev_end: int | None = None
+        for item in items:
+            start, text = self.item(item, indent)
+            if not text:
+                continue
+            if prev_end is not None:
+                gap = self.src[prev_end:start]
+                parts.append(b"\n\n" if gap.count(b"\n") >= 2 else b"\n")
+            parts.append(text)
+            prev_end = self._outer(item.node).end_byte
+        return b"".join(parts)
+
+    def item(self, item: _Item, indent: bytes) -> tuple[int, bytes]:
+        if item.is_import:
+            return item.node.start_byte, self._import(item.node)
+        lead = self._lead(item.node)
+        if item.is_doc:
+            text = self.src[lead:item.node.end_byte]
+        elif item.record is None:
+            text = self._keep(lead, item.node)
+        else:
+            text = self._record(lead, item)
+        if lead != self._line_begin(lead):
+            text = indent + text  # a crowded line: give it its nesting indentation
+        return lead, text
+
+    def _import(self, node: ts.Node) -> bytes:
+        """The import's whole lines collapsed to one (its own text if the line is crowded)."""
+        start = self.src.rfind(b"\n", 0, node.start_byte) + 1
+        end = self.src.find(b"\n", node.end_byte)
+        end = len(self.src) if end < 0 else end
+        text = self.src[start:end]
+        if len(text) > node.end_byte - node.start_byte + 80:
+            text = self.src[node.start_byte:node.end_byte]
+        return b" ".join(text.split())
+
+    def _keep(self, lead: int, node: ts.Node) -> bytes:
+        text = self.src[lead:node.end_byte]
+        lines = text.split(b"\n")
+        if len(lines) > _MAX_KEEP_LINES:
+            return lines[0].rstrip() + b" " + self.elision
+        return text
+
+    def _record(self, lead: int, item: _Item) -> bytes:
+        record = item.record
+        assert record is not None
+        outer_end = self._outer(record.node).end_byte
+        if record.body is not None:
+            body = record.body
+            return (self.src[lead:body.start_byte] + self._elide(body, record.doc)
+                    + self.src[body.end_byte:outer_end])
+        if record.members is not None:
+            return self._container(lead, item, outer_end)
+        return self.src[lead:outer_end]
+
+    def _container(self, lead: int, item: _Item, outer_end: int) -> bytes:
+        """Header, then the doc and shown members in order, then the closing token/line."""
+        record = item.record
+        assert record is not None and record.members is not None
+        members = record.members
+        kids = list(item.children)
+        if record.doc is not None:
+            kids.insert(0, _Item(record.doc, is_doc=True))
+        if not kids:
+            return (self.src[lead:members.start_byte] + self._elide(members, None)
+                    + self.src[members.end_byte:outer_end])
+        opening, closing = _delimiters(members)
+        head_end = opening.end_byte if opening is not None else members.start_byte
+        indent = self._indent(lead)
+        text = self.src[lead:head_end].rstrip() + b"\n" + self.items(kids, indent + b"  ")
+        tail_start = closing.start_byte if closing is not None else members.end_byte
+        tail = self.src[tail_start:outer_end].strip()
+        return text + (b"\n" + indent + tail if tail else b"")
+
+    def _elide(self, body: ts.Node, doc: ts.Node | None) -> bytes:
+        if body.named_child_count == 0:
+            return self.src[body.start_byte:body.end_byte]
+        inner = self.elision
+        if doc is not None:
+            inner = (self.src[doc.start_byte:doc.end_byte] + b"\n"
+                     + self._indent(doc.start_byte) + self.elision)
+        opening, closing = _delimiters(body)
+        if opening is None:
+            return inner
+        text = self.src[opening.start_byte:opening.end_byte] + b" " + inner
+        return text + (b" " + self.src[closing.start_byte:closing.end_byte] if closing else b"")
+
+    def _outer(self, node: ts.Node) -> ts.Node:
+        """The outermost wrapper (decorated_definition, export_statement…) around a node."""
+        parent = node.parent
+        while parent is not None and parent.id in self.wrappers:
+            node, parent = parent, parent.parent
+        return node
+
+    def _lead(self, node: ts.Node) -> int:
+        """Where the header starts: wrappers, then adjacent leading comments/attributes."""
+        node = self._outer(node)
+        start, row = node.start_byte, node.start_point.row
+        prev = node.prev_named_sibling
+        while (prev is not None and ("comment" in prev.type or prev.type in _LEADING)
+               and prev.end_point.row >= row - 1 and self._starts_line(prev.start_byte)):
+            start, row = prev.start_byte, prev.start_point.row
+            prev = prev.prev_named_sibling
+        return self._line_start(start)
+
+    def _line_begin(self, pos: int) -> int:
+        return self.src.rfind(b"\n", 0, pos) + 1
+
+    def _line_start(self, pos: int) -> int:
+        """``pos`` moved back over indentation to its line start (if only blanks precede)."""
+        line = self._line_begin(pos)
+        return line if self.src[line:pos].strip() == b"" else pos
+
+    def _starts_line(self, pos: int) -> bool:
+        return self.src[self._line_begin(pos):pos].strip() == b""
+
+    def _indent(self, pos: int) -> bytes:
+        """The blanks that open the line holding ``pos``."""
+        line = self._line_begin(pos)
+        text = self.src[line:line + 256]
+        return text[:len(text) - len(text.lstrip(b" \t"))]
+
+
+def _delimiters(node: ts.Node) -> tuple[ts.Node | None, ts.Node | None]:
+    """The anonymous first/last children of a body: ``{``/``}``, ``=``, ``=>``…"""
+    children = node.children
+    if not children or children[0].is_named:
+        return None, None
+    last = children[-1]
+    return children[0], (last if len(children) > 1 and not last.is_named else None)
