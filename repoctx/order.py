@@ -24,6 +24,11 @@ TEST_PATH = re.compile(
     r"(^|/)(tests?|testing|__tests__|spec|specs)(/|$)|(^|/)test_[^/]*$|_test\.[a-z]+$"
     r"|\.(test|spec)\.[a-z]+$|(^|/)conftest\.py$|Tests?\.(java|kt|cs|swift)$"
 )
+# Code that illustrates, measures or feeds tests, rather than being the system itself.
+SUPPORT_PATH = re.compile(
+    r"(^|/)(fixtures?|testdata|test_data|__fixtures__|__mocks__|mocks?|examples?|samples?"
+    r"|demos?|bench|benchmarks?|docs?|scripts?)/"
+)
 ENTRY_NAMES = frozenset({
     "__main__.py", "main.py", "cli.py", "app.py", "manage.py", "wsgi.py", "asgi.py",
     "main.go", "main.rs", "lib.rs", "index.ts", "index.js", "index.tsx", "main.ts", "main.js",
@@ -141,9 +146,12 @@ def rank(
     Focus files come first, then their direct dependencies and dependents, then the
     rest by score: that is what "focus" promises a user.
     """
-    score = _pagerank(nodes, edges, _teleport(nodes, focus))
+    weight = {path: _kind_weight(path, (languages or {}).get(path)) for path in nodes}
+    teleport = [jump * weight[path] for jump, path in zip(_teleport(nodes, focus), nodes,
+                                                          strict=True)]
+    score = _pagerank(nodes, edges, teleport)
     for path in nodes:
-        score[path] *= _kind_weight(path, (languages or {}).get(path))
+        score[path] *= weight[path]
     reason = {path: "rank" for path in nodes}
     tier_of = {path: 2 for path in nodes}
     focus_set = {path for path in focus if path in score}
@@ -179,6 +187,8 @@ def _kind_weight(path: str, language: str | None) -> float:
     name = path.rsplit("/", 1)[-1]
     if name in DESCRIBING_FILES and "/" not in path:
         return 4.0
+    if SUPPORT_PATH.search(path):
+        return 0.2
     if TEST_PATH.search(path):
         return 0.35
     if language in {"markdown", "text"}:

@@ -1,0 +1,156 @@
+"""What several commands share: the repo/budget/focus options, progress, stderr reporting.
+
+Kept import-light: rich and the core pipeline are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from repoctx.errors import InputError, RepoctxError
+
+if TYPE_CHECKING:
+    from repoctx.api import Repo
+    from repoctx.scanner import ProgressCallback
+    from repoctx.types import Problem
+
+DEFAULT_BUDGET = 65_536  # used when no model/GPU plan is available for "auto"
+MAX_PROBLEMS_SHOWN = 20
+
+
+def add_repo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", nargs="?", default=".", help="repository (default: .)")
+    parser.add_argument("--max-file-bytes", type=int, default=None, metavar="N",
+                        help="files larger than this are listed, not packed (default 1 MB)")
+    parser.add_argument("--include-vendored", action="store_true",
+                        help="pack vendored directories (vendor/, third_party/, …) too")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="do not read or write the per-file cache")
+
+
+def add_pack_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--budget", default="auto", metavar="N|auto",
+                        help="token budget; 'auto' sizes it to the model and GPU "
+                             f"(default; {DEFAULT_BUDGET} when no model is known)")
+    parser.add_argument("--focus", nargs="+", default=[], metavar="FILE",
+                        help="rank these files, their dependencies and dependents first")
+
+
+def parse_budget(value: str) -> int | None:
+    """An explicit token count, or None for "auto"."""
+    if value == "auto":
+        return None
+    text = value.lower().replace("_", "").replace(",", "")
+    scale = 1
+    if text.endswith("k"):
+        text, scale = text[:-1], 1024
+    try:
+        budget = int(float(text) * scale)
+    except ValueError:
+        raise InputError(f"--budget: expected tokens or 'auto', not {value!r}") from None
+    if budget <= 0:
+        raise InputError(f"--budget: must be positive, not {value!r}")
+    return budget
+
+
+def scan_repo(args: argparse.Namespace) -> Repo:
+    from repoctx.api import scan
+    from repoctx.cache import Cache
+    from repoctx.walk import DEFAULT_MAX_BYTES, WalkOptions
+
+    options = WalkOptions(
+        max_bytes=args.max_file_bytes or DEFAULT_MAX_BYTES,
+        include_vendored=args.include_vendored,
+    )
+    cache = Cache(enabled=not args.no_cache)
+    try:
+        with progress_bar() as progress:
+            repo = scan(Path(args.path), options=options, cache=cache, progress=progress)
+    finally:
+        cache.close()
+    for warning in repo.warnings:
+        warn(warning)
+    return repo
+
+
+def focus_paths(repo: Repo, given: Sequence[str]) -> list[str]:
+    """Turn user-typed paths (relative to cwd, absolute, or repo-relative) into repo paths."""
+    resolved: list[str] = []
+    for raw in given:
+        candidate = Path(raw)
+        absolute = candidate if candidate.is_absolute() else Path.cwd() / candidate
+        try:
+            rel = absolute.resolve().relative_to(repo.root).as_posix()
+        except ValueError:
+            rel = raw
+        if rel not in repo.files and raw in repo.files:
+            rel = raw
+        if rel not in repo.files:
+            raise InputError(f"--focus {raw}: not a file of {repo.root}")
+        resolved.append(rel)
+    return resolved
+
+
+@contextmanager
+def progress_bar() -> Iterator[ProgressCallback]:
+    """A transient rich progress bar on stderr naming the stage; silent when not a TTY."""
+    if not sys.stderr.isatty():
+        yield lambda _: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from repoctx.scanner import Progress as StageProgress
+
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   console=Console(stderr=True), transient=True)
+    task = bar.add_task("walk", total=None)
+
+    def update(event: StageProgress) -> None:
+        bar.update(task, description=event.stage, completed=event.done,
+                   total=event.total or None)
+
+    with bar:
+        yield update
+
+
+def report_problems(problems: Sequence[Problem]) -> None:
+    for problem in problems[:MAX_PROBLEMS_SHOWN]:
+        warn(f"{problem.path}: {problem.reason}")
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        warn(f"… and {len(problems) - MAX_PROBLEMS_SHOWN} more (see --manifest)")
+
+
+def warn(message: str) -> None:
+    print(f"repoctx: {message}", file=sys.stderr)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write next to the target, then rename: a failed write never leaves a partial file."""
+    target = path.expanduser()
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise InputError(f"{path}: directory {directory} does not exist")
+    try:
+        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+    except OSError as exc:
+        raise RepoctxError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp_name, target)
+    except OSError as exc:
+        Path(temp_name).unlink(missing_ok=True)
+        raise RepoctxError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise

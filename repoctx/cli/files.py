@@ -1,0 +1,46 @@
+"""``repoctx files``: one line per file with its facts, like ``git ls-files`` for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from repoctx.cli._common import add_pack_arguments, add_repo_arguments, focus_paths, scan_repo
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "files", help="list files with tier, tokens and language (tab-separated)",
+        description="One line per file: tier, tokens (of the whole file), language, path. "
+                    "Tiers are those the pack would give at this budget.")
+    add_repo_arguments(parser)
+    add_pack_arguments(parser)
+    parser.add_argument("-z", dest="nul", action="store_true",
+                        help="end lines with NUL instead of newline (paths may hold newlines)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from repoctx.api import pack
+    from repoctx.cli.budgeting import resolve_budget
+
+    repo = scan_repo(args)
+    budget, _ = resolve_budget(args, repo)
+    result = pack(repo, budget, focus=focus_paths(repo, args.focus))
+    end = "\0" if args.nul else "\n"
+    out = sys.stdout
+    for entry in sorted(result.files, key=lambda e: e.path):
+        tokens = "-" if entry.full_tokens is None else str(entry.full_tokens)
+        path = entry.path if args.nul else _quote(entry.path)
+        out.write(f"{entry.tier}\t{tokens}\t{entry.language or '-'}\t{path}{end}")
+    out.flush()
+    return 0
+
+
+def _quote(path: str) -> str:
+    """C-quote paths holding tabs/newlines, as git does, so each record stays one line."""
+    if not any(ch in path for ch in '\t\n"\\') and path.isprintable():
+        return path
+    escaped = path.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t")
+    return '"' + escaped.replace("\n", "\\n") + '"'

@@ -1,0 +1,64 @@
+"""``repoctx pack``: the repository as one prompt, for any LLM."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from repoctx.cli._common import (
+    add_pack_arguments,
+    add_repo_arguments,
+    focus_paths,
+    report_problems,
+    scan_repo,
+    warn,
+    write_atomic,
+)
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "pack", help="print the repository as one dependency-ordered prompt",
+        description="Pack the repository into one prompt that fits the token budget: full "
+                    "text for the most relevant files, signature skeletons for the next, "
+                    "paths for the rest, in dependency order.")
+    add_repo_arguments(parser)
+    add_pack_arguments(parser)
+    parser.add_argument("--format", choices=("xml", "markdown", "qwen"), default="xml",
+                        dest="fmt", help="prompt layout (default: xml)")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write the prompt here "
+                        "instead of stdout")
+    parser.add_argument("--manifest", metavar="FILE",
+                        help="write a JSON manifest: each file's tier, tokens and reason")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from repoctx.api import pack
+    from repoctx.cli.budgeting import resolve_budget
+
+    repo = scan_repo(args)
+    budget, note = resolve_budget(args, repo)
+    if note:
+        warn(note)
+    result = pack(repo, budget, focus=focus_paths(repo, args.focus), fmt=args.fmt)
+    if args.output:
+        write_atomic(Path(args.output), result.text)
+    else:
+        sys.stdout.write(result.text)
+        sys.stdout.flush()
+    if args.manifest:
+        write_atomic(Path(args.manifest), json.dumps(result.manifest(), indent=2) + "\n")
+    report_problems(result.problems)
+    print(summary_line(result.counts(), result.total_tokens, result.budget, result.counter),
+          file=sys.stderr)
+    return 0
+
+
+def summary_line(counts: dict[str, int], total: int, budget: int, tokenizer: str) -> str:
+    return (f"repoctx: {counts['full']} full, {counts['skeleton']} skeleton, "
+            f"{counts['listed']} listed, {counts['excluded']} excluded · "
+            f"{total:,} of {budget:,} tokens ({tokenizer})")

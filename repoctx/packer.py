@@ -1,0 +1,303 @@
+"""pack: fill a token budget with the repository, most relevant files in full text.
+
+Relevance (``order.rank``) decides each file's tier: full text, signature skeleton, or a
+path in the directory tree. Dependency order (``order.dependency_order``) decides where
+emitted files go. Files are never split. Per-file token counts make the selection fast;
+the final text is then counted exactly (BPE can merge across block boundaries), and the
+least relevant emitted file is demoted until the exact count fits: the reported total is
+always the token count of the text returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from repoctx.content import defang
+from repoctx.errors import InputError
+from repoctx.order import Ranking, dependency_order, rank
+from repoctx.render import (
+    Block,
+    Format,
+    TreeMark,
+    block_wrapper,
+    boundary_for,
+    closing,
+    preamble,
+    render,
+    tree_depth,
+    tree_text,
+)
+from repoctx.scanner import Repo, RepoFile
+from repoctx.types import Problem, Tier
+
+MAX_SHARE = 0.25  # no single unfocused file may take more than this share of the budget
+TREE_SHARE = 0.15  # the directory tree collapses until it fits this share
+
+
+@dataclass(frozen=True, slots=True)
+class PackEntry:
+    path: str
+    language: str | None
+    tier: Tier
+    tokens: int  # tokens this file contributes in its tier (0 for listed/excluded)
+    full_tokens: int | None  # tokens of the whole file, whatever its tier
+    position: int | None
+    reason: str
+
+
+@dataclass(slots=True)
+class Pack:
+    text: str
+    budget: int
+    total_tokens: int
+    format: Format
+    counter: str
+    files: list[PackEntry]
+    problems: list[Problem] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        tally = {"full": 0, "skeleton": 0, "listed": 0, "excluded": 0}
+        for entry in self.files:
+            tally[entry.tier] += 1
+        return tally
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "budget": self.budget,
+            "total_tokens": self.total_tokens,
+            "format": self.format,
+            "tokenizer": self.counter,
+            "files": [
+                {"path": e.path, "language": e.language, "tier": e.tier, "tokens": e.tokens,
+                 "full_tokens": e.full_tokens, "position": e.position, "reason": e.reason}
+                for e in self.files
+            ],
+            "problems": [{"path": p.path, "reason": p.reason} for p in self.problems],
+        }
+
+
+@dataclass(slots=True)
+class _Choice:
+    tier: Tier
+    reason: str
+
+
+def pack(
+    repo: Repo,
+    budget: int,
+    *,
+    focus: Sequence[str] = (),
+    fmt: Format = "xml",
+    pinned: Sequence[str] = (),
+    dropped: Sequence[str] = (),
+    ranking: Ranking | None = None,
+) -> Pack:
+    """The repository as one prompt of at most ``budget`` tokens."""
+    if budget <= 0:
+        raise InputError(f"budget must be a positive number of tokens, not {budget}")
+    _check_known(repo, [*focus, *pinned, *dropped])
+    nodes = [p for p, f in repo.files.items() if not (f.skip and f.skip.tier == "excluded")]
+    languages = {p: repo.files[p].language for p in nodes}
+    ranking = ranking or rank(nodes, repo.graph.edges, [*pinned, *focus], languages)
+    placed = dependency_order(nodes, repo.graph.edges)
+    bodies = _bodies(repo, ranking.order)
+    boundary = boundary_for(bodies.values())
+    state = _Selector(repo, fmt, budget, boundary, bodies, ranking, set(focus) | set(pinned))
+    choices = state.select(set(pinned), set(dropped))
+    while True:
+        text, blocks = _render(repo, fmt, boundary, choices, placed, bodies, state.tree_depth)
+        total = repo.counter.count(text)
+        if total <= budget:
+            break
+        if not state.demote_last(choices):
+            raise InputError(f"budget of {budget} tokens is too small: the repository "
+                             f"summary and tree alone need {total}")
+    entries = _entries(repo, choices, blocks)
+    return Pack(text, budget, total, fmt, repo.counter.name, entries, list(repo.problems))
+
+
+def _check_known(repo: Repo, paths: Sequence[str]) -> None:
+    for path in paths:
+        if path not in repo.files:
+            raise InputError(f"{path}: not a file of this repository")
+
+
+def _bodies(repo: Repo, ranked: Sequence[str]) -> dict[str, str]:
+    """Skeleton texts now; full texts are read lazily by the selector (warm path)."""
+    bodies: dict[str, str] = {}
+    for path in ranked:
+        entry = repo.files[path]
+        if entry.packable and entry.parsed and entry.parsed.skeleton:
+            bodies[f"skeleton:{path}"] = defang(entry.parsed.skeleton)
+    return bodies
+
+
+class _Selector:
+    """Greedy by relevance: full text if it fits its share, else skeleton, else path."""
+
+    def __init__(self, repo: Repo, fmt: Format, budget: int, boundary: str,
+                 bodies: dict[str, str], ranking: Ranking, favoured: set[str]) -> None:
+        self.repo, self.fmt, self.budget, self.boundary = repo, fmt, budget, boundary
+        self.bodies, self.ranking, self.favoured = bodies, ranking, favoured
+        self.tree_depth: int | None = None
+        self.emitted_order: list[str] = []
+
+    def select(self, pinned: set[str], dropped: set[str]) -> dict[str, _Choice]:
+        choices = self._initial_choices(dropped)
+        head = self._head_cost(choices)
+        remaining = self.budget - head - self.repo.counter.count(closing(self.fmt))
+        remaining -= 8 + self.budget // 500  # boundary merges: fixed up exactly afterwards
+        order = [p for p in self.ranking.order if p in pinned] + \
+                [p for p in self.ranking.order if p not in pinned]
+        for path in order:
+            choice = choices.get(path)
+            if choice is None or choice.tier != "listed" or path in dropped:
+                continue
+            if not self.repo.files[path].packable:
+                continue
+            spent = self._place(path, choice, remaining)
+            remaining -= spent
+        return choices
+
+    def _initial_choices(self, dropped: set[str]) -> dict[str, _Choice]:
+        choices: dict[str, _Choice] = {}
+        for path, entry in self.repo.files.items():
+            if entry.skip is not None:
+                choices[path] = _Choice(entry.skip.tier, entry.skip.reason)
+            elif entry.tokens is None:
+                choices[path] = _Choice("excluded", "unreadable")
+            elif path in dropped:
+                choices[path] = _Choice("listed", "dropped by user")
+            else:
+                choices[path] = _Choice("listed", "budget")
+        return choices
+
+    def _head_cost(self, choices: dict[str, _Choice]) -> int:
+        """Cost of summary + tree, collapsing the tree until it fits its share."""
+        marks: list[tuple[str, TreeMark]] = [
+            (p, "listed") for p, c in choices.items() if c.tier != "excluded"
+        ]
+        depth: int | None = None
+        cost = self.repo.counter.count(tree_text(marks))
+        deepest = tree_depth(p for p, _ in marks)
+        while cost > self.budget * TREE_SHARE and depth != 0:
+            depth = deepest if depth is None else depth - 1
+            cost = self.repo.counter.count(tree_text(marks, depth))
+        self.tree_depth = depth
+        summary = _summary(self.repo, choices)
+        head = preamble(self.fmt, self.repo.name, summary, "", self.boundary)
+        # the summary's counts change after selection: leave room for a few more digits
+        return cost + self.repo.counter.count(head) + 16
+
+    def _place(self, path: str, choice: _Choice, remaining: int) -> int:
+        entry = self.repo.files[path]
+        block = Block(path, entry.language, "full", "")
+        wrapper = self.repo.counter.count(block_wrapper(self.fmt, block, self.boundary))
+        full_cost = wrapper + (entry.tokens or 0)
+        share_ok = path in self.favoured or full_cost <= self.budget * MAX_SHARE
+        if full_cost <= remaining and share_ok:
+            choice.tier, choice.reason = "full", self.ranking.reason.get(path, "rank")
+            self.emitted_order.append(path)
+            return full_cost
+        skeleton = self.bodies.get(f"skeleton:{path}")
+        if skeleton and entry.skeleton_tokens is not None:
+            skeleton_cost = wrapper + entry.skeleton_tokens + 6
+            if skeleton_cost <= remaining and skeleton_cost < full_cost:
+                choice.tier = "skeleton"
+                choice.reason = "budget" if share_ok else "too large for its share of the budget"
+                self.emitted_order.append(path)
+                return skeleton_cost
+        choice.reason = "budget" if share_ok else "too large for the budget"
+        return 0
+
+    def demote_last(self, choices: dict[str, _Choice]) -> bool:
+        """Step the least relevant emitted file down one tier, else collapse the tree."""
+        if self.emitted_order:
+            path = self.emitted_order[-1]
+            choice = choices[path]
+            if choice.tier == "full" and f"skeleton:{path}" in self.bodies:
+                choice.tier, choice.reason = "skeleton", "budget"
+            else:
+                self.emitted_order.pop()
+                choice.tier, choice.reason = "listed", "budget"
+            return True
+        if self.tree_depth == 0:
+            return False
+        if self.tree_depth is None:
+            shown = (p for p, c in choices.items() if c.tier != "excluded")
+            self.tree_depth = tree_depth(shown)
+        else:
+            self.tree_depth -= 1
+        return True
+
+
+def _render(
+    repo: Repo, fmt: Format, boundary: str, choices: dict[str, _Choice],
+    placed: Sequence[str], bodies: dict[str, str], depth: int | None,
+) -> tuple[str, list[Block]]:
+    blocks: list[Block] = []
+    for path in placed:
+        choice = choices[path]
+        if choice.tier == "full":
+            body = bodies.get(f"full:{path}")
+            if body is None:
+                body = bodies[f"full:{path}"] = repo.text(path)
+            blocks.append(Block(path, repo.files[path].language, "full", body))
+        elif choice.tier == "skeleton":
+            blocks.append(Block(path, repo.files[path].language, "skeleton",
+                                bodies[f"skeleton:{path}"]))
+    marks: list[tuple[str, TreeMark]] = [
+        (p, c.tier) for p, c in choices.items() if c.tier != "excluded"
+    ]
+    tree = tree_text(marks, depth)
+    head = preamble(fmt, repo.name, _summary(repo, choices), tree, boundary)
+    return render(fmt, head, blocks, boundary), blocks
+
+
+def _summary(repo: Repo, choices: dict[str, _Choice]) -> str:
+    by_language: dict[str, int] = {}
+    for entry in repo.files.values():
+        if entry.skip is None:
+            key = entry.language or "other"
+            by_language[key] = by_language.get(key, 0) + 1
+    languages = ", ".join(f"{name} {count}" for name, count in
+                          sorted(by_language.items(), key=lambda item: (-item[1], item[0])))
+    tally = {"full": 0, "skeleton": 0, "listed": 0, "excluded": 0}
+    for choice in choices.values():
+        tally[choice.tier] += 1
+    lines = [
+        f"Repository: {repo.name} ({len(repo.files)} files"
+        f"{', git work tree' if repo.is_git else ''})",
+        f"Languages: {languages or 'none'}",
+        f"In this pack: {tally['full']} files in full text, {tally['skeleton']} as signature "
+        f"skeletons, {tally['listed']} by path only, {tally['excluded']} left out.",
+    ]
+    if repo.graph.cycles:
+        lines.append(f"Import cycles: {len(repo.graph.cycles)}")
+    return "\n".join(lines)
+
+
+def _entries(repo: Repo, choices: dict[str, _Choice], blocks: Sequence[Block]) -> list[PackEntry]:
+    """Manifest rows in output order: emitted blocks, then the tree's paths, then the rest."""
+    entries: list[PackEntry] = []
+    for position, block in enumerate(blocks):
+        file = repo.files[block.path]
+        tokens = file.tokens if block.tier == "full" else file.skeleton_tokens
+        entries.append(_entry(file, choices[block.path], tokens or 0, position))
+    position = len(blocks)
+    for path in sorted(p for p, c in choices.items() if c.tier == "listed"):
+        entries.append(_entry(repo.files[path], choices[path], 0, position))
+        position += 1
+    for path in sorted(p for p, c in choices.items() if c.tier == "excluded"):
+        entries.append(_entry(repo.files[path], choices[path], 0, None))
+    return entries
+
+
+def _entry(file: RepoFile, choice: _Choice, tokens: int, position: int | None) -> PackEntry:
+    reason = choice.reason
+    if file.note and choice.tier != "excluded":
+        reason = f"{reason}; {file.note}"
+    return PackEntry(file.path, file.language, choice.tier, tokens, file.tokens, position,
+                     reason)
