@@ -41,10 +41,11 @@ def run(args: argparse.Namespace) -> int:
     from repoctx.cli.budgeting import resolve_budget
 
     repo = scan_repo(args)
+    focus = focus_paths(repo, args.focus)
     budget, note = resolve_budget(args, repo)
     if note:
         warn(note)
-    result = pack(repo, budget, focus=focus_paths(repo, args.focus), fmt=args.fmt)
+    result = pack(repo, budget, focus=focus, fmt=args.fmt)
     if args.output:
         write_atomic(Path(args.output), result.text)
     else:

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from repoctx.cli import main
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "pack-small"
+
+
+def test_pack_prints_only_the_prompt_on_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pack", str(FIXTURE), "--budget", "800", "--format", "markdown"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("# Repository `pack-small`")
+    assert "full" in err and "of 800 tokens (qwen35)" in err
+
+
+def test_pack_output_and_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_file, manifest_file = tmp_path / "prompt.xml", tmp_path / "manifest.json"
+    code = main(["pack", str(FIXTURE), "--budget", "600", "--output", str(out_file),
+                 "--manifest", str(manifest_file)])
+    assert code == 0
+    assert capsys.readouterr().out == ""
+    manifest = json.loads(manifest_file.read_text())
+    assert manifest["budget"] == 600
+    assert manifest["total_tokens"] <= 600
+    assert set(manifest["files"][0]) >= {"path", "language", "tier", "tokens", "position",
+                                         "reason"}
+    assert [f["position"] for f in manifest["files"]] == list(range(len(manifest["files"])))
+    assert out_file.read_text().startswith("<repository")
+    assert not list(tmp_path.glob(".prompt.xml.*"))  # no temp file left behind
+
+
+def test_pack_focus_by_cwd_relative_path(capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch,
+                                         tmp_path: Path) -> None:
+    monkeypatch.chdir(FIXTURE / "shop")
+    manifest = tmp_path / "m.json"
+    assert main(["pack", "..", "--budget", "500", "--focus", "cli.py",
+                 "--manifest", str(manifest)]) == 0
+    rows = {f["path"]: f for f in json.loads(manifest.read_text())["files"]}
+    assert rows["shop/cli.py"]["tier"] == "full" and rows["shop/cli.py"]["reason"] == "focus"
+
+
+def test_files_lists_every_file_tab_separated(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["files", str(FIXTURE), "--budget", "100000"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 6
+    tier, tokens, language, path = lines[0].split("\t")
+    assert (tier, language, path) == ("full", "markdown", "README.md") and int(tokens) > 0
+
+
+def test_graph_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["graph", str(FIXTURE)]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert set(document) == {"files", "edges", "cycles"}
+    assert {"source": "shop/pricing.py", "target": "shop/models.py",
+            "kind": "import"} in document["edges"]
+    assert {"path": "shop/cli.py", "language": "python"} in document["files"]
+
+
+@pytest.mark.parametrize("fmt, marker", [("dot", "digraph"), ("mermaid", "graph LR")])
+def test_graph_other_formats(capsys: pytest.CaptureFixture[str], fmt: str, marker: str) -> None:
+    assert main(["graph", str(FIXTURE), "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(marker) and "shop/pricing.py" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["pack", "/definitely/not/here"], "no such file or directory"),
+    (["pack", str(FIXTURE / "README.md")], "not a directory"),
+    (["pack", str(FIXTURE), "--budget", "lots"], "--budget"),
+    (["pack", str(FIXTURE), "--budget", "10"], "too small"),
+    (["pack", str(FIXTURE), "--focus", "nope.py"], "--focus nope.py"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str],
+                                          message: str) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_console_script_runs(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "repoctx", "pack", str(FIXTURE),
+                             "--budget", "700", "--format", "qwen"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("<|repo_name|>pack-small\n")
