@@ -34,6 +34,10 @@ from repoctx.types import Problem, Tier
 
 MAX_SHARE = 0.25  # no single unfocused file may take more than this share of the budget
 TREE_SHARE = 0.15  # the directory tree collapses until it fits this share
+# Full text may take this share of the budget in the first pass; skeletons of the next files
+# get the rest, and whatever is left then upgrades skeletons to full text. Breadth first:
+# on a repo far larger than the budget, the model sees the shape of many modules.
+FULL_SHARE = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,7 @@ def pack(
     pinned: Sequence[str] = (),
     dropped: Sequence[str] = (),
     ranking: Ranking | None = None,
+    full_share: float = FULL_SHARE,
 ) -> Pack:
     """The repository as one prompt of at most ``budget`` tokens."""
     if budget <= 0:
@@ -104,7 +109,8 @@ def pack(
     placed = dependency_order(nodes, repo.graph.edges)
     bodies = _bodies(repo, ranking.order)
     boundary = boundary_for(bodies.values())
-    state = _Selector(repo, fmt, budget, boundary, bodies, ranking, set(focus) | set(pinned))
+    state = _Selector(repo, fmt, budget, boundary, bodies, ranking, set(focus) | set(pinned),
+                      full_share)
     choices = state.select(set(pinned), set(dropped))
     while True:
         text, blocks = _render(repo, fmt, boundary, choices, placed, bodies, state.tree_depth)
@@ -138,27 +144,31 @@ class _Selector:
     """Greedy by relevance: full text if it fits its share, else skeleton, else path."""
 
     def __init__(self, repo: Repo, fmt: Format, budget: int, boundary: str,
-                 bodies: dict[str, str], ranking: Ranking, favoured: set[str]) -> None:
+                 bodies: dict[str, str], ranking: Ranking, favoured: set[str],
+                 full_share: float) -> None:
         self.repo, self.fmt, self.budget, self.boundary = repo, fmt, budget, boundary
         self.bodies, self.ranking, self.favoured = bodies, ranking, favoured
+        self.full_share = full_share
         self.tree_depth: int | None = None
-        self.emitted_order: list[str] = []
+        self.emitted: set[str] = set()
+        self.full_spent = 0
 
     def select(self, pinned: set[str], dropped: set[str]) -> dict[str, _Choice]:
+        """Two passes over the ranking: full text up to its share, skeletons for the rest,
+        then upgrade skeletons (and paths) to full text while the budget allows."""
         choices = self._initial_choices(dropped)
         head = self._head_cost(choices)
         remaining = self.budget - head - self.repo.counter.count(closing(self.fmt))
         remaining -= 8 + self.budget // 500  # boundary merges: fixed up exactly afterwards
+        full_cap = max(0, remaining) * self.full_share
         order = [p for p in self.ranking.order if p in pinned] + \
                 [p for p in self.ranking.order if p not in pinned]
-        for path in order:
-            choice = choices.get(path)
-            if choice is None or choice.tier != "listed" or path in dropped:
-                continue
-            if not self.repo.files[path].packable:
-                continue
-            spent = self._place(path, choice, remaining)
-            remaining -= spent
+        candidates = [p for p in order if p in choices and choices[p].tier == "listed"
+                      and p not in dropped and self.repo.files[p].packable]
+        for path in candidates:
+            remaining -= self._place(path, choices[path], remaining, full_cap)
+        for path in candidates:
+            remaining -= self._upgrade(path, choices[path], remaining)
         return choices
 
     def _initial_choices(self, dropped: set[str]) -> dict[str, _Choice]:
@@ -191,36 +201,59 @@ class _Selector:
         # the summary's counts change after selection: leave room for a few more digits
         return cost + self.repo.counter.count(head) + 16
 
-    def _place(self, path: str, choice: _Choice, remaining: int) -> int:
+    def _costs(self, path: str) -> tuple[int, int | None]:
+        """Tokens of the file's block in full and (if it has one) as a skeleton."""
         entry = self.repo.files[path]
         block = Block(path, entry.language, "full", "")
         wrapper = self.repo.counter.count(block_wrapper(self.fmt, block, self.boundary))
         full_cost = wrapper + (entry.tokens or 0)
-        share_ok = path in self.favoured or full_cost <= self.budget * MAX_SHARE
-        if full_cost <= remaining and share_ok:
+        if f"skeleton:{path}" not in self.bodies or entry.skeleton_tokens is None:
+            return full_cost, None
+        skeleton_cost = wrapper + entry.skeleton_tokens + 6  # + the "[skeleton]" note
+        return full_cost, skeleton_cost if skeleton_cost < full_cost else None
+
+    def _share_ok(self, path: str, full_cost: int) -> bool:
+        return path in self.favoured or full_cost <= self.budget * MAX_SHARE
+
+    def _place(self, path: str, choice: _Choice, remaining: int, full_cap: float) -> int:
+        full_cost, skeleton_cost = self._costs(path)
+        share_ok = self._share_ok(path, full_cost)
+        within_cap = path in self.favoured or self.full_spent + full_cost <= full_cap
+        if full_cost <= remaining and share_ok and within_cap:
             choice.tier, choice.reason = "full", self.ranking.reason.get(path, "rank")
-            self.emitted_order.append(path)
+            self.full_spent += full_cost
+            self.emitted.add(path)
             return full_cost
-        skeleton = self.bodies.get(f"skeleton:{path}")
-        if skeleton and entry.skeleton_tokens is not None:
-            skeleton_cost = wrapper + entry.skeleton_tokens + 6
-            if skeleton_cost <= remaining and skeleton_cost < full_cost:
-                choice.tier = "skeleton"
-                choice.reason = "budget" if share_ok else "too large for its share of the budget"
-                self.emitted_order.append(path)
-                return skeleton_cost
+        if skeleton_cost is not None and skeleton_cost <= remaining:
+            choice.tier = "skeleton"
+            choice.reason = "budget" if share_ok else "too large for its share of the budget"
+            self.emitted.add(path)
+            return skeleton_cost
         choice.reason = "budget" if share_ok else "too large for the budget"
         return 0
 
+    def _upgrade(self, path: str, choice: _Choice, remaining: int) -> int:
+        """Second pass: spend what is left on full text, most relevant first."""
+        if choice.tier == "full":
+            return 0
+        full_cost, skeleton_cost = self._costs(path)
+        already = skeleton_cost if choice.tier == "skeleton" and skeleton_cost else 0
+        if not self._share_ok(path, full_cost) or full_cost - already > remaining:
+            return 0
+        choice.tier, choice.reason = "full", self.ranking.reason.get(path, "rank")
+        self.emitted.add(path)
+        return full_cost - already
+
     def demote_last(self, choices: dict[str, _Choice]) -> bool:
         """Step the least relevant emitted file down one tier, else collapse the tree."""
-        if self.emitted_order:
-            path = self.emitted_order[-1]
+        for path in reversed(self.ranking.order):
+            if path not in self.emitted:
+                continue
             choice = choices[path]
-            if choice.tier == "full" and f"skeleton:{path}" in self.bodies:
+            if choice.tier == "full" and self._costs(path)[1] is not None:
                 choice.tier, choice.reason = "skeleton", "budget"
             else:
-                self.emitted_order.pop()
+                self.emitted.discard(path)
                 choice.tier, choice.reason = "listed", "budget"
             return True
         if self.tree_depth == 0:

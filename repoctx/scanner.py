@@ -138,9 +138,10 @@ def _analyse(
         (s.path, s.size, s.mtime_ns, files[s.path].digest or "") for s in packable
         if files[s.path].digest
     ])
+    reparsed = {source.path for source in todo}
     for source in packable:
         entry = files[source.path]
-        if source not in todo and entry.note:
+        if source.path not in reparsed and entry.note:
             problems.append(Problem(entry.path, entry.note))
     return problems
 

@@ -67,6 +67,10 @@ GENERATED_MARKERS = (
 )
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1"
 LFS_REASON = "git LFS pointer (content not checked out)"
+# Skips that mean something went wrong (reported on stderr), as opposed to files that are
+# simply not source (binaries, lock files), which only the manifest lists.
+PROBLEM_REASONS = ("unreadable", "broken", "not a regular file", "symlink pointing outside")
+_CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +121,7 @@ def walk(root: Path, options: WalkOptions | None = None) -> WalkResult:
         if entry is None:
             continue
         files.append(entry)
-        if entry.skip and entry.skip.tier == "excluded" and entry.skip.reason != "ignored":
+        if entry.skip and entry.skip.reason.startswith(PROBLEM_REASONS):
             problems.append(Problem(rel, entry.skip.reason))
     return WalkResult(root=root, files=files, is_git=is_git, problems=problems)
 
@@ -316,7 +320,7 @@ def _looks_binary(head: bytes) -> bool:
         return False  # a byte-order mark: UTF-16/UTF-8 text, decoded later
     if b"\0" in head:
         return True
-    control = sum(1 for byte in head if byte < 9 or 13 < byte < 32)
+    control = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return len(head) > 0 and control / len(head) > 0.3
 
 
