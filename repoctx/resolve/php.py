@@ -53,7 +53,8 @@ class PhpResolver:
             for kind, target in (("psr-4", self._psr4), ("psr-0", self._psr0)):
                 mapping = autoload.get(kind)
                 for prefix, dirs in (mapping.items() if isinstance(mapping, dict) else []):
-                    for sub in [dirs] if isinstance(dirs, str) else dirs or []:
+                    subs = [dirs] if isinstance(dirs, str) else dirs
+                    for sub in subs if isinstance(subs, list) else []:
                         if isinstance(sub, str):
                             target.append((prefix.lstrip("\\"), join(directory, sub) or ""))
 

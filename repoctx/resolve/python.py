@@ -25,12 +25,22 @@ class PythonResolver:
         self._index = ctx.index
         self._roots = _find_roots(ctx.index)
         self._module_cache: dict[str, str | None] = {}
+        self._cache: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
 
     @property
     def roots(self) -> list[str]:
         return list(self._roots)
 
     def resolve(self, path: str, ref: ImportRef) -> list[str]:
+        """Targets of one import; memoised per (directory, module, names) since files in one
+        directory resolve a name identically and real repos repeat imports a lot."""
+        key = (parent_dir(path), ref.module, ref.names)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self._resolve(path, ref)
+        return list(found)
+
+    def _resolve(self, path: str, ref: ImportRef) -> list[str]:
         module = ref.module
         dots = len(module) - len(module.lstrip("."))
         if dots:
@@ -74,7 +84,7 @@ class PythonResolver:
         targets: list[str] = []
         need_package = not names
         for name in names:
-            sub = self._module_file(f"{base}/{name}") if name != "*" else None
+            sub = self._module_file(_prefixed(base, name)) if name != "*" else None
             if sub:
                 targets.append(sub)
             else:
