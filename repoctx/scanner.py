@@ -11,10 +11,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from repoctx.cache import Cache, content_hash, parsed_from_json, parsed_to_json
+from repoctx.analyse import Job, Unreadable, analyse_all
+from repoctx.cache import Cache, content_hash, parsed_from_json
 from repoctx.content import decode, defang
 from repoctx.errors import RepoctxError
-from repoctx.languages import has_grammar
 from repoctx.tokens import TokenCounter, qwen35
 from repoctx.types import Graph, ParsedFile, Problem
 from repoctx.walk import Skip, SourceFile, WalkOptions, walk
@@ -153,51 +153,30 @@ def _read_and_parse(
     cache: Cache,
     report: ProgressCallback,
 ) -> list[Problem]:
-    from repoctx.parse import parse_source
-
+    jobs = [Job(s.path, s.abspath, files[s.path].language, s.size) for s in todo]
     problems: list[Problem] = []
     new_facts: list[tuple[str, dict[str, object]]] = []
-    texts: list[str] = []
-    skeletons: list[str] = []
-    digests: list[str] = []
-    for done, source in enumerate(todo):
-        if done % 64 == 0:
-            report(Progress("parse", done, len(todo)))
-        entry = files[source.path]
-        try:
-            data = source.abspath.read_bytes()
-        except OSError as exc:
-            entry.skip = Skip("excluded", f"unreadable ({exc.strerror or exc})")
-            problems.append(Problem(entry.path, entry.skip.reason))
+    full: list[tuple[str, int]] = []
+    skeleton: list[tuple[str, int]] = []
+    on_progress = lambda done, total: report(Progress("parse", done, total))  # noqa: E731
+    for outcome in analyse_all(jobs, counter, on_progress):
+        entry = files[outcome.path]
+        if isinstance(outcome, Unreadable):
+            entry.skip = Skip("excluded", outcome.reason)
+            problems.append(Problem(entry.path, outcome.reason))
             continue
-        decoded = decode(data)
-        language = entry.language if has_grammar(entry.language) else None
-        parsed = (parse_source(language, decoded.text.encode("utf-8"), entry.path)
-                  if language else ParsedFile(entry.language or "text"))
-        entry.digest = content_hash(data)
-        facts: dict[str, object] = {
-            "parsed": parsed_to_json(parsed), "note": decoded.note,
-            "lines": decoded.text.count("\n") + (0 if decoded.text.endswith("\n") else 1),
-        }
-        _apply_facts(entry, facts)
-        new_facts.append((entry.digest, facts))
-        texts.append(defang(decoded.text))
-        skeletons.append(defang(parsed.skeleton))
-        digests.append(entry.digest)
+        entry.digest = outcome.digest
+        _apply_facts(entry, outcome.facts)
+        entry.tokens, entry.skeleton_tokens = outcome.tokens, outcome.skeleton_tokens
+        new_facts.append((outcome.digest, outcome.facts))
+        full.append((outcome.digest, outcome.tokens or 0))
+        skeleton.append((outcome.digest, outcome.skeleton_tokens or 0))
         if entry.note:
             problems.append(Problem(entry.path, entry.note))
-    report(Progress("tokens", 0, len(texts)))
-    full = counter.count_many(texts)
-    skeleton = counter.count_many(skeletons)
-    by_digest = {d: (t, s) for d, t, s in zip(digests, full, skeleton, strict=True)}
-    for source in todo:
-        entry = files[source.path]
-        if entry.digest in by_digest:
-            entry.tokens, entry.skeleton_tokens = by_digest[entry.digest]
     cache.store_facts(new_facts)
-    cache.store_counts(counter.name, "full", zip(digests, full, strict=True))
-    cache.store_counts(counter.name, "skeleton", zip(digests, skeleton, strict=True))
-    report(Progress("parse", len(todo), len(todo)))
+    cache.store_counts(counter.name, "full", full)
+    cache.store_counts(counter.name, "skeleton", skeleton)
+    problems.sort(key=lambda problem: problem.path)
     return problems
 
 

@@ -1,0 +1,135 @@
+"""analyse: read → decode → parse → count for the files the cache could not vouch for.
+
+The per-file work is a pure function of the file's bytes, so it can run in worker
+processes: on a cold scan of a large repository parsing and counting dominate, and both
+scale with cores. Workers are spawned (not forked) so that a caller with threads — the
+TUI, a server — is never forked mid-lock. Small jobs stay in-process: spawning costs more
+than it saves below a few hundred files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+from repoctx.cache import content_hash, parsed_to_json
+from repoctx.content import decode, defang
+from repoctx.languages import has_grammar
+from repoctx.tokens import QWEN35, TokenCounter, qwen35
+from repoctx.types import ParsedFile
+
+PARALLEL_MIN_FILES = 600
+PARALLEL_MIN_BYTES = 6_000_000
+CHUNK_FILES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    path: str
+    abspath: Path
+    language: str | None
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Analysed:
+    path: str
+    digest: str
+    facts: dict[str, object]  # cached as JSON: parsed file, decoding note, line count
+    tokens: int | None = None  # counted in a worker; None → the caller counts ``texts``
+    skeleton_tokens: int | None = None
+    texts: tuple[str, str] | None = None  # (text, skeleton) as packed
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    path: str
+    reason: str
+
+
+Outcome = Analysed | Unreadable
+
+
+def analyse_file(job: Job, counter: TokenCounter | None = None) -> Outcome:
+    """Everything the cache stores about one file; ``counter`` given → count here too."""
+    try:
+        data = job.abspath.read_bytes()
+    except OSError as exc:
+        return Unreadable(job.path, f"unreadable ({exc.strerror or exc})")
+    from repoctx.parse import parse_source
+
+    decoded = decode(data)
+    parsed = (parse_source(job.language, decoded.text.encode("utf-8"), job.path)
+              if job.language and has_grammar(job.language)
+              else ParsedFile(job.language or "text"))
+    text = defang(decoded.text)
+    skeleton = defang(parsed.skeleton)
+    facts: dict[str, object] = {
+        "parsed": parsed_to_json(parsed), "note": decoded.note,
+        "lines": decoded.text.count("\n") + (0 if decoded.text.endswith("\n") else 1),
+    }
+    digest = content_hash(data)
+    if counter is None:
+        return Analysed(job.path, digest, facts, texts=(text, skeleton))
+    return Analysed(job.path, digest, facts, counter.count(text), counter.count(skeleton))
+
+
+def analyse_all(
+    jobs: Sequence[Job], counter: TokenCounter, report: Callable[[int, int], None],
+) -> Iterator[Outcome]:
+    """Outcomes for all jobs (in no particular order), each with its token counts."""
+    workers = _worker_count(jobs)
+    if workers > 1 and counter.name == QWEN35:
+        yield from _in_workers(jobs, workers, report)
+        return
+    pending: list[Analysed] = []
+    for done, job in enumerate(jobs):
+        if done % CHUNK_FILES == 0:
+            report(done, len(jobs))
+        outcome = analyse_file(job)
+        if isinstance(outcome, Unreadable):
+            yield outcome
+        else:
+            pending.append(outcome)
+    yield from _count(pending, counter)
+    report(len(jobs), len(jobs))
+
+
+def _count(pending: list[Analysed], counter: TokenCounter) -> Iterator[Analysed]:
+    texts = [item.texts[0] if item.texts else "" for item in pending]
+    skeletons = [item.texts[1] if item.texts else "" for item in pending]
+    full = counter.count_many(texts)
+    skeleton = counter.count_many(skeletons)
+    for item, tokens, skeleton_tokens in zip(pending, full, skeleton, strict=True):
+        yield Analysed(item.path, item.digest, item.facts, tokens, skeleton_tokens)
+
+
+def _worker_count(jobs: Sequence[Job]) -> int:
+    if os.environ.get("REPOCTX_WORKERS"):
+        return max(1, int(os.environ["REPOCTX_WORKERS"]))
+    if len(jobs) < PARALLEL_MIN_FILES and sum(j.size for j in jobs) < PARALLEL_MIN_BYTES:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, 8))
+
+
+def _in_workers(
+    jobs: Sequence[Job], workers: int, report: Callable[[int, int], None],
+) -> Iterator[Outcome]:
+    chunks = [list(jobs[i:i + CHUNK_FILES]) for i in range(0, len(jobs), CHUNK_FILES)]
+    done = 0
+    report(0, len(jobs))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        for outcomes in pool.map(_analyse_chunk, chunks):
+            done += len(outcomes)
+            report(done, len(jobs))
+            yield from outcomes
+
+
+def _analyse_chunk(chunk: list[Job]) -> list[Outcome]:
+    counter = qwen35()
+    return [analyse_file(job, counter) for job in chunk]

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from repoctx.analyse import Analysed, Job, Unreadable, analyse_all
+from repoctx.tokens import qwen35
+
+
+def _jobs(root: Path) -> list[Job]:
+    return [Job(p.relative_to(root).as_posix(), p, "python", p.stat().st_size)
+            for p in sorted(root.glob("*.py"))]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_workers_give_the_same_results(make_repo, monkeypatch: pytest.MonkeyPatch,
+                                       workers: str) -> None:
+    root = make_repo({f"m{i}.py": f"import m{i + 1}\n\ndef f{i}(x):\n    return x\n"
+                      for i in range(70)})
+    monkeypatch.setenv("REPOCTX_WORKERS", "1")
+    serial = {o.path: o for o in analyse_all(_jobs(root), qwen35(), lambda d, t: None)}
+    monkeypatch.setenv("REPOCTX_WORKERS", workers)
+    seen: list[tuple[int, int]] = []
+    outcomes = analyse_all(_jobs(root), qwen35(), lambda d, t: seen.append((d, t)))
+    other = {o.path: o for o in outcomes}
+    assert set(serial) == set(other)
+    for path, outcome in serial.items():
+        assert isinstance(outcome, Analysed)
+        twin = other[path]
+        assert isinstance(twin, Analysed)
+        assert (twin.digest, twin.facts, twin.tokens, twin.skeleton_tokens) == \
+            (outcome.digest, outcome.facts, outcome.tokens, outcome.skeleton_tokens)
+    assert seen[-1] == (70, 70)
+
+
+def test_unreadable_file_is_an_outcome_not_an_exception(tmp_path: Path) -> None:
+    job = Job("gone.py", tmp_path / "gone.py", "python", 0)
+    outcomes = list(analyse_all([job], qwen35(), lambda d, t: None))
+    assert outcomes == [Unreadable("gone.py", "unreadable (No such file or directory)")]
