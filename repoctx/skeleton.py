@@ -19,6 +19,7 @@ Everything is sliced from the source bytes, so the output is deterministic.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import tree_sitter as ts
@@ -27,6 +28,10 @@ from repoctx.types import Definition
 
 _LEADING = frozenset({"attribute_item", "decorator", "annotation", "attribute"})
 _MAX_KEEP_LINES = 3
+_MAX_DOC_LINES = 8  # longer docs are cut to their first paragraph
+_DOC_PREFIX = re.compile(rb"[ \t]*(?:(?:///?|//!|#+|--+|\*)[ \t]?)?")
+_DOC_CLOSERS = (b'"""', b"'''", b"*/", b"]]")
+_NAMESPACES = frozenset({"module", "namespace", "package"})  # their functions aren't methods
 
 
 @dataclass(slots=True)
@@ -48,6 +53,7 @@ class Collector:
 
     records: dict[int, Record] = field(default_factory=dict)  # node id → record
     keeps: dict[int, ts.Node] = field(default_factory=dict)
+    docs: dict[int, ts.Node] = field(default_factory=dict)  # docs outside definitions
     wrappers: dict[int, ts.Node] = field(default_factory=dict)
 
     def add(self, pattern: int, match: dict[str, list[ts.Node]]) -> None:
@@ -61,6 +67,7 @@ class Collector:
             elif name == "wrapper":
                 self.wrappers.update((n.id, n) for n in nodes)
         if node is None:
+            self.docs.update((n.id, n) for n in match.get("doc", ()))
             return
         record = self.records.get(node.id)
         if record is None:
@@ -105,11 +112,13 @@ def _nest(collector: Collector, imports: list[ts.Node]) -> list[_Item]:
     """Top-level items, each holding the items shown inside it (only containers show any).
 
     A record whose parent is a container and lies inside its ``@members`` becomes a child
-    (a function there is renamed "method"); anything inside a body is hidden.
+    (a function there is renamed "method", unless the container is a module or namespace);
+    anything inside a body is hidden.
     """
     items = [_Item(r.node, r) for r in collector.records.values()]
     seen = {item.node.id for item in items}
     items += [_Item(n) for n in collector.keeps.values() if n.id not in seen]
+    items += [_Item(n, is_doc=True) for n in collector.docs.values() if n.id not in seen]
     for node in imports:
         node = _import_group(node)
         if node.id not in seen:
@@ -119,21 +128,23 @@ def _nest(collector: Collector, imports: list[ts.Node]) -> list[_Item]:
     top: list[_Item] = []
     stack: list[tuple[_Item, bool]] = []  # open records, and whether their members show
     for item in items:
-        start, end = item.node.start_byte, item.node.end_byte
-        while stack and not (stack[-1][0].node.start_byte <= start
-                             and end <= stack[-1][0].node.end_byte):
+        while stack and not _within(item.node, stack[-1][0].node):
             stack.pop()
         parent, parent_shown = stack[-1] if stack else (None, True)
         members = parent.record.members if parent and parent.record else None
-        shown = parent_shown and (parent is None or (
-            members is not None and members.start_byte <= start and end <= members.end_byte))
-        if shown:
+        in_members = members is not None and _within(item.node, members)
+        if (in_members and parent and parent.record and parent.record.kind not in _NAMESPACES
+                and item.record and item.record.kind == "function"):
+            item.record.kind = "method"
+        if parent_shown and (parent is None or in_members):
             (parent.children if parent else top).append(item)
-            if parent and item.record and item.record.kind == "function":
-                item.record.kind = "method"
         if item.record is not None:
-            stack.append((item, shown))
+            stack.append((item, parent_shown and (parent is None or in_members)))
     return top
+
+
+def _within(node: ts.Node, outer: ts.Node) -> bool:
+    return outer.start_byte <= node.start_byte and node.end_byte <= outer.end_byte
 
 
 def _import_group(node: ts.Node) -> ts.Node:
@@ -179,19 +190,21 @@ class _Renderer:
                 gap = self.src[prev_end:start]
                 parts.append(b"\n\n" if gap.count(b"\n") >= 2 else b"\n")
             parts.append(text)
-            prev_end = self._outer(item.node).end_byte
+            prev_end = self._end(item.node)
         return b"".join(parts)
 
     def item(self, item: _Item, indent: bytes) -> tuple[int, bytes]:
+        """Where the item's text starts in the source, and the text."""
         if item.is_import:
             return item.node.start_byte, self._import(item.node)
-        lead = self._lead(item.node)
+        lead, head = self._lead(item.node)
+        text = _trim_doc(self.src[lead:head]) if head > lead else b""
         if item.is_doc:
-            text = self.src[lead:item.node.end_byte]
+            text += _trim_doc(self.src[head:self._end(item.node)])
         elif item.record is None:
-            text = self._keep(lead, item.node)
+            text += self._keep(head, item.node)
         else:
-            text = self._record(lead, item)
+            text += self._record(head, item)
         if lead != self._line_begin(lead):
             text = indent + text  # a crowded line: give it its nesting indentation
         return lead, text
@@ -199,15 +212,15 @@ class _Renderer:
     def _import(self, node: ts.Node) -> bytes:
         """The import's whole lines collapsed to one (its own text if the line is crowded)."""
         start = self.src.rfind(b"\n", 0, node.start_byte) + 1
-        end = self.src.find(b"\n", node.end_byte)
+        end = self.src.find(b"\n", self._end(node))
         end = len(self.src) if end < 0 else end
         text = self.src[start:end]
         if len(text) > node.end_byte - node.start_byte + 80:
-            text = self.src[node.start_byte:node.end_byte]
+            text = self.src[node.start_byte:self._end(node)]
         return b" ".join(text.split())
 
     def _keep(self, lead: int, node: ts.Node) -> bytes:
-        text = self.src[lead:node.end_byte]
+        text = self.src[lead:self._end(node)]
         lines = text.split(b"\n")
         if len(lines) > _MAX_KEEP_LINES:
             return lines[0].rstrip() + b" " + self.elision
@@ -216,12 +229,12 @@ class _Renderer:
     def _record(self, lead: int, item: _Item) -> bytes:
         record = item.record
         assert record is not None
-        outer_end = self._outer(record.node).end_byte
+        outer_end = self._end(record.node)
         if record.body is not None:
             body = record.body
             return (self.src[lead:body.start_byte] + self._elide(body, record.doc)
                     + self.src[body.end_byte:outer_end])
-        if record.members is not None:
+        if record.members is not None and record.node.start_point.row != record.node.end_point.row:
             return self._container(lead, item, outer_end)
         return self.src[lead:outer_end]
 
@@ -245,13 +258,13 @@ class _Renderer:
         return text + (b"\n" + indent + tail if tail else b"")
 
     def _elide(self, body: ts.Node, doc: ts.Node | None) -> bytes:
-        if body.named_child_count == 0:
-            return self.src[body.start_byte:body.end_byte]
+        opening, closing = _delimiters(body)
+        if opening is not None and body.named_child_count == 0:
+            return self.src[body.start_byte:body.end_byte]  # `{}`: nothing to elide
         inner = self.elision
         if doc is not None:
-            inner = (self.src[doc.start_byte:doc.end_byte] + b"\n"
+            inner = (_trim_doc(self.src[doc.start_byte:doc.end_byte]) + b"\n"
                      + self._indent(doc.start_byte) + self.elision)
-        opening, closing = _delimiters(body)
         if opening is None:
             return inner
         text = self.src[opening.start_byte:opening.end_byte] + b" " + inner
@@ -264,16 +277,32 @@ class _Renderer:
             node, parent = parent, parent.parent
         return node
 
-    def _lead(self, node: ts.Node) -> int:
-        """Where the header starts: wrappers, then adjacent leading comments/attributes."""
+    def _end(self, node: ts.Node) -> int:
+        """Where the item ends: its outermost wrapper, plus a ``;``/``:`` token right after,
+        minus trailing whitespace (preprocessor nodes own their newline)."""
         node = self._outer(node)
-        start, row = node.start_byte, node.start_point.row
+        end = node.end_byte
+        after = node.next_sibling
+        if after is not None and after.type in (";", ":") and not after.is_named:
+            end = after.end_byte
+        while end > node.start_byte and self.src[end - 1:end] in (b"\n", b"\r", b" ", b"\t"):
+            end -= 1
+        return end
+
+    def _lead(self, node: ts.Node) -> tuple[int, int]:
+        """Where the item's text starts (adjacent leading comments and attributes included)
+        and where its header proper starts (after the comments, which may be trimmed)."""
+        node = self._outer(node)
+        start, row, head = node.start_byte, node.start_point.row, node.start_byte
         prev = node.prev_named_sibling
         while (prev is not None and ("comment" in prev.type or prev.type in _LEADING)
                and prev.end_point.row >= row - 1 and self._starts_line(prev.start_byte)):
             start, row = prev.start_byte, prev.start_point.row
+            if "comment" not in prev.type:
+                head = start
             prev = prev.prev_named_sibling
-        return self._line_start(start)
+        lead = self._line_start(start)
+        return lead, (self._line_start(head) if head > start else lead)
 
     def _line_begin(self, pos: int) -> int:
         return self.src.rfind(b"\n", 0, pos) + 1
@@ -291,6 +320,29 @@ class _Renderer:
         line = self._line_begin(pos)
         text = self.src[line:line + 256]
         return text[:len(text) - len(text.lstrip(b" \t"))]
+
+
+def _trim_doc(text: bytes) -> bytes:
+    """A long docstring or doc comment cut to its first paragraph: the summary is what a
+    skeleton needs; examples and parameter tables are what makes docs long."""
+    lines = text.split(b"\n")
+    tail = b""
+    if lines and not lines[-1].strip():  # a comment run ends with the header's indentation
+        tail = b"\n" + lines.pop()
+    if len(lines) <= _MAX_DOC_LINES:
+        return text
+    keep = [lines[0]]
+    for line in lines[1:_MAX_DOC_LINES]:
+        if not line.strip(b" \t/*#!-\"'"):
+            break
+        keep.append(line)
+    sample = keep[-1] if len(keep) > 1 else next((x for x in lines[1:] if x.strip()), b"")
+    prefix = _DOC_PREFIX.match(sample)
+    marker = (prefix.group() if prefix else b"") + "…".encode()
+    last = lines[-1].rstrip()
+    closing = next((c for c in _DOC_CLOSERS if last.endswith(c)), None)
+    end = [last[:len(last) - len(last.lstrip())] + closing] if closing else []
+    return b"\n".join([*keep, marker, *end]) + tail
 
 
 def _delimiters(node: ts.Node) -> tuple[ts.Node | None, ts.Node | None]:

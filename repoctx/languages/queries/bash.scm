@@ -14,3 +14,7 @@
 ; ---- scopes ----------------------------------------------------------------
 
 (function_definition) @scope.function
+
+; ---- definitions and skeleton ------------------------------------------------
+
+(function_definition name: (word) @name body: (_) @body) @definition.function

@@ -24,3 +24,31 @@
 
 [(function_declaration) (function_expression) (arrow_function) (method_definition)
  (generator_function_declaration) (generator_function)] @scope.function
+
+; ---- definitions and skeleton ------------------------------------------------
+
+(function_declaration name: (identifier) @name body: (statement_block) @body) @definition.function
+
+(generator_function_declaration
+  name: (identifier) @name body: (statement_block) @body) @definition.function
+
+(class_declaration name: (identifier) @name body: (class_body) @members) @definition.class
+
+(method_definition name: (_) @name body: (statement_block) @body) @definition.method
+
+; const f = (a) => { … };  const g = function () { … };
+(lexical_declaration
+  (variable_declarator
+    name: (identifier) @name
+    value: [(arrow_function body: (_) @body)
+            (function_expression body: (_) @body)])) @definition.function
+
+(variable_declaration
+  (variable_declarator
+    name: (identifier) @name
+    value: [(arrow_function body: (_) @body)
+            (function_expression body: (_) @body)])) @definition.function
+
+(class_body (field_definition) @keep)
+
+(export_statement) @wrapper

@@ -40,3 +40,26 @@
 ; ---- scopes ----------------------------------------------------------------
 
 [(function_definition) (method_declaration) (anonymous_function) (arrow_function)] @scope.function
+
+; ---- definitions and skeleton ------------------------------------------------
+
+(php_tag) @keep
+
+(namespace_definition name: (_) @name) @keep
+
+(namespace_definition name: (_) @name body: (compound_statement) @members) @definition.namespace
+
+(class_declaration name: (name) @name body: (declaration_list) @members) @definition.class
+
+(interface_declaration name: (name) @name body: (declaration_list) @members) @definition.interface
+
+(trait_declaration name: (name) @name body: (declaration_list) @members) @definition.trait
+
+(enum_declaration name: (name) @name) @definition.enum
+
+(method_declaration name: (name) @name body: (compound_statement)? @body) @definition.method
+
+(function_definition name: (name) @name body: (compound_statement) @body) @definition.function
+
+(declaration_list
+  [(use_declaration) (const_declaration) (property_declaration)] @keep)

@@ -36,3 +36,25 @@
   condition: [(identifier) @_tc (attribute attribute: (identifier) @_tc)]
   consequence: (block) @scope.type_checking
   (#eq? @_tc "TYPE_CHECKING"))
+
+; ---- definitions and skeleton ------------------------------------------------
+
+(function_definition name: (identifier) @name body: (block) @body) @definition.function
+
+(function_definition
+  name: (identifier) @name
+  body: (block . (expression_statement (string)) @doc)) @definition.function
+
+(class_definition name: (identifier) @name body: (block) @members) @definition.class
+
+(class_definition
+  name: (identifier) @name
+  body: (block . (expression_statement (string)) @doc)) @definition.class
+
+(decorated_definition) @wrapper
+
+; class attributes and dataclass fields: `x: int = 0`, `RED = 1`
+(class_definition body: (block (expression_statement (assignment)) @keep))
+
+; the module docstring
+(module . (expression_statement (string)) @doc)

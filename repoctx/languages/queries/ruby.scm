@@ -18,3 +18,26 @@
 ; ---- scopes ----------------------------------------------------------------
 
 [(method) (singleton_method) (lambda)] @scope.function
+
+; ---- definitions and skeleton ------------------------------------------------
+
+(module name: (_) @name body: (body_statement)? @members) @definition.module
+
+(class name: (_) @name body: (body_statement)? @members) @definition.class
+
+; every Ruby def is a method (top-level ones belong to Object)
+(method name: (_) @name body: (_)? @body) @definition.method
+
+(singleton_method name: (_) @name body: (_)? @body) @definition.method
+
+; the class-level lines that shape an API: attr_*, include/extend, visibility, constants
+(body_statement
+  (call method: (identifier) @_fn
+    (#any-of? @_fn "attr_reader" "attr_writer" "attr_accessor" "include" "extend" "prepend"
+                   "private" "protected" "public" "module_function")) @keep)
+
+(body_statement
+  (identifier) @keep
+  (#any-of? @keep "private" "protected" "public" "module_function"))
+
+(body_statement (assignment left: (constant)) @keep)

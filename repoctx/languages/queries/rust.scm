@@ -21,3 +21,29 @@
   argument: (use_as_clause path: (_) @import.module)) @import.reexport
 
 (extern_crate_declaration name: (identifier) @import.module) @import
+
+; ---- definitions and skeleton ------------------------------------------------
+
+(function_item name: (identifier) @name body: (block) @body) @definition.function
+
+(function_signature_item name: (identifier) @name) @definition.function
+
+(struct_item name: (type_identifier) @name) @definition.struct
+
+(union_item name: (type_identifier) @name) @definition.union
+
+(enum_item name: (type_identifier) @name) @definition.enum
+
+(type_item name: (type_identifier) @name) @definition.type
+
+(trait_item name: (type_identifier) @name body: (declaration_list) @members) @definition.trait
+
+(impl_item type: (_) @name body: (declaration_list) @members) @definition.impl
+
+(mod_item name: (identifier) @name body: (declaration_list) @members) @definition.module
+
+; macro_rules! — long bodies shrink to their first line
+(macro_definition) @keep
+
+; //! crate and module docs
+(line_comment inner: (inner_doc_comment_marker)) @doc

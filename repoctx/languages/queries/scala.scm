@@ -18,3 +18,23 @@
 (import_declaration
   . ((identifier) @import.module ("." (identifier) @import.module)*)
   (namespace_wildcard) @import.name) @import.use
+
+; ---- definitions and skeleton ------------------------------------------------
+
+(package_clause) @keep
+
+(class_definition name: (_) @name body: (template_body)? @members) @definition.class
+
+(trait_definition name: (_) @name body: (template_body)? @members) @definition.trait
+
+(object_definition name: (_) @name body: (template_body)? @members) @definition.object
+
+(enum_definition name: (_) @name) @definition.enum
+
+(type_definition name: (_) @name) @definition.type
+
+(function_definition name: (_) @name body: (_) @body) @definition.function
+
+(function_declaration name: (_) @name) @definition.function
+
+(template_body [(val_definition) (var_definition) (val_declaration) (var_declaration)] @keep)

@@ -33,3 +33,44 @@
 
 [(function_declaration) (function_expression) (arrow_function) (method_definition)
  (generator_function_declaration) (generator_function)] @scope.function
+
+; ---- definitions and skeleton ------------------------------------------------
+
+(function_declaration name: (identifier) @name body: (statement_block) @body) @definition.function
+
+(generator_function_declaration
+  name: (identifier) @name body: (statement_block) @body) @definition.function
+
+; overloads and `declare function`: the whole signature is the skeleton
+(function_signature name: (identifier) @name) @definition.function
+
+(class_declaration name: (type_identifier) @name body: (class_body) @members) @definition.class
+
+(abstract_class_declaration
+  name: (type_identifier) @name body: (class_body) @members) @definition.class
+
+(method_definition name: (_) @name body: (statement_block) @body) @definition.method
+
+[(method_signature name: (_) @name)
+ (abstract_method_signature name: (_) @name)] @definition.method
+
+(interface_declaration name: (type_identifier) @name) @definition.interface
+
+(type_alias_declaration name: (type_identifier) @name) @definition.type
+
+(enum_declaration name: (identifier) @name) @definition.enum
+
+(internal_module name: (_) @name body: (statement_block) @members) @definition.namespace
+
+(module name: (_) @name body: (statement_block) @members) @definition.module
+
+; const f = (a: T): R => { … };
+(lexical_declaration
+  (variable_declarator
+    name: (identifier) @name
+    value: [(arrow_function body: (_) @body)
+            (function_expression body: (_) @body)])) @definition.function
+
+(class_body (public_field_definition) @keep)
+
+[(export_statement) (ambient_declaration)] @wrapper
