@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from helper modules)
 """The llama.cpp backend against real GGUFs: streaming, chunked prefill, prefix snapshots."""
 
 from __future__ import annotations
@@ -6,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from ggufgen import plain_gguf, qwen35_gguf  # noqa: F401  (fixtures)
 from llm_helpers import REPO_TEXT, gemma_path, load  # noqa: F401
 
 from repoctx.errors import ModelError

@@ -35,7 +35,14 @@ class Sampler:
                 raise ModelError("llama.cpp rejected the JSON-schema grammar")
             self._add(g)
         if options.repeat_penalty != 1.0:
-            self._add(llama_cpp.llama_sampler_init_penalties(64, options.repeat_penalty, 0.0, 0.0))
+            # The binding declares a leading n_vocab the C function (last_n, repeat, freq,
+            # present) no longer has; ints and floats travel in separate registers, so the
+            # first int is what C reads as last_n: pass the same value twice.
+            last_n = 64
+            penalties = llama_cpp.llama_sampler_init_penalties(
+                last_n, last_n, options.repeat_penalty, 0.0, 0.0
+            )
+            self._add(penalties)
         if options.temperature <= 0:
             self._add(llama_cpp.llama_sampler_init_greedy())
             return

@@ -1,0 +1,147 @@
+"""Terminal rendering for ``repoctx review`` (rich), kept out of the core.
+
+stdout carries the result: live-rendered Markdown on a terminal, raw text when piped (so
+``repoctx review . > review.md`` streams too). stderr carries the prefill progress bar
+(tokens/s, ETA), thinking (dimmed, only with ``--think``) and notes. In JSON/SARIF mode stdout
+is reserved for the final document, so everything else goes to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from repoctx.llm.base import PrefillProgress
+
+REVIEW_HEADING = "## Model review\n\n"
+REFRESH_S = 0.12
+
+
+class Renderer:
+    def __init__(self, *, json_mode: bool, think: bool) -> None:
+        self.json_mode = json_mode
+        self.show_thinking = think and sys.stderr.isatty()
+        self.rich_out = sys.stdout.isatty() and not json_mode
+        self._parts: dict[str, str] = {"banner": "", "title": "", "facts": "", "header": ""}
+        self._answer: list[str] = []
+        self._footer = ""
+        self._live: Any = None
+        self._progress: Any = None
+        self._task: Any = None
+        self._last_refresh = 0.0
+        self._thinking_chars = 0
+
+    # ----------------------------------------------------------------- document pieces
+    def banner(self, text: str) -> None:
+        self._parts["banner"] = text + "\n\n"
+        self._out(text + "\n\n")
+
+    def title(self, text: str) -> None:
+        self._parts["title"] = text
+        self._out(text)
+
+    def facts(self, markdown: str) -> None:
+        self._parts["facts"] = markdown + "\n"
+        self._out(markdown + "\n")
+
+    def header(self, line: str) -> None:
+        self._parts["header"] = f"_{line}_\n\n"
+        self._out(f"_{line}_\n\n{'' if self.json_mode else REVIEW_HEADING}")
+
+    def footer(self, line: str) -> None:
+        self._stop_live()
+        self._footer = f"\n\n---\n_{line}_\n"
+        if self.json_mode:
+            print(line, file=sys.stderr)
+        else:
+            self._out(self._footer)
+
+    def answer(self) -> str:
+        return "".join(self._answer)
+
+    def document(self) -> str:
+        """The Markdown written by ``--output``: everything produced so far."""
+        p = self._parts
+        review = REVIEW_HEADING + self.answer() if self._answer or p["header"] else ""
+        return p["banner"] + p["title"] + p["header"] + p["facts"] + review + self._footer
+
+    # ----------------------------------------------------------------- streaming
+    def prefill(self, event: PrefillProgress) -> None:
+        if not sys.stderr.isatty() or event.total == 0:
+            return
+        if self._progress is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn
+
+            self._progress = Progress(
+                TextColumn("[bold]reading the repo"), BarColumn(),
+                TextColumn("{task.completed:,}/{task.total:,} tokens · {task.fields[rate]}"),
+                console=Console(stderr=True), transient=True,
+            )  # fmt: skip
+            self._task = self._progress.add_task("prefill", total=event.total, rate="")
+            self._progress.start()
+        eta = f" · ETA {event.eta_s:.0f} s" if event.eta_s else ""
+        rate = f"{event.tokens_per_s:,.0f} tok/s{eta}" if event.tokens_per_s else "starting"
+        self._progress.update(self._task, completed=event.done, rate=rate)
+        if event.done >= event.total:
+            self._stop_progress()
+
+    def thinking(self, text: str) -> None:
+        self._stop_progress()
+        self._thinking_chars += len(text)
+        if self.show_thinking:
+            sys.stderr.write(f"\x1b[2m{text}\x1b[0m")
+            sys.stderr.flush()
+
+    def text(self, text: str) -> None:
+        self._stop_progress()
+        self._answer.append(text)
+        if self.json_mode:
+            return
+        if not self.rich_out:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
+        self._render_live()
+
+    def _render_live(self, force: bool = False) -> None:
+        from rich.markdown import Markdown
+
+        now = time.monotonic()
+        if self._live is None:
+            from rich.live import Live
+
+            self._live = Live(Markdown(""), refresh_per_second=8, vertical_overflow="visible")
+            self._live.start()
+        if force or now - self._last_refresh >= REFRESH_S:
+            self._live.update(Markdown(self.answer()))
+            self._last_refresh = now
+
+    def _out(self, text: str) -> None:
+        stream = sys.stderr if self.json_mode else sys.stdout
+        if self.rich_out:
+            from rich.console import Console
+            from rich.markdown import Markdown
+
+            Console().print(Markdown(text))
+        else:
+            stream.write(text)
+            stream.flush()
+
+    def _stop_progress(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def _stop_live(self) -> None:
+        if self._live is not None:
+            self._render_live(force=True)
+            self._live.stop()
+            self._live = None
+
+    def close(self) -> None:
+        self._stop_progress()
+        self._stop_live()
+        if not self.rich_out and not self.json_mode and self._answer:
+            sys.stdout.flush()

@@ -1,0 +1,190 @@
+"""``repoctx review``: pack the repo, print the static facts, stream the model's review.
+
+The static-facts section comes first and is printed before any model is loaded, so it is
+there even when the model fails. The answer streams to stdout (rendered Markdown on a
+terminal, raw text when piped); progress, thinking and warnings go to stderr. ``--output``
+is written atomically in every case — success, a model error, or Ctrl-C — with whatever had
+been produced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from repoctx.cli._common import add_pack_arguments, add_repo_arguments
+
+if TYPE_CHECKING:
+    from repoctx.cli._review_render import Renderer
+    from repoctx.llm.base import Backend, Stats
+    from repoctx.review import Prepared
+
+KV_TYPES = ("f16", "q8_0", "q4_0", "q5_0", "q5_1", "q4_1", "iq4_nl", "f32")
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "review", help="stream a whole-repository review from a local model",
+        description="Pack the repository to the model's budget and stream a review: what the "
+                    "system does, the riskiest code, refactorings, missing tests, grounded by "
+                    "static facts repoctx computes itself.")  # fmt: skip
+    add_repo_arguments(parser)
+    add_pack_arguments(parser)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--model",
+        metavar="GGUF",
+        help="a .gguf file or a model name known "
+        "to the HF cache / Ollama / LM Studio (see `repoctx models`)",
+    )
+    source.add_argument(
+        "--server",
+        metavar="URL",
+        help="an OpenAI-compatible server (vLLM, llama-server, Ollama, LM Studio)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("markdown", "json", "sarif"),
+        default="markdown",
+        dest="out_format",
+        help="markdown (default), JSON findings, or SARIF",
+    )
+    parser.add_argument("--output", "-o", metavar="FILE", help="also write the result here")
+    parser.add_argument(
+        "--think",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="let Qwen 3.5 think first (shown dimmed on stderr); default: the model's own default",
+    )
+    parser.add_argument(
+        "--kv-type",
+        choices=KV_TYPES,
+        default="f16",
+        help="KV cache type: q8_0 halves its memory but decodes ~2.7x slower per context token",
+    )
+    parser.add_argument(
+        "--max-tokens",
+        type=int,
+        default=None,
+        metavar="N",
+        help="answer length limit (default 4096; 768 for the fallback model)",
+    )
+    parser.set_defaults(run=run)  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    import llama_cpp  # noqa: F401  (before numpy: see repoctx/llm/runtime.py)
+
+    from repoctx.analysis import facts_for_repo
+    from repoctx.cli._common import focus_paths, scan_repo, warn
+    from repoctx.cli._review_render import Renderer
+    from repoctx.llm.discover import choose
+    from repoctx.llm.fallback import BANNER
+
+    repo = scan_repo(args)
+    focus = focus_paths(repo, args.focus)
+    facts = facts_for_repo(repo)
+    choice = choose(repo.root, model=args.model, server=args.server)
+    renderer = Renderer(json_mode=args.out_format != "markdown", think=bool(args.think))
+    if choice.is_fallback:
+        renderer.banner(BANNER)
+    renderer.title(f"# repoctx review: {repo.root.name}\n\n")
+    renderer.facts(facts.to_markdown())
+    try:
+        return _review(args, repo, focus, facts, choice, renderer, warn)
+    finally:
+        renderer.close()
+        if args.output:
+            from repoctx.cli._common import write_atomic
+
+            write_atomic(Path(args.output), renderer.document())
+
+
+def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, choice: Any,
+            renderer: Renderer, warn: Any) -> int:  # fmt: skip
+    from repoctx.cli._common import parse_budget
+    from repoctx.llm.base import Options
+    from repoctx.llm.open import open_backend
+    from repoctx.review import prepare_fitted
+
+    plain = choice.is_fallback
+    max_tokens = args.max_tokens or (768 if plain else 4096)
+    backend, sizing = open_backend(
+        choice, budget=parse_budget(args.budget), max_tokens=max_tokens,
+        kv_type=args.kv_type, on_warning=warn,
+    )  # fmt: skip
+    try:
+        greedy = plain  # a 270M base model rambles less at temperature 0
+        options = Options(max_tokens=max_tokens, think=args.think,
+                          temperature=0.0 if greedy else 0.6,
+                          repeat_penalty=1.15 if greedy else 1.0)  # fmt: skip
+        prepared = prepare_fitted(
+            repo, backend.count_tokens, backend.context_length, budget=sizing.pack_budget,
+            facts=facts, focus=focus, fmt=args.out_format, options=options, plain=plain,
+        )  # fmt: skip
+        renderer.header(_header(backend, prepared, choice.reason))
+        stats = _stream(backend, prepared, renderer)
+        renderer.footer(_footer(stats))
+        if args.out_format != "markdown":
+            return _emit_structured(args, renderer.answer(), backend.name, plain)
+        return 0
+    finally:
+        backend.close()
+
+
+def _stream(backend: Backend, prepared: Prepared, renderer: Renderer) -> Stats:
+    from repoctx.llm.base import Done, PrefillProgress, Stats, Text, Thinking
+
+    stats = Stats()
+    for event in backend.stream(prepared.prompt, prepared.options):
+        if isinstance(event, PrefillProgress):
+            renderer.prefill(event)
+        elif isinstance(event, Thinking):
+            renderer.thinking(event.text)
+        elif isinstance(event, Text):
+            renderer.text(event.text)
+        elif isinstance(event, Done):
+            stats = event.stats
+    return stats
+
+
+def _header(backend: Backend, prepared: Prepared, reason: str) -> str:
+    pack = prepared.pack
+    counts = pack.counts()
+    return (
+        f"model: {backend.name} ({reason}) · context {backend.context_length:,} tokens · "
+        f"pack {pack.total_tokens:,}/{pack.budget:,} tokens "
+        f"({counts['full']} full, {counts['skeleton']} skeleton, {counts['listed']} listed)"
+    )
+
+
+def _footer(stats: Stats) -> str:
+    return (
+        f"tokens in {stats.prompt_tokens:,} ({stats.cached_tokens:,} reused) · "
+        f"out {stats.output_tokens:,} · prefill {stats.prefill_s:.1f} s "
+        f"({stats.prefill_tokens_per_s:,.0f} tok/s) · decode {stats.decode_s:.1f} s "
+        f"({stats.decode_tokens_per_s:,.1f} tok/s) · {stats.finish_reason}"
+    )
+
+
+def _emit_structured(args: argparse.Namespace, answer: str, model: str, plain: bool) -> int:
+    from repoctx import __version__
+    from repoctx.llm.fallback import BANNER
+    from repoctx.review import parse_findings, to_sarif
+
+    doc = parse_findings(answer)
+    if plain:
+        doc["summary"] = f"{BANNER}\n\n{doc['summary']}"
+    out = doc if args.out_format == "json" else to_sarif(doc, tool_version=__version__, model=model)
+    text = json.dumps(out, indent=2, ensure_ascii=False) + "\n"
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    if args.output:
+        from repoctx.cli._common import write_atomic
+
+        write_atomic(Path(args.output), text)
+        args.output = None  # written: run()'s finally must not overwrite it with Markdown
+    return 0

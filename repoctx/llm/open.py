@@ -1,0 +1,96 @@
+"""From a discovery :class:`~repoctx.llm.discover.Choice` to a running backend.
+
+Context sizing lives here so every front end sizes the same way: an explicit pack budget gets
+room for the answer and the prompt's own text on top; "auto" uses the budget planner's
+numbers where it has them, else conservative defaults (the fallback model reads 6K tokens on
+a CPU in seconds, not minutes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from repoctx.llm.base import Backend
+from repoctx.llm.discover import Choice
+from repoctx.llm.fallback import FALLBACK_MAX_CTX, FALLBACK_NAME, fallback_model_path
+
+PROMPT_OVERHEAD = 1024  # instructions, static facts and template tokens around the pack
+FALLBACK_AUTO_CTX = 8192
+GGUF_AUTO_CTX = 32768
+
+
+@dataclass(frozen=True, slots=True)
+class Sizing:
+    n_ctx: int  # context to allocate (llama.cpp) or assumed (server)
+    pack_budget: int  # tokens the packed repo may take
+    n_ubatch: int = 512
+
+
+def size_context(
+    budget: int | None, max_tokens: int, *, cap: int, auto_ctx: int, n_ubatch: int = 512
+) -> Sizing:
+    """Pack budget and context for ``budget`` (None: auto), never beyond ``cap``."""
+    reserve = max_tokens + PROMPT_OVERHEAD
+    n_ctx = min(auto_ctx if budget is None else budget + reserve, cap)
+    return Sizing(n_ctx, max(256, n_ctx - reserve), n_ubatch)
+
+
+def open_backend(
+    choice: Choice,
+    *,
+    budget: int | None,
+    max_tokens: int,
+    kv_type: str = "f16",
+    on_warning: Callable[[str], None] | None = None,
+    timeout_s: float = 600.0,
+) -> tuple[Backend, Sizing]:
+    """Load the chosen model (or connect) and return it with its sizing."""
+    if choice.server is not None:
+        from repoctx.llm.openai_compat import OpenAICompatBackend
+
+        backend = OpenAICompatBackend(choice.server, timeout_s=timeout_s)
+        cap = backend.context_length
+        return backend, size_context(budget, max_tokens, cap=cap, auto_ctx=cap)
+    from repoctx.llm.llamacpp import LlamaCppBackend
+    from repoctx.llm.runtime import LoadSettings
+
+    if choice.candidate is None:
+        path, label = fallback_model_path(), FALLBACK_NAME
+        sizing = size_context(budget, max_tokens, cap=FALLBACK_MAX_CTX, auto_ctx=FALLBACK_AUTO_CTX)
+    else:
+        path, label = choice.candidate.path, choice.candidate.name
+        sizing = _planned(path, budget, max_tokens, kv_type) or size_context(
+            budget, max_tokens, cap=_n_ctx_train(path), auto_ctx=GGUF_AUTO_CTX
+        )
+    settings = LoadSettings(
+        n_ctx=sizing.n_ctx, n_ubatch=sizing.n_ubatch, type_k=kv_type, type_v=kv_type
+    )
+    return LlamaCppBackend(path, settings, on_warning=on_warning, label=label), sizing
+
+
+def _n_ctx_train(path: Path) -> int:
+    try:
+        from repoctx.budget.gguf_meta import read_gguf
+
+        kv = read_gguf(path).kv
+        arch = str(kv.get("general.architecture", ""))
+        return int(kv.get(f"{arch}.context_length", GGUF_AUTO_CTX))
+    except Exception:  # header unreadable: llama.cpp will say why when loading
+        return GGUF_AUTO_CTX
+
+
+def _planned(path: Path, budget: int | None, max_tokens: int, kv_type: str) -> Sizing | None:
+    """The budget planner's context for this model on this machine's GPU (or RAM)."""
+    if budget is not None:
+        return None
+    try:
+        from repoctx.budget import plan_for_model
+
+        plan = plan_for_model(path, kv_type=kv_type, reserve_answer=max_tokens + PROMPT_OVERHEAD)
+    except Exception:  # header unreadable or no device info: defaults, llama.cpp says why
+        return None
+    if plan.n_ctx <= 0 or plan.pack_budget <= 0:
+        return None
+    return Sizing(plan.n_ctx, plan.pack_budget, plan.n_ubatch)

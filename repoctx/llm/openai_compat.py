@@ -1,0 +1,231 @@
+"""OpenAI-compatible HTTP backend: vLLM, llama-server, llama-cpp-python's server, Ollama,
+LM Studio. This is also the way past one machine: vLLM serving one model over several GPUs
+with tensor parallelism (docs/backends.md).
+
+Retries happen on connection errors only (the server is starting or restarting); a request
+the server rejected or a stream that dies half-way is not retried, because a second long
+prefill would double the wait and the partial answer is already on the user's screen.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+from repoctx.errors import ModelError
+from repoctx.llm.base import (
+    Done,
+    Event,
+    FinishReason,
+    Options,
+    PrefillProgress,
+    ProgressCallback,
+    Prompt,
+    Stats,
+)
+from repoctx.llm.chat import ThinkSplitter
+
+DEFAULT_SERVER_CTX = 8192  # when the server does not say (llama-cpp-python's server)
+
+
+def _roots(url: str) -> tuple[str, str]:
+    """(server root, OpenAI base URL ending in /v1) from what the user typed."""
+    root = url.rstrip("/")
+    root = root.removesuffix("/v1")
+    return root, f"{root}/v1"
+
+
+def _http_json(url: str, payload: dict[str, Any] | None = None, timeout: float = 5.0) -> Any:
+    data = json.dumps(payload).encode() if payload is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read().decode("utf-8"))
+
+
+class OpenAICompatBackend:
+    """A model behind an OpenAI-compatible ``/v1/chat/completions``."""
+
+    def __init__(
+        self, url: str, *, model: str | None = None, timeout_s: float = 600.0,
+        connect_retries: int = 2, api_key: str = "not-needed",
+    ) -> None:  # fmt: skip
+        import openai
+
+        self.root, base = _roots(url)
+        self._openai = openai
+        self._client = openai.OpenAI(
+            base_url=base, api_key=api_key, timeout=timeout_s, max_retries=0
+        )
+        self._retries = connect_retries
+        self._models = self._list_models()
+        self.model = model or (self._models[0]["id"] if self._models else "default")
+        self._ctx = self._server_context()
+
+    # ------------------------------------------------------------------ discovery of the server
+    def _list_models(self) -> list[dict[str, Any]]:
+        try:
+            doc = _http_json(f"{self.root}/v1/models")
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"server {self.root} is unreachable: {_reason(exc)}") from exc
+        data = doc.get("data", []) if isinstance(doc, dict) else []
+        return [m for m in data if isinstance(m, dict) and "id" in m]
+
+    def _server_context(self) -> int:
+        """Context per the server: budget planner first, then vLLM / llama-server fields."""
+        try:
+            from repoctx.budget import server_context
+
+            return int(server_context(self.root, self.model).n_ctx)
+        except Exception:  # the planner could not tell: try the fields we know ourselves
+            pass
+        for m in self._models:
+            if isinstance(m.get("max_model_len"), int):  # vLLM
+                return int(m["max_model_len"])
+        try:
+            props = _http_json(f"{self.root}/props")  # llama-server
+            return int(props["default_generation_settings"]["n_ctx"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return DEFAULT_SERVER_CTX
+
+    # ------------------------------------------------------------------ Backend
+    @property
+    def name(self) -> str:
+        short = self.model.rsplit("/", 1)[-1] if self.model.startswith("/") else self.model
+        return f"{short} @ {self.root}"
+
+    @property
+    def context_length(self) -> int:
+        return self._ctx
+
+    def count_tokens(self, text: str) -> int:
+        probes = (
+            (f"{self.root}/extras/tokenize/count", {"input": text}, "count"),  # llama-cpp-python
+            (f"{self.root}/tokenize", {"content": text, "model": self.model}, "tokens"),
+        )
+        for url, payload, key in probes:
+            try:
+                value = _http_json(url, payload)[key]
+                return int(value) if key == "count" else len(value)
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        from repoctx.tokens import qwen35
+
+        return qwen35().count(text)  # the server cannot count: assume Qwen 3.5's vocabulary
+
+    def warm(
+        self, prompt: Prompt, options: Options | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> int:  # fmt: skip
+        return 0  # the server keeps (or not) its own prompt cache
+
+    def close(self) -> None:
+        self._client.close()
+
+    def stream(self, prompt: Prompt, options: Options | None = None) -> Iterator[Event]:
+        opts = options or Options()
+        started = time.perf_counter()
+        chunks = self._open_stream(prompt, opts)
+        yield PrefillProgress(0, 0, 0, 0.0, None)
+        splitter = ThinkSplitter(False)
+        first: float | None = None
+        usage: Any = None
+        finish: FinishReason = "stop"
+        produced = 0
+        try:
+            for chunk in chunks:
+                usage = getattr(chunk, "usage", None) or usage
+                for choice in chunk.choices or []:
+                    delta = choice.delta
+                    reasoning = getattr(delta, "reasoning_content", None) or getattr(
+                        delta, "reasoning", None
+                    )
+                    if (reasoning or delta.content) and first is None:
+                        first = time.perf_counter()
+                    if reasoning:
+                        yield from _as_thinking(reasoning)
+                    if delta.content:
+                        produced += 1
+                        yield from splitter.feed(delta.content)
+                    if choice.finish_reason == "length":
+                        finish = "length"
+        except self._openai.APIError as exc:
+            raise ModelError(f"server {self.root} failed mid-answer: {_reason(exc)}") from exc
+        yield from splitter.flush()
+        yield Done(_stats(usage, started, first, produced, finish))
+
+    def _open_stream(self, prompt: Prompt, opts: Options) -> Any:
+        kwargs = self._request(prompt, opts)
+        for attempt in range(self._retries + 1):
+            try:
+                return self._create(kwargs, opts)
+            except self._openai.APIConnectionError as exc:
+                if attempt == self._retries:
+                    raise ModelError(f"server {self.root} is unreachable: {_reason(exc)}") from exc
+                time.sleep(0.5 * (attempt + 1))
+            except self._openai.APIStatusError as exc:
+                raise ModelError(f"server {self.root} refused the request: {_reason(exc)}") from exc
+        raise AssertionError("unreachable")
+
+    def _create(self, kwargs: dict[str, Any], opts: Options) -> Any:
+        if opts.json_schema is None:
+            return self._client.chat.completions.create(**kwargs)
+        schema = dict(opts.json_schema)
+        strict: Any = {"type": "json_schema", "json_schema": {"name": "findings", "schema": schema}}
+        try:
+            return self._client.chat.completions.create(**kwargs, response_format=strict)
+        except self._openai.APIStatusError as exc:
+            # llama-cpp-python's server knows only {"type": "json_object", "schema": …} (and
+            # answers the unknown type with a 500 validation error)
+            if "response_format" not in str(exc) and exc.status_code not in (400, 422):
+                raise ModelError(f"server {self.root} refused the request: {_reason(exc)}") from exc
+            legacy: Any = {"type": "json_object", "schema": schema}
+            return self._client.chat.completions.create(**kwargs, response_format=legacy)
+
+    def _request(self, prompt: Prompt, opts: Options) -> dict[str, Any]:
+        extra: dict[str, Any] = {"top_k": opts.top_k, "min_p": opts.min_p}
+        if opts.think is not None:
+            extra["chat_template_kwargs"] = {"enable_thinking": opts.think}
+        return {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in prompt.messages],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "max_tokens": opts.max_tokens,
+            "temperature": opts.temperature,
+            "top_p": opts.top_p,
+            "seed": opts.seed,
+            "extra_body": extra,
+        }
+
+
+def _as_thinking(text: str) -> Iterator[Event]:
+    from repoctx.llm.base import Thinking
+
+    yield Thinking(text)
+
+
+def _stats(
+    usage: Any, started: float, first: float | None, produced: int, finish: FinishReason
+) -> Stats:
+    end = time.perf_counter()
+    prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+    output = int(getattr(usage, "completion_tokens", 0) or produced)
+    first_at = first if first is not None else end
+    return Stats(
+        prompt_tokens=prompt_tokens,
+        output_tokens=output,
+        prefill_s=first_at - started,
+        decode_s=end - first_at,
+        finish_reason=finish,
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, urllib.error.URLError):
+        return str(exc.reason)
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
