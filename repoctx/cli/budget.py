@@ -1,0 +1,203 @@
+"""``repoctx budget``: how much context this model gets on this GPU, and why.
+
+Prints the memory table (weights, KV cache, recurrent state, compute buffer, overhead, total,
+and what "all layers full attention" would cost) for 4K…256K, the largest context that fits
+and the packing budget. ``--json`` prints the same as stable JSON for scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from repoctx.errors import InputError
+
+if TYPE_CHECKING:
+    from repoctx.budget.plan import BudgetPlan
+
+GiB = 1 << 30
+KV_CHOICES = ("f16", "q8_0", "q4_0", "auto")
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "budget",
+        help="show the context this model fits on this GPU",
+        description="Plan the context from the model's GGUF header and the GPU's free memory: "
+        "KV cache for attention layers only, recurrent (Gated DeltaNet) state, "
+        "compute buffer and runtime overhead, as llama.cpp allocates them.",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="GGUF",
+        help="model file (default: discovered "
+        "model, else the embedded fallback); with --server: the model id",
+    )
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        help="OpenAI-compatible server: the "
+        "budget is its context (vLLM, llama-server, Ollama, llama_cpp.server)",
+    )
+    card = parser.add_mutually_exclusive_group()
+    card.add_argument(
+        "--gpu",
+        metavar="NAME",
+        help="plan for this card instead of the real "
+        "GPUs: rtx4090, rtx4080, rtx4070, rtx3090, rtx3060, a100-40, a100-80, "
+        "l40s, h100, h200, m2-max, …",
+    )
+    card.add_argument(
+        "--vram",
+        metavar="SIZE",
+        help="plan for a GPU with this much free memory (24GiB, 24GB, 16000MiB)",
+    )
+    parser.add_argument(
+        "--kv-type",
+        choices=KV_CHOICES,
+        default="f16",
+        help="KV cache type (default f16; q8_0 halves it but decodes slower; "
+        "auto: q8_0 only when f16 misses the wanted context)",
+    )
+    parser.add_argument(
+        "--ctx",
+        metavar="N",
+        help="wanted context, e.g. 65536 or 64k (default: the model's trained context)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON (bytes as integers)")
+    parser.set_defaults(run=run)
+
+
+def parse_ctx(value: str | None) -> int | None:
+    if value is None:
+        return None
+    text = value.strip().lower().replace("_", "").replace(",", "")
+    scale = 1024 if text.endswith("k") else 1
+    try:
+        n = int(float(text.removesuffix("k")) * scale)
+    except ValueError:
+        raise InputError(
+            f"--ctx: expected a number of tokens like 65536 or 64k, not {value!r}"
+        ) from None
+    if n <= 0:
+        raise InputError(f"--ctx: must be positive, not {value!r}")
+    return n
+
+
+def run(args: argparse.Namespace) -> int:
+    from repoctx.budget import gpu
+    from repoctx.budget.default import resolve
+    from repoctx.budget.plan import plan
+
+    ctx = parse_ctx(args.ctx)
+    device = None
+    if args.gpu:
+        device = gpu.what_if(args.gpu)
+    elif args.vram:
+        device = gpu.from_vram(args.vram)
+    if args.server:
+        result = _server_plan(args.server, args.model, ctx)
+    else:
+        device = device or gpu.detect()
+        path, server, _ = resolve(args.model, None, device.free_bytes)
+        if server:
+            result = _server_plan(server, None, ctx)
+        else:
+            result = plan(path, device, kv_type=args.kv_type, ctx=ctx)
+    for note in result.warnings:
+        print(f"repoctx: warning: {note}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        _print_table(result)
+    return 0
+
+
+def _server_plan(url: str, model: str | None, ctx: int | None) -> BudgetPlan:
+    from repoctx.budget.plan import plan_server
+    from repoctx.budget.server import server_context
+
+    return plan_server(server_context(url, model), ctx=ctx)
+
+
+def _gib(n: int) -> str:
+    return f"{n / GiB:.2f}"
+
+
+def _state_label(arch: str) -> str:
+    if arch.startswith(("qwen35", "qwen3next")):
+        return "DeltaNet state"
+    if arch.startswith("rwkv") or arch == "arwkv7":
+        return "RWKV state"
+    return "SSM state"
+
+
+def _print_table(p: BudgetPlan) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if sys.stdout.isatty() else 120, highlight=False)
+    if p.server is not None:
+        s = p.server
+        console.print(f"[bold]{s.kind}[/] at {s.url}" + (f" · {s.model}" if s.model else ""))
+        console.print(f"Server context: [bold]{s.n_ctx:,}[/] tokens (from {s.source})")
+        _print_budget(console, p)
+        return
+    m = p.model
+    assert m is not None
+    table = Table(title=_title(p), title_justify="left")
+    for col in (
+        "Context",
+        "Weights",
+        "KV cache",
+        _state_label(m.arch),
+        "Compute",
+        "Overhead",
+        "Total",
+        "All attention",
+        "Fits",
+    ):
+        table.add_column(col, justify="right")
+    for r in p.rows:
+        table.add_row(
+            f"{r.n_ctx // 1024}K" if r.n_ctx % 1024 == 0 else f"{r.n_ctx:,}",
+            _gib(r.weights_bytes),
+            _gib(r.kv_bytes),
+            _gib(r.state_bytes) if m.n_recurrent_layers else "—",
+            _gib(r.compute_bytes),
+            _gib(r.overhead_bytes),
+            _gib(r.total_bytes),
+            _gib(r.all_attention_total_bytes),
+            "[green]yes[/]" if r.fits else "[red]no[/]",
+        )
+    console.print(table)
+    console.print(
+        'GiB; "All attention": the same model if every layer kept a KV cache '
+        "(what naive estimators charge)."
+    )
+    _print_budget(console, p)
+
+
+def _title(p: BudgetPlan) -> str:
+    m = p.model
+    assert m is not None
+    layers = f"{m.n_layer} layers"
+    if m.n_recurrent_layers and m.n_attn_layers:
+        layers += f": {m.n_attn_layers} attention + {m.n_recurrent_layers} recurrent"
+    d = p.device
+    mem = f"{_gib(d.total_bytes)} GiB, {_gib(d.free_bytes)} free, {d.source}"
+    return f"{m.name} ({m.arch}, {layers}) on {d.name} ({mem}) · KV {p.kv_type}"
+
+
+def _print_budget(console: Any, p: BudgetPlan) -> None:
+    if p.model is not None:
+        console.print(
+            f"Largest context that fits: [bold]{p.max_ctx:,}[/] tokens "
+            f"({p.kv_type} KV, n_ubatch {p.n_ubatch}, flash attention)"
+        )
+    console.print(
+        f"Packing budget: [bold]{p.pack_budget:,}[/] tokens = {p.n_ctx:,} context − "
+        f"{p.template_tokens:,} prompt template − {p.reserve_answer:,} for the answer"
+    )
