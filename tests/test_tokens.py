@@ -45,14 +45,19 @@ def _merge_only(piece: bytes, ranks: dict[bytes, int]) -> list[int]:
     return [ranks[part] for part in parts]
 
 
-def test_unreachable_table_is_current() -> None:
-    """The shipped list equals the vocabulary entries merge-only BPE cannot produce."""
+def test_unreachable_table_is_current_and_makes_every_entry_exact() -> None:
+    """The shipped list equals the vocabulary entries merge-only BPE cannot produce, and
+    with them left out our encoding gives llama.cpp's merge-only result for every entry."""
     ranks = qwen35_ranks()
-    unreachable = sorted(rank for token, rank in ranks.items()
-                         if len(token) > 1 and _merge_only(token, ranks) != [rank])
+    expected = {rank: _merge_only(token, ranks) for token, rank in ranks.items()}
+    unreachable = sorted(rank for rank, ids in expected.items() if ids != [rank])
     shipped = json.loads(
         resources.files("repoctx").joinpath("data/qwen35_unreachable.json").read_text())
     assert shipped["ids"] == unreachable
+    encoding = qwen35()._encoding
+    mismatches = [rank for token, rank in ranks.items()
+                  if encoding._encode_single_piece(token) != expected[rank]]
+    assert mismatches == []
 
 
 def test_count_many_matches_count() -> None:
