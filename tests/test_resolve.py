@@ -236,6 +236,34 @@ def test_rust_use_tree_expansion() -> None:
     assert expand_use_tree("self") == [["self"]]
 
 
+def test_rust_inline_modules_path_attributes_and_declared_test_crates(tmp_path: Path) -> None:
+    files = {
+        "Cargo.toml": '[package]\nname = "r"\n[[test]]\nname = "it"\npath = "tests/main.rs"\n',
+        "src/lib.rs": "", "src/net/mod.rs": "", "src/net/unix.rs": "", "src/net/win.rs": "",
+        "src/net/tcp.rs": (
+            "use super::unix;\n"
+            "#[cfg(test)]\nmod tests {\n    use super::*;\n    use super::super::win;\n"
+            "    fn f() { let _ = \"}\"; }\n    use self::inner::X;\n}\n"
+        ),
+        "src/sys.rs": '#[cfg(unix)]\n#[path = "net/unix.rs"] // the unix one\nmod imp;\n',
+        "tests/main.rs": "", "tests/util.rs": "", "tests/cases.rs": "",
+    }
+    refs = {
+        "src/net/tcp.rs": [ImportRef("super::unix", "import", 1),
+                           ImportRef("super::*", "import", 5),
+                           ImportRef("super::super::win", "import", 6),
+                           ImportRef("self::inner::X", "import", 8)],
+        "src/sys.rs": [ImportRef("imp", "mod", 3)],
+        "tests/cases.rs": [imp("crate::util::Dir")],
+    }
+    assert edges(tmp_path, files, refs) == {
+        ("src/net/tcp.rs", "src/net/unix.rs", "import"),
+        ("src/net/tcp.rs", "src/net/win.rs", "import"),
+        ("src/sys.rs", "src/net/unix.rs", "mod"),
+        ("tests/cases.rs", "tests/util.rs", "import"),
+    }
+
+
 def test_rust_path_attribute_bins_and_super_out_of_crate(tmp_path: Path) -> None:
     files = {
         "Cargo.toml": '[package]\nname = "tool"\n[lib]\npath = "src/lib.rs"\n',
@@ -315,13 +343,23 @@ def test_csharp_block_and_file_scoped_namespaces_aliases(tmp_path: Path) -> None
         "Main.cs": "",
     }
     refs = {"Main.cs": [imp("global::Co.Core", "use"), imp("L = Co.Col.List<int>", "use"),
-                        imp("System.Text", "use")]}
+                        imp("System.Text", "use"), imp("N = Co.Core.B.Nested", "use")]}
     assert edges(tmp_path, files, refs) == {
         ("Main.cs", "A.cs", "use"), ("Main.cs", "B.cs", "use"), ("Main.cs", "List.cs", "use"),
     }
 
 
 # --- Ruby ---------------------------------------------------------------------------------
+
+def test_ruby_gem_spec_and_test_dirs_are_on_the_load_path(tmp_path: Path) -> None:
+    files = {"gems/g/g.gemspec": "", "gems/g/spec/spec_helper.rb": "",
+             "gems/g/spec/unit/a_spec.rb": "", "gems/g/lib/g.rb": ""}
+    refs = {"gems/g/spec/unit/a_spec.rb": [imp("spec_helper", "require"), imp("g", "require")]}
+    assert edges(tmp_path, files, refs) == {
+        ("gems/g/spec/unit/a_spec.rb", "gems/g/spec/spec_helper.rb", "require"),
+        ("gems/g/spec/unit/a_spec.rb", "gems/g/lib/g.rb", "require"),
+    }
+
 
 def test_ruby_nearest_lib_wins_and_require_never_searches_the_file_dir(tmp_path: Path) -> None:
     files = {

@@ -3,8 +3,8 @@
 C# has no file-level imports, only namespaces, so a namespace → files index is built from
 the sources (``namespace X.Y { … }`` and file-scoped ``namespace X.Y;``, read once with a
 regex). ``using static A.B.C;`` and aliases ``using D = A.B.C;`` name a type: the file(s)
-declaring ``C`` in ``A.B`` (by file stem or the definitions parse found), else the
-namespace's files.
+declaring ``C`` in ``A.B`` (by file stem or the definitions parse found; a nested type
+``A.B.C.Inner`` → ``C``'s file).
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ class CSharpResolver:
             return []
         if module in self._namespaces:
             return list(self._namespaces[module])
-        if module in self._types:
-            return list(self._types[module])
+        parts = module.split(".")
+        for cut in range(len(parts), 1, -1):  # A.B.Outer.Nested → Outer's file
+            files = self._types.get(".".join(parts[:cut]))
+            if files:
+                return list(files)
         return []

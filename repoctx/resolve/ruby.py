@@ -1,10 +1,11 @@
 """Ruby: ``require_relative`` against the requiring file, ``require`` against load paths.
 
 The load path is guessed the way Bundler and test runners set it up: every ``lib/``
-directory of the repo (gems in a monorepo each have one), ``test/``, ``spec/`` and the repo
-root. The ``lib/`` closest to the requiring file wins. parse marks ``require_relative "x"``
-as "./x", so a specifier starting with ``./``/``../`` is file-relative; any other is looked
-up on the load path only (``require`` never searches the requiring file's directory).
+directory of the repo (gems in a monorepo each have one), the ``test/``/``spec/`` folders
+and roots of every gem (a directory with a .gemspec or Gemfile), and the repo root; the
+root nearest to the requiring file wins. parse marks ``require_relative "x"`` as "./x", so
+a specifier starting with ``./``/``../`` is file-relative; any other is looked up on the
+load path only (``require`` never searches the requiring file's directory).
 """
 
 from __future__ import annotations
@@ -19,8 +20,13 @@ class RubyResolver:
     def __init__(self, ctx: ResolveContext) -> None:
         self._index = ctx.index
         libs = sorted(d for d in ctx.index.dirs if d == "lib" or d.endswith("/lib"))
-        self._roots = [d for d in libs if "vendor" not in d.split("/")]
-        self._roots += [r for r in _EXTRA_ROOTS if r == "" or ctx.index.is_dir(r)]
+        roots = [d for d in libs if "vendor" not in d.split("/")]
+        for gem in sorted({parent_dir(p) for p in ctx.index.paths
+                           if p.endswith(".gemspec") or p.rpartition("/")[2] == "Gemfile"}):
+            roots += [d for d in (_joined(gem, "test"), _joined(gem, "spec"), gem)
+                      if ctx.index.is_dir(d)]
+        roots += [r for r in _EXTRA_ROOTS if r == "" or ctx.index.is_dir(r)]
+        self._roots = list(dict.fromkeys(roots))
 
     def resolve(self, path: str, ref: ImportRef) -> list[str]:
         spec = ref.module.strip()
@@ -48,6 +54,10 @@ class RubyResolver:
             if candidate in self._index and candidate.endswith((".rb", ".rake")):
                 return candidate
         return None
+
+
+def _joined(directory: str, name: str) -> str:
+    return f"{directory}/{name}" if directory else name
 
 
 def _shared_prefix(directory: str, path: str) -> int:

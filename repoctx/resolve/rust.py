@@ -22,12 +22,17 @@ from repoctx.types import ImportRef
 _ROOT_NAMES = ("lib.rs", "main.rs")
 _ROOT_DIRS = ("tests", "examples", "benches")
 _ALIAS = re.compile(r"\s+as\s+\w+")
+_PATH_ATTR = re.compile(r'#\[\s*path\s*=\s*"([^"]+)"\s*\]')
+_INLINE_MOD = re.compile(r"^[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?mod[ \t]+\w+[ \t]*\{", re.MULTILINE)
 
 
 class RustResolver:
     def __init__(self, ctx: ResolveContext) -> None:
+        self._ctx = ctx
         self._index = ctx.index
         self._crates: dict[str, str] = {}  # crate name → directory of its root file
+        self._declared_roots: dict[str, str] = {}  # directory → [[test]]/[[bin]]… root file
+        self._inline: dict[str, list[tuple[int, int]]] = {}
         for cargo in sorted(ctx.files_named("Cargo.toml"), key=lambda p: (p.count("/"), p)):
             self._add_crate(ctx, cargo)
 
@@ -47,26 +52,52 @@ class RustResolver:
         lib_name = lib.get("name") if isinstance(lib.get("name"), str) else name
         if isinstance(lib_name, str) and root_file is not None:
             self._crates.setdefault(lib_name.replace("-", "_"), parent_dir(root_file))
+        for section in ("test", "bin", "example", "bench"):
+            targets = data.get(section)
+            for target in targets if isinstance(targets, list) else []:
+                declared = target.get("path") if isinstance(target, dict) else None
+                file = join(parent_dir(cargo), declared) if isinstance(declared, str) else None
+                if file is not None and file in self._index:
+                    self._declared_roots.setdefault(parent_dir(file), file)
 
     def resolve(self, path: str, ref: ImportRef) -> list[str]:
         if ref.kind == "mod":
-            return self._resolve_mod(path, ref.module.strip())
+            return self._resolve_mod(path, ref.module.strip(), ref.line)
+        depth = sum(start < ref.line <= end for start, end in self._inline_blocks(path))
         targets: list[str] = []
         for segments in expand_use_tree(ref.module):
-            found = self._resolve_path(path, segments)
+            found = self._resolve_path(path, segments, depth)
             if found and found not in targets:
                 targets.append(found)
         return targets
 
-    def _resolve_mod(self, path: str, name: str) -> list[str]:
-        """``mod x;`` (or a ``#[path]`` file name ending in .rs) → the child module file."""
-        if name.endswith(".rs"):
-            target = join(parent_dir(path), name)
+    def _resolve_mod(self, path: str, name: str, line: int) -> list[str]:
+        """``mod x;`` → the child module file, or the file a ``#[path = "…"]`` above names."""
+        attribute = name if name.endswith(".rs") else self._path_attribute(path, line)
+        if attribute is not None:
+            target = join(parent_dir(path), attribute)
             return [target] if target is not None and target in self._index else []
         found = self._module_file(_joined(self._own_dir(path), name))
         return [found] if found else []
 
-    def _resolve_path(self, path: str, segments: list[str]) -> str | None:
+    def _path_attribute(self, path: str, line: int) -> str | None:
+        """The ``#[path = "x.rs"]`` among the attribute lines right above ``mod`` (1-based)."""
+        lines = (self._ctx.read_text(path) or "").splitlines()
+        index = line - 2
+        while 0 <= index < len(lines) and lines[index].lstrip().startswith(("#[", "//")):
+            match = _PATH_ATTR.search(lines[index])
+            if match:
+                return match.group(1)
+            index -= 1
+        return None
+
+    def _inline_blocks(self, path: str) -> list[tuple[int, int]]:
+        """Line spans of inline ``mod x { … }`` blocks, whose ``super`` is this very file."""
+        if path not in self._inline:
+            self._inline[path] = inline_module_spans(self._ctx.read_text(path) or "")
+        return self._inline[path]
+
+    def _resolve_path(self, path: str, segments: list[str], depth: int = 0) -> str | None:
         if not segments:
             return None
         head = segments[0]
@@ -74,10 +105,14 @@ class RustResolver:
             start: str | None = self._crate_dir(path)
             rest = segments[1:]
         elif head in ("self", "super"):
+            if head == "self" and depth:
+                return None  # an inline module's own items live in this file
             start = self._own_dir(path)
             rest = segments
             while rest and rest[0] in ("self", "super"):
-                if rest[0] == "super":
+                if rest[0] == "super" and depth:
+                    depth -= 1  # leaves an inline module, still inside this file
+                elif rest[0] == "super":
                     start = parent_dir(start) if start else None
                 rest = rest[1:]
                 if start is None:
@@ -110,7 +145,7 @@ class RustResolver:
         for candidate in (f"{prefix}mod.rs", f"{directory}.rs", *(prefix + n for n in _ROOT_NAMES)):
             if candidate in self._index:
                 return candidate
-        return None
+        return self._declared_roots.get(directory)
 
     def _own_dir(self, path: str) -> str:
         """Where the children of the module in ``path`` live."""
@@ -132,6 +167,8 @@ class RustResolver:
         while directory is not None:
             prefix = f"{directory}/" if directory else ""
             if any(prefix + n in self._index for n in _ROOT_NAMES):
+                return directory
+            if directory in self._declared_roots:
                 return directory
             directory = parent_dir(directory) if directory else None
         return None
@@ -175,3 +212,47 @@ def _split_top_level(text: str) -> list[str]:
         current.append(char)
     items.append("".join(current))
     return [i for i in items if i]
+
+
+def inline_module_spans(text: str) -> list[tuple[int, int]]:
+    """(first line, last line) of each ``mod x { … }`` block, by brace counting.
+
+    Strings, char literals and comments are skipped well enough for real code; a block
+    whose end is never found extends to the end of the file.
+    """
+    spans: list[tuple[int, int]] = []
+    for match in _INLINE_MOD.finditer(text):
+        start_line = text.count("\n", 0, match.start()) + 1
+        end = _block_end(text, match.end() - 1)
+        spans.append((start_line, text.count("\n", 0, end) + 1))
+    return spans
+
+
+def _block_end(text: str, open_brace: int) -> int:
+    depth = 0
+    i = open_brace
+    while i < len(text):
+        char = text[i]
+        if char == "/" and text.startswith("//", i):
+            i = text.find("\n", i)
+            if i == -1:
+                return len(text)
+        elif char == '"':
+            i = _string_end(text, i)
+        elif char == "'" and text[i + 1 : i + 2] != "\\" and text[i + 2 : i + 3] == "'":
+            i += 2  # 'x' char literal (lifetimes such as 'a have no closing quote)
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return len(text)
+
+
+def _string_end(text: str, quote: int) -> int:
+    i = quote + 1
+    while i < len(text) and text[i] != '"':
+        i += 2 if text[i] == "\\" else 1
+    return i
