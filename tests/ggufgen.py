@@ -532,6 +532,51 @@ def write_gemma3_swa(
     return out
 
 
+def write_mamba2(
+    path: str | os.PathLike[str],
+    *,
+    n_layer: int = 2,
+    n_embd: int = 64,
+    ssm: SsmDims = SsmDims(d_conv=4, d_state=16, n_group=1, dt_rank=4),
+    d_inner: int = 128,
+    n_ctx_train: int = 1_048_576,
+    seed: int = 0,
+    dtype: str = "f16",
+) -> Path:
+    """A tiny Mamba-2 (pure recurrent: no KV cache at all), real vocabulary."""
+    out = Path(path)
+    vocab = qwen35_vocab()
+    w = gguf.GGUFWriter(out, "mamba2")
+    w.add_name("repoctx-test-mamba2")
+    w.add_context_length(n_ctx_train)
+    w.add_embedding_length(n_embd)
+    w.add_block_count(n_layer)
+    w.add_layer_norm_rms_eps(1e-5)
+    w.add_ssm_conv_kernel(ssm.d_conv)
+    w.add_ssm_inner_size(d_inner)
+    w.add_ssm_state_size(ssm.d_state)
+    w.add_ssm_time_step_rank(ssm.dt_rank)
+    w.add_ssm_group_count(ssm.n_group)
+    add_vocab(w, vocab, chat_template=False)
+    wt = _Weights(w, seed, dtype)
+    d = AttnDims(n_embd=n_embd)
+    _embeddings(wt, d, len(vocab.tokens), tied=True)
+    conv = d_inner + 2 * ssm.n_group * ssm.d_state
+    for il in range(n_layer):
+        # shapes from llama_model_mamba2::load_arch_tensors (src/models/mamba2.cpp)
+        wt.vector(f"blk.{il}.attn_norm.weight", n_embd, 1.0)
+        wt.matrix(f"blk.{il}.ssm_in.weight", n_embd, d_inner + conv + ssm.dt_rank)
+        wt.matrix(f"blk.{il}.ssm_conv1d.weight", ssm.d_conv, conv, scale=0.3, f32=True)
+        wt.vector(f"blk.{il}.ssm_conv1d.bias", conv)
+        wt.vector(f"blk.{il}.ssm_dt.bias", ssm.dt_rank, scale=0.1)
+        wt.raw(f"blk.{il}.ssm_a", -np.linspace(0.5, 2.0, ssm.dt_rank).reshape(ssm.dt_rank, 1))
+        wt.raw(f"blk.{il}.ssm_d", np.ones((ssm.dt_rank, 1)))
+        wt.raw(f"blk.{il}.ssm_norm.weight", np.ones((ssm.n_group, d_inner // ssm.n_group)))
+        wt.matrix(f"blk.{il}.ssm_out.weight", d_inner, n_embd)
+    _finish(w)
+    return out
+
+
 # --------------------------------------------------------------------------- 27B header
 
 QWEN35_27B: dict[str, int] = {
@@ -709,6 +754,10 @@ def cached_plain(**kwargs: Any) -> Path:
     if kwargs.get("split_max_tensors"):
         raise ValueError("split files are not cached: write them into tmp_path")
     return _cached("plain", _jsonable(kwargs), lambda p: _call(write_plain, p, kwargs))
+
+
+def cached_mamba2(**kwargs: Any) -> Path:
+    return _cached("mamba2", _jsonable(kwargs), lambda p: _call(write_mamba2, p, kwargs))
 
 
 def cached_gemma3_swa(**kwargs: Any) -> Path:

@@ -274,3 +274,23 @@ def test_compute_term_matches_the_cpu_reserve(plain: tuple[Engine, ModelMeta]) -
         got = engine.allocate(4096, n_ubatch=n_ubatch).compute_mib
         assert got is not None
         assert memory.compute_bytes(meta, n_ubatch) / 2**20 == pytest.approx(got, rel=0.01)
+
+
+@pytest.mark.parametrize("n_seq_max", [1, 3])
+def test_pure_recurrent_mamba2_equals_llama_cpp(log_lines: list[str], n_seq_max: int) -> None:
+    path = ggufgen.cached_mamba2(
+        n_layer=3, d_inner=2048, ssm=SsmDims(d_conv=4, d_state=128, n_group=8, dt_rank=32)
+    )
+    for engine, meta in _engine(path, log_lines):
+        assert meta.memory == "recurrent" and meta.kv_layers() == []
+        got = _check(engine, meta, 8192, n_seq_max=n_seq_max)
+        assert got.kv == []  # no attention KV at any context
+
+
+def test_llama_arch_untied_equals_llama_cpp(log_lines: list[str]) -> None:
+    path = ggufgen.cached_plain(
+        arch="llama", n_layer=2, tied=False, attn=AttnDims(n_head=8, n_head_kv=2, head_dim=128)
+    )
+    for engine, meta in _engine(path, log_lines):
+        for n_ctx in (2048, 10_000):
+            _check(engine, meta, n_ctx, kv="q8_0")
