@@ -1,0 +1,122 @@
+"""The review job: prompts, findings schema/validation/SARIF, and `repoctx review` end to end
+on the embedded fallback model (a real 270M GGUF on the CPU)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from repoctx.cli import main
+from repoctx.llm.fallback import BANNER
+from repoctx.review import (
+    build_prompt,
+    findings_schema,
+    render_template,
+    to_sarif,
+    validate_findings,
+)
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "review-small"
+GOOD = {
+    "findings": [
+        {"path": "app/store.py", "line": 17, "severity": "high", "category": "bug",
+         "message": "Quantity can go negative.", "suggestion": "Reject removals past zero."}
+    ],
+    "summary": "An inventory service.",
+}  # fmt: skip
+
+
+def test_prompt_puts_the_repo_first_as_a_reusable_prefix() -> None:
+    prompt = build_prompt("<repo text>", "demo", "review", facts_markdown="## Static facts",
+                          focus=["a.py"], format="markdown")  # fmt: skip
+    system, user = prompt.messages
+    assert prompt.prefix_messages == 1 and system.role == "system"
+    assert system.content.rstrip().endswith("<repo text>")
+    assert "## Static facts" in user.content and "a.py" in user.content
+    assert "Riskiest code" in user.content and "Missing tests" in user.content
+
+
+def test_ask_and_refactor_templates_render() -> None:
+    assert "where is X?" in render_template("ask", question="where is X?", plain=False)
+    text = render_template("refactor", diff="+x = 1", max_suggestions=5, plain=True,
+                           facts_markdown="")  # fmt: skip
+    assert "+x = 1" in text and "at most 5 suggestions" in text
+
+
+def test_schema_and_validation() -> None:
+    schema = findings_schema(["b.py", "a.py"], max_findings=2)
+    item = schema["properties"]["findings"]["items"]
+    assert item["properties"]["path"] == {"enum": ["a.py", "b.py"]}
+    assert schema["properties"]["findings"]["maxItems"] == 2
+    assert validate_findings(GOOD) == []
+    bad = json.loads(json.dumps(GOOD))
+    bad["findings"][0]["severity"] = "fatal"
+    bad["findings"][0]["line"] = 0
+    errors = validate_findings(bad)
+    assert any("severity" in e for e in errors) and any("line" in e for e in errors)
+    assert validate_findings({"findings": []}) != []
+
+
+def test_sarif_2_1_0() -> None:
+    sarif = to_sarif(GOOD, tool_version="0.1.0", model="m")
+    assert sarif["version"] == "2.1.0"
+    (run,) = sarif["runs"]
+    (result,) = run["results"]
+    assert result["ruleId"] == "repoctx/bug" and result["level"] == "error"
+    region = result["locations"][0]["physicalLocation"]["region"]
+    assert region == {"startLine": 17}
+    assert run["tool"]["driver"]["rules"][0]["id"] == "repoctx/bug"
+
+
+@pytest.mark.slow
+def test_review_end_to_end_with_fallback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "review.md"
+    code = main(["review", str(FIXTURE), "--max-tokens", "24", "--output", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.out.splitlines()[0] == BANNER  # the first line says it is the fallback
+    assert "## Static facts (computed by repoctx)" in captured.out
+    assert "`app/cli.py`" in captured.out and "## Model review" in captured.out
+    written = out.read_text(encoding="utf-8")
+    assert written.splitlines()[0] == BANNER
+    assert "## Model review" in written and "tokens in " in written
+
+
+@pytest.mark.slow
+def test_review_json_findings_validate(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["review", str(FIXTURE), "--format", "json", "--max-tokens", "400"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    doc = json.loads(captured.out)
+    assert validate_findings(doc) == []
+    assert doc["summary"].startswith(BANNER)  # fallback notice travels inside the document
+    assert all(f["path"].startswith("app/") or f["path"] == "README.md" for f in doc["findings"])
+
+
+def test_broken_model_is_one_line_and_facts_still_print(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF" + bytes(60))
+    code = main(["review", str(FIXTURE), "--model", str(bad)])
+    captured = capsys.readouterr()
+    assert code == 3
+    assert "## Static facts" in captured.out
+    errors = [line for line in captured.err.splitlines() if line.startswith("repoctx:")]
+    assert len(errors) == 1 and "bad.gguf" in errors[0]
+    assert "Traceback" not in captured.err
+
+
+def test_unreachable_server_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    code = main(["review", str(FIXTURE), "--server", f"http://127.0.0.1:{port}"])
+    captured = capsys.readouterr()
+    assert code == 3 and "unreachable" in captured.err and "Traceback" not in captured.err
+    assert "## Static facts" in captured.out
