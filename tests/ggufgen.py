@@ -27,7 +27,7 @@ import importlib.metadata
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -301,6 +301,7 @@ def _common_kv(
     n_ctx_train: int,
     head_count_kv: int | list[int] | None = None,
     name: str | None = None,
+    file_type: int = int(gguf.LlamaFileType.MOSTLY_F16),
 ) -> None:
     w.add_name(name or f"repoctx-test-{arch}")
     w.add_context_length(n_ctx_train)
@@ -313,7 +314,7 @@ def _common_kv(
     w.add_value_length(d.head_dim)
     w.add_layer_norm_rms_eps(1e-6)
     w.add_rope_freq_base(10000.0)
-    w.add_file_type(int(gguf.LlamaFileType.MOSTLY_F16))
+    w.add_file_type(file_type)
 
 
 def _attn_block(wt: _Weights, il: int, d: AttnDims, *, gated_q: bool, qk_norm: bool) -> None:
@@ -672,6 +673,13 @@ def _tensor_type(name: str, ne: tuple[int, ...], quant: str, counters: dict[str,
     return _q4_k_m_type(name, counters, n_attn, QWEN35_27B["n_layer"])
 
 
+_FILE_TYPES = {
+    "Q4_K_M": int(gguf.LlamaFileType.MOSTLY_Q4_K_M),
+    "Q8_0": int(gguf.LlamaFileType.MOSTLY_Q8_0),
+    "F16": int(gguf.LlamaFileType.MOSTLY_F16),
+}
+
+
 def tensor_nbytes(ne: tuple[int, ...], qtype: QT) -> int:
     block, size = gguf.GGML_QUANT_SIZES[qtype]
     return int(np.prod(ne)) // block * size
@@ -688,6 +696,7 @@ def _write_27b(out: Path, quant: str, mtp: bool, with_vocab: bool) -> None:
         AttnDims(c["n_embd"], c["n_head"], c["n_head_kv"], c["head_dim"], c["n_ff"]),
         c["n_ctx_train"],
         name="Qwen3.5-27B (repoctx test header)",
+        file_type=_FILE_TYPES[quant],
     )
     w.add_rope_dimension_count(c["n_rot"])
     w.add_rope_dimension_sections([11, 11, 10, 0])
@@ -737,6 +746,46 @@ def write_27b_header(
         return _cached("qwen35-27b", kwargs, lambda p: _write_27b(p, quant, mtp, with_vocab))
     out = Path(path)
     _write_27b(out, quant, mtp, with_vocab)
+    return out
+
+
+def write_metadata_only(
+    path: str | os.PathLike[str],
+    arch: str,
+    kv: dict[str, Any],
+    tensors: Sequence[tuple[str, tuple[int, ...], QT]] = (),
+) -> Path:
+    """A GGUF with the given key/values (``{arch}`` in keys is expanded) and tensor infos.
+
+    The data section is a sparse hole of the right length: for metadata readers only.
+    """
+    out = Path(path)
+    w = gguf.GGUFWriter(out, arch)
+    for key, value in kv.items():
+        key = key.format(arch=arch)
+        if isinstance(value, bool):
+            w.add_bool(key, value)
+        elif isinstance(value, int):
+            w.add_uint32(key, value)
+        elif isinstance(value, float):
+            w.add_float32(key, value)
+        elif isinstance(value, str):
+            w.add_string(key, value)
+        else:
+            w.add_array(key, list(value))
+    data_bytes = 0
+    for name, ne, qtype in tensors:
+        nbytes = tensor_nbytes(ne, qtype)
+        w.add_tensor_info(name, tuple(reversed(ne)), np.dtype(np.float32), nbytes, raw_dtype=qtype)
+        data_bytes += w.ggml_pad(nbytes, w.data_alignment)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_ti_data_to_file()
+    assert w.fout is not None
+    start = w.ggml_pad(w.fout[0].tell(), w.data_alignment)
+    w.close()
+    with open(out, "r+b") as f:
+        f.truncate(start + data_bytes)
     return out
 
 
