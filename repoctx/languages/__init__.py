@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from pathlib import PurePosixPath
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +78,12 @@ def get_language(name: str) -> Language:
 
 def language_for_path(path: str, first_line: bytes | None = None) -> str | None:
     """Language of a repo path by file name, then extension, then a ``#!`` line."""
-    pure = PurePosixPath(path)
-    by_name = _BY_FILENAME.get(pure.name)
+    name = path.rsplit("/", 1)[-1]  # string ops: PurePosixPath costs ~20 µs a file
+    by_name = _BY_FILENAME.get(name)
     if by_name:
         return by_name
-    by_ext = _BY_EXTENSION.get(pure.suffix.lower())
+    dot = name.rfind(".")
+    by_ext = _BY_EXTENSION.get(name[dot:].lower()) if dot > 0 else None
     if by_ext:
         return by_ext
     if first_line and first_line.startswith(b"#!"):
