@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -61,6 +62,9 @@ REPOS: dict[str, Repo] = {
         Repo("axios", "madge", scan_dir=""),
         Repo("vite", "madge", scan_dir="packages/vite",
              madge_args=("--ts-config", "packages/vite/src/node/tsconfig.json")),
+        Repo("cobra", "go list"),
+        Repo("fzf", "go list"),
+        Repo("hugo", "go list"),
     )
 }
 
@@ -137,6 +141,53 @@ def madge_pairs(root: Path, repo: Repo, madge: Path) -> tuple[set[tuple[str, str
     return {(a, b) for a, b in pairs if a in files and b in files}, files
 
 
+def golist_pairs(root: Path, work: Path) -> tuple[set[tuple[str, str]], set[str], set[str]]:
+    """``go list`` package imports (with test imports) as (importer dir, imported dir) pairs,
+    the package dirs, and the files go list builds on this platform with default tags.
+
+    GOPATH mode (GO111MODULE=off, the repo linked at its module path) lets ``go list -e``
+    read every package without downloading the module's dependencies.
+    """
+    module = re.search(r"^module\s+(\S+)", (root / "go.mod").read_text(), re.M)
+    assert module is not None
+    path = module.group(1)
+    gopath = work / "gopath"
+    link = gopath / "src" / path
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(root.resolve())
+    env = dict(os.environ, GO111MODULE="off", GOPATH=str(gopath.resolve()), GOFLAGS="",
+               PWD=str(link.absolute()))  # go trusts $PWD, which keeps the GOPATH path
+    out = subprocess.run(["go", "list", "-e", "-json", "./..."], cwd=link, env=env,
+                         capture_output=True, text=True, check=False).stdout
+    decoder = json.JSONDecoder()
+    pairs: set[tuple[str, str]] = set()
+    dirs: set[str] = set()
+    built: set[str] = set()
+    pos = 0
+    while pos < len(out.rstrip()):
+        package, pos = decoder.raw_decode(out, out.index("{", pos))
+        importer = _module_rel(package["ImportPath"], path)
+        if importer is None:
+            continue
+        dirs.add(importer)
+        for key in ("GoFiles", "CgoFiles", "TestGoFiles", "XTestGoFiles"):
+            built.update(f"{importer}/{f}".lstrip("/") for f in package.get(key) or [])
+        for key in ("Imports", "TestImports", "XTestImports"):
+            for imported in package.get(key) or []:
+                target = _module_rel(imported, path)
+                if target is not None and target != importer:
+                    pairs.add((importer, target))
+    return pairs, dirs, built
+
+
+def _module_rel(import_path: str, module: str) -> str | None:
+    if import_path == module:
+        return ""
+    return import_path[len(module) + 1:] if import_path.startswith(module + "/") else None
+
+
 def _madge_base(scan: Path, tree: dict[str, list[str]]) -> Path:
     """madge prints paths relative to the deepest directory common to the files it found."""
     for candidate in [scan, *[p for p in scan.iterdir() if p.is_dir()]]:
@@ -155,6 +206,9 @@ def classify(root: Path, graph: Graph, parsed: dict[str, ParsedFile],
     """
     classes: dict[str, list[tuple[str, str, str]]] = {}
     for source, target in pairs:
+        if source not in parsed:  # a package directory (go list compares packages)
+            classes.setdefault("package", []).append((source, target, ""))
+            continue
         specs = [
             ref.module
             for ref in parsed[source].imports
@@ -177,15 +231,30 @@ def classify(root: Path, graph: Graph, parsed: dict[str, ParsedFile],
 def compare(repo: Repo, root: Path, madge: Path) -> dict[str, object]:
     graph, parsed, timing = our_graph(root)
     ours_all = {(e.source, e.target) for e in graph.edges}
+    from_built: set[tuple[str, str]] = set()
     if repo.tool == "grimp":
         ref, covered = grimp_pairs(root, repo)
+    elif repo.tool == "go list":
+        ref, covered, built = golist_pairs(root, root.parent.parent)
+        go_edges = [(a, b) for a, b in ours_all
+                    if a.endswith(".go") and a.rpartition("/")[0] != b.rpartition("/")[0]]
+        ours_all = {(a.rpartition("/")[0], b.rpartition("/")[0]) for a, b in go_edges}
+        from_built = {(a.rpartition("/")[0], b.rpartition("/")[0]) for a, b in go_edges
+                      if a in built}
     else:
         ref, covered = madge_pairs(root, repo, madge)
     ours = {(a, b) for a, b in ours_all if a in covered and b in covered}
     both = ours & ref
     only_ours = classify(root, graph, parsed, sorted(ours - ref))
+    if repo.tool == "go list":  # imports only in files go list skips for their build tags
+        relabelled: dict[str, list[tuple[str, str, str]]] = {}
+        for label, items in only_ours.items():
+            for a, b, spec in items:
+                key = label if (a, b) in from_built else "build-constrained"
+                relabelled.setdefault(key, []).append((a, b, spec))
+        only_ours = relabelled
     only_ref = sorted(ref - ours)
-    blind = len(only_ours.get("bare", [])) + len(only_ours.get("query", []))
+    blind = sum(len(only_ours.get(k, [])) for k in ("bare", "query", "build-constrained"))
     return {
         "repo": repo.name, "tool": repo.tool, "files": timing["files"],
         "covered_files": len(covered), "ours": len(ours), "reference": len(ref),
@@ -221,16 +290,32 @@ def main(argv: list[str] | None = None) -> int:
         del result["only_ours"], result["only_reference"]
         results.append(result)
         print(f"{name}: done ({result['agree']} agree)", file=sys.stderr)
-    print(markdown(results))
+    print(markdown(results, tool_versions(madge)))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0
 
 
-def markdown(results: list[dict[str, object]]) -> str:
+def tool_versions(madge: Path) -> str:
+    """One line naming every tool version the numbers depend on."""
+    from importlib.metadata import version
+
+    def run(*command: str) -> str:
+        try:
+            out = subprocess.run(command, capture_output=True, text=True, check=False)
+            return (out.stdout or out.stderr).strip().splitlines()[0]
+        except (OSError, IndexError):
+            return "missing"
+
+    return (f"repoctx {version('repoctx')}, grimp {version('grimp')}, madge "
+            f"{run(str(madge), '--version')}, {run('go', 'version')}, node "
+            f"{run('node', '--version')}, Python {platform.python_version()}; "
+            f"{platform.machine()}, {os.cpu_count()} CPUs")
+
+
+def markdown(results: list[dict[str, object]], versions: str) -> str:
     lines = [
-        f"Python {platform.python_version()}, {platform.machine()}, "
-        f"{os.cpu_count()} CPUs",
+        versions,
         "",
         "| repo | reference | files (covered) | repoctx edges | reference edges | agree "
         "| precision | precision¹ | recall | only repoctx, by specifier | graph stage (s) |",
