@@ -157,8 +157,9 @@ def test_django_sized_repo_resolves_well_under_a_second(tmp_path: Path) -> None:
                 ImportRef("os.path", "import", i),
             ]))
         parsed[path] = ParsedFile("python", tuple(refs))
-    started = time.perf_counter()
+    # CPU time, not wall time: CI machines run other jobs, and the claim is about our work
+    started = time.process_time()
     graph = build_graph(tmp_path, files, parsed)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert len(graph.edges) > 30_000
     assert elapsed < 1.0, f"graph stage took {elapsed:.2f}s"
