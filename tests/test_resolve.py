@@ -407,3 +407,45 @@ def test_malformed_project_configs_never_raise(tmp_path: Path, bad: str) -> None
     refs = {"a.php": [imp("A\\B", "use")], "a.ts": [imp("./b"), imp("x")],
             "a.rs": [imp("crate::x")], "a.go": [imp("m/x")], "a.c": [imp("x.h", "include")]}
     assert edges(tmp_path, files, refs) == {("a.ts", "b.ts", "import")}
+
+
+def test_only_top_level_definitions_name_classes(tmp_path: Path) -> None:
+    """A nested ``Role.Kind`` must not shadow the package's own top-level ``Kind.java``."""
+    from repoctx.graph import build_graph as build
+    from repoctx.types import Definition
+
+    texts = {"p/Role.java": "package p;\nclass Role { enum Kind {} }\n",
+             "p/Kind.java": "package p;\nenum Kind {}\n",
+             "p/Util.java": "package p;\nclass Util {}\nclass Extra {}\n",
+             "q/Main.java": "package q;\n"}
+    for rel, text in texts.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    parsed = {
+        "p/Role.java": ParsedFile("java", (), (Definition("class", "Role", 2, 2),
+                                               Definition("enum", "Kind", 2, 2))),
+        "p/Kind.java": ParsedFile("java", (), (Definition("enum", "Kind", 2, 2),)),
+        "p/Util.java": ParsedFile("java", (), (Definition("class", "Util", 2, 2),
+                                               Definition("class", "Extra", 3, 3))),
+        "q/Main.java": ParsedFile("java", (imp("p.Kind", "use"), imp("p.Role.Kind", "use"),
+                                           imp("p.Extra", "use"))),
+    }
+    graph = build(tmp_path, dict.fromkeys(texts, "java"), parsed)
+    assert {(e.source, e.target) for e in graph.edges} == {
+        ("q/Main.java", "p/Kind.java"), ("q/Main.java", "p/Role.java"),
+        ("q/Main.java", "p/Util.java"),
+    }
+
+
+def test_top_level_names_see_through_namespaces() -> None:
+    from repoctx.resolve.base import top_level_names
+    from repoctx.types import Definition
+
+    parsed = ParsedFile("csharp", (), (
+        Definition("namespace", "A.B", 1, 20), Definition("class", "Outer", 2, 10),
+        Definition("class", "Inner", 3, 5), Definition("method", "M", 6, 8),
+        Definition("struct", "S", 11, 12), Definition("method", "Free", 13, 14),
+    ))
+    kinds = frozenset({"class", "struct"})
+    assert top_level_names(parsed, kinds) == ["Outer", "S"]
+    assert top_level_names(None, kinds) == []

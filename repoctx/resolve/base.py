@@ -169,6 +169,37 @@ def _strip_trailing_commas(text: str) -> str:
     return "".join(out)
 
 
+_TRANSPARENT = frozenset({"namespace", "module", "package"})
+
+
+def top_level_names(parsed: ParsedFile | None, kinds: frozenset[str]) -> list[str]:
+    """Names of definitions of ``kinds`` not nested in another definition.
+
+    Definitions carry no parent, only line spans, so nesting is read from the spans;
+    namespace blocks do not count as nesting (C# classes live inside them).
+    """
+    if parsed is None:
+        return []
+    spans = sorted(
+        (d for d in parsed.definitions if d.kind not in _TRANSPARENT),
+        key=lambda d: (d.line, -d.end_line),
+    )
+    names: list[str] = []
+    open_end = 0  # last line of the outermost definition seen so far
+    for definition in spans:
+        if definition.line > open_end:
+            if definition.kind in kinds:
+                names.append(definition.name)
+            open_end = definition.end_line
+    return names
+
+
+def prefer_stem(files: list[str], name: str) -> list[str]:
+    """Files named after ``name`` (``User.java`` for ``User``) if any, else all of them."""
+    named = [f for f in files if f.rpartition("/")[2].rpartition(".")[0] == name]
+    return named or files
+
+
 def first_existing(index: PathIndex, candidates: Iterable[str | None]) -> str | None:
     """The first candidate path that is a walked file."""
     for candidate in candidates:

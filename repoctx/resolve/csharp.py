@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from repoctx.resolve.base import ResolveContext
+from repoctx.resolve.base import ResolveContext, prefer_stem, top_level_names
 from repoctx.types import ImportRef
 
 _NAMESPACE = re.compile(r"^[ \t]*namespace[ \t]+([\w.@]+)", re.MULTILINE)
@@ -26,9 +26,7 @@ class CSharpResolver:
         for path in sorted(p for p, lang in ctx.files.items() if lang == "csharp"):
             spaces = sorted(set(_NAMESPACE.findall(ctx.read_text(path) or ""))) or [""]
             names = {path.rpartition("/")[2].removesuffix(".cs")}
-            parsed = ctx.parsed.get(path)
-            if parsed is not None:
-                names.update(d.name for d in parsed.definitions if d.kind in _TYPE_KINDS)
+            names.update(top_level_names(ctx.parsed.get(path), _TYPE_KINDS))
             for space in spaces:
                 self._namespaces[space].append(path)
                 for name in sorted(names):
@@ -48,5 +46,5 @@ class CSharpResolver:
         for cut in range(len(parts), 1, -1):  # A.B.Outer.Nested → Outer's file
             files = self._types.get(".".join(parts[:cut]))
             if files:
-                return list(files)
+                return prefer_stem(files, parts[cut - 1])
         return []

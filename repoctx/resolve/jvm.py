@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from repoctx.resolve.base import ResolveContext
+from repoctx.resolve.base import ResolveContext, prefer_stem, top_level_names
 from repoctx.types import ImportRef
 
 _PACKAGE = re.compile(r"^[ \t]*package[ \t]+([\w.`]+)", re.MULTILINE)
@@ -63,9 +63,7 @@ class JvmResolver:
     def _declared(self, ctx: ResolveContext, path: str) -> list[str]:
         """The stem first (Java's one public class), then top-level definitions from parse."""
         names = [path.rpartition("/")[2].rpartition(".")[0]]
-        parsed = ctx.parsed.get(path)
-        if parsed is not None:
-            names += [d.name for d in parsed.definitions if d.kind in _CLASS_KINDS]
+        names += top_level_names(ctx.parsed.get(path), _CLASS_KINDS)
         if ctx.files.get(path) == "kotlin":
             names += _KOTLIN_TOP.findall(ctx.read_text(path) or "")
         return names
@@ -84,5 +82,5 @@ class JvmResolver:
         for cut in range(len(parts), min(len(parts), 2) - 1, -1):
             files = self._classes.get(".".join(parts[:cut]))
             if files:
-                return list(files)
+                return prefer_stem(files, parts[cut - 1])
         return []

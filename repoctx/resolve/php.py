@@ -14,12 +14,12 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from repoctx.resolve.base import ResolveContext, join, parent_dir
+from repoctx.resolve.base import ResolveContext, join, parent_dir, prefer_stem, top_level_names
 from repoctx.types import ImportRef
 
 _NAMESPACE = re.compile(r"^[ \t]*namespace[ \t]+([\w\\]+)[ \t]*[;{]", re.MULTILINE)
 _ALIAS = re.compile(r"\s+as\s+\w+$", re.IGNORECASE)
-_CLASS_KINDS = frozenset({"class", "interface", "trait", "enum"})
+_CLASS_KINDS = frozenset({"class", "interface", "trait", "enum", "function"})
 _PATH_SUFFIXES = (".php", ".inc", ".phtml")
 
 
@@ -39,9 +39,7 @@ class PhpResolver:
             match = _NAMESPACE.search(ctx.read_text(path, 64 * 1024) or "")
             space = match.group(1) if match else ""
             names = {path.rpartition("/")[2].rpartition(".")[0]}
-            parsed = ctx.parsed.get(path)
-            if parsed is not None:
-                names.update(d.name for d in parsed.definitions if d.kind in _CLASS_KINDS)
+            names.update(top_level_names(ctx.parsed.get(path), _CLASS_KINDS))
             for name in sorted(names):
                 self._classes[f"{space}\\{name}".lstrip("\\").lower()].append(path)
 
@@ -96,7 +94,7 @@ class PhpResolver:
                 candidate = join(directory, f"{head}/{cls.replace('_', '/')}.php".lstrip("/"))
                 if candidate is not None and candidate in self._index:
                     return [candidate]
-        return list(self._classes.get(fqn.lower(), []))
+        return prefer_stem(self._classes.get(fqn.lower(), []), fqn.rpartition("\\")[2])
 
 
 def _expand_group(spec: str) -> list[str]:
