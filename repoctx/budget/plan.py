@@ -257,8 +257,8 @@ def plan(
     device: DeviceInfo | None = None,
     kv_type: str = "f16",
     ctx: int | None = None,
-    reserve_answer: int = DEFAULT_RESERVE_ANSWER,
-    template_tokens: int = DEFAULT_TEMPLATE_TOKENS,
+    reserve_answer: int | None = None,
+    template_tokens: int | None = None,
     *,
     n_seq_max: int = 1,
     n_ubatch: int | None = None,
@@ -268,6 +268,8 @@ def plan(
 
     ``kv_type`` is a llama.cpp cache type or ``"auto"`` (f16 unless q8_0 is needed to reach
     the wanted context). ``ctx`` is the wanted context (default: the trained context).
+    ``reserve_answer`` / ``template_tokens`` default to 4096 / 512, or a quarter / an eighth
+    of a smaller context.
     """
     m = _model(model)
     device = device or detect()
@@ -287,6 +289,7 @@ def plan(
     u, best = choices[chosen]
     rows = _rows(fp, cap, ctx, chosen, u)
     n_ctx = min(target, best)
+    reserve, template = _reserves(n_ctx, reserve_answer, template_tokens)
     result = BudgetPlan(
         m,
         device,
@@ -295,9 +298,9 @@ def plan(
         rows,
         best,
         n_ctx,
-        max(0, n_ctx - template_tokens - reserve_answer),
-        template_tokens,
-        reserve_answer,
+        max(0, n_ctx - template - reserve),
+        template,
+        reserve,
         fp.w,
         None,
         n_seq_max,
@@ -305,6 +308,15 @@ def plan(
     )
     result.warnings = _warnings(result, fp, cap, ctx, target)
     return result
+
+
+def _reserves(n_ctx: int, reserve: int | None, template: int | None) -> tuple[int, int]:
+    """Tokens kept for the answer and the prompt template (small contexts keep less)."""
+    if reserve is None:
+        reserve = min(DEFAULT_RESERVE_ANSWER, n_ctx // 4)
+    if template is None:
+        template = min(DEFAULT_TEMPLATE_TOKENS, n_ctx // 8)
+    return reserve, template
 
 
 def _rows(fp: _Footprint, cap: int, ctx: int | None, kv_type: str, u: int) -> list[Row]:
@@ -350,8 +362,8 @@ def _warnings(p: BudgetPlan, fp: _Footprint, cap: int, ctx: int | None, target: 
 
 def plan_server(
     info: ServerInfo,
-    reserve_answer: int = DEFAULT_RESERVE_ANSWER,
-    template_tokens: int = DEFAULT_TEMPLATE_TOKENS,
+    reserve_answer: int | None = None,
+    template_tokens: int | None = None,
     ctx: int | None = None,
 ) -> BudgetPlan:
     """The budget of a remote model: the server's own context (``server.server_context``)."""
@@ -361,6 +373,7 @@ def plan_server(
         raise InputError(f"--ctx must be positive, not {ctx}")
     n_ctx = min(ctx, info.n_ctx) if ctx else info.n_ctx
     device = DeviceInfo("server", (GpuDevice(f"{info.kind} at {info.url}", 0, 0),), info.warnings)
+    reserve, template = _reserves(n_ctx, reserve_answer, template_tokens)
     result = BudgetPlan(
         None,
         device,
@@ -369,9 +382,9 @@ def plan_server(
         [],
         info.n_ctx,
         n_ctx,
-        max(0, n_ctx - template_tokens - reserve_answer),
-        template_tokens,
-        reserve_answer,
+        max(0, n_ctx - template - reserve),
+        template,
+        reserve,
         server=info,
     )
     result.warnings = list(info.warnings)
