@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from repoctx.resolve.base import ResolveContext, prefer_stem, top_level_names
+from repoctx.resolve.base import ResolveContext, top_level_names
 from repoctx.types import ImportRef
 
 _NAMESPACE = re.compile(r"^[ \t]*namespace[ \t]+([\w.@]+)", re.MULTILINE)
@@ -46,5 +46,5 @@ class CSharpResolver:
         for cut in range(len(parts), 1, -1):  # A.B.Outer.Nested → Outer's file
             files = self._types.get(".".join(parts[:cut]))
             if files:
-                return prefer_stem(files, parts[cut - 1])
+                return list(files)  # partial classes span several files
         return []

@@ -4,7 +4,8 @@ A file's package comes from its ``package`` line (read once from the source: che
 exact), or, without one, from its path under a conventional source root
 (``src/main/java`` …). Its classes are the file stem (Java's public class) plus the
 top-level definitions parse found, and for Kotlin (whose files may declare several classes,
-functions and properties) the column-0 declarations read from the source.
+functions and properties) the column-0 declarations read from the source, plus the
+``@file:JvmName`` facade class Java code imports.
 ``import a.b.C.Inner`` and ``import static a.b.C.m`` resolve to the longest qualified name
 that is a known class, i.e. ``C``'s file; ``import a.b.*`` → every file of package ``a.b``
 (or the class ``a.b`` for a static wildcard on a class).
@@ -15,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from repoctx.resolve.base import ResolveContext, prefer_stem, top_level_names
+from repoctx.resolve.base import ResolveContext, top_level_names
 from repoctx.types import ImportRef
 
 _PACKAGE = re.compile(r"^[ \t]*package[ \t]+([\w.`]+)", re.MULTILINE)
@@ -30,6 +31,8 @@ _SOURCE_ROOTS = (
     "src/main/java/", "src/main/kotlin/", "src/test/java/", "src/test/kotlin/",
     "src/jvmMain/kotlin/", "src/commonMain/kotlin/", "src/androidMain/kotlin/", "src/",
 )
+# ``@file:JvmName("Okio")``: Java sees the file's top-level functions as class ``Okio``
+_JVM_NAME = re.compile(r'^@file:JvmName\(\s*"(\w+)"\s*\)', re.MULTILINE)
 _CLASS_KINDS = frozenset({
     "class", "interface", "enum", "record", "annotation", "object", "trait", "type",
     "typealias", "function",
@@ -65,7 +68,8 @@ class JvmResolver:
         names = [path.rpartition("/")[2].rpartition(".")[0]]
         names += top_level_names(ctx.parsed.get(path), _CLASS_KINDS)
         if ctx.files.get(path) == "kotlin":
-            names += _KOTLIN_TOP.findall(ctx.read_text(path) or "")
+            text = ctx.read_text(path) or ""
+            names += _KOTLIN_TOP.findall(text) + _JVM_NAME.findall(text)
         return names
 
     def resolve(self, path: str, ref: ImportRef) -> list[str]:
@@ -81,6 +85,6 @@ class JvmResolver:
                 return list(self._packages[package])
         for cut in range(len(parts), min(len(parts), 2) - 1, -1):
             files = self._classes.get(".".join(parts[:cut]))
-            if files:
-                return prefer_stem(files, parts[cut - 1])
+            if files:  # several files: Kotlin expect/actual declarations, duplicate modules
+                return list(files)
         return []
