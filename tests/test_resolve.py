@@ -449,3 +449,19 @@ def test_top_level_names_see_through_namespaces() -> None:
     kinds = frozenset({"class", "struct"})
     assert top_level_names(parsed, kinds) == ["Outer", "S"]
     assert top_level_names(None, kinds) == []
+
+
+def test_kotlin_file_facades_and_top_level_functions(tmp_path: Path) -> None:
+    files = {
+        "src/main/kotlin/o/JvmOkio.kt": '@file:JvmName("Okio")\npackage o\n\nfun sink() = 1\n',
+        "src/main/kotlin/o/Strings.kt": "package o\n\ninternal fun String.shout() = this\n",
+        "src/main/java/app/Main.java": "package app;\n",
+        "src/main/kotlin/app/Use.kt": "package app\n",
+    }
+    refs = {"src/main/java/app/Main.java": [imp("o.Okio", "use")],
+            "src/main/kotlin/app/Use.kt": [imp("o.shout", "use"), imp("o.sink", "use")]}
+    assert edges(tmp_path, files, refs) == {
+        ("src/main/java/app/Main.java", "src/main/kotlin/o/JvmOkio.kt", "use"),
+        ("src/main/kotlin/app/Use.kt", "src/main/kotlin/o/Strings.kt", "use"),
+        ("src/main/kotlin/app/Use.kt", "src/main/kotlin/o/JvmOkio.kt", "use"),
+    }
