@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from repoctx.budget.arch import ModelMeta, meta_from_header, read_model_meta
+from repoctx.budget.footprint import Row
 from repoctx.budget.gguf_meta import GGUFHeader, read_gguf
 from repoctx.budget.gpu import DeviceInfo, GpuDevice, detect, from_vram, system_ram, what_if
-from repoctx.budget.plan import BudgetPlan, Row, plan, plan_server
+from repoctx.budget.plan import BudgetPlan, plan, plan_server
 from repoctx.budget.server import ServerInfo, server_context
 
 

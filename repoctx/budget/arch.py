@@ -3,67 +3,20 @@
 ``ModelMeta`` mirrors the parts of llama.cpp's ``llama_hparams`` that size memory: per-layer
 head counts, which layers are recurrent (llama_hparams::is_recr), which use a sliding window
 (is_swa), the recurrent state widths (n_embd_r / n_embd_s) and the tensors. Each architecture
-family is a row of data (``FAMILIES``) naming the rule llama.cpp's ``load_arch_hparams`` uses,
-so supporting a new one rarely needs code. Unknown architectures fall back to "every layer
-is full attention" — an upper bound — and say so in ``assumptions``.
+family is a row of data (``families.py``) naming the rule llama.cpp's ``load_arch_hparams``
+uses, so supporting a new one rarely needs code. Unknown architectures fall back to "every
+layer is full attention" — an upper bound — and say so in ``assumptions``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from repoctx.budget.families import FAMILIES, PLAIN, Family, Memory, RecrRule
 from repoctx.budget.gguf_meta import GGUFHeader, LargeArray, TensorInfo, read_gguf
 from repoctx.errors import InputError
-
-Memory = Literal["kv", "kv_iswa", "hybrid", "recurrent"]
-RecrRule = Literal["interval", "kv_zero", "nemotron", "all", "none"]
-
-
-@dataclass(frozen=True)
-class Family:
-    """How llama.cpp builds memory for an architecture (llama_model::create_memory)."""
-
-    memory: Memory
-    recr: RecrRule = "none"
-    swa_pattern: int = 0  # default of load_swa_pattern(ml, n) for iswa families
-    swa_default: int = 0  # default n_swa when the key is absent (0: no window unless given)
-
-
-FAMILIES: dict[str, Family] = {
-    # hybrids: Gated DeltaNet / Mamba layers + attention (llama_memory_hybrid)
-    "qwen35": Family("hybrid", "interval"),
-    "qwen35moe": Family("hybrid", "interval"),
-    "qwen3next": Family("hybrid", "interval"),
-    "jamba": Family("hybrid", "kv_zero"),
-    "granitehybrid": Family("hybrid", "kv_zero"),
-    "lfm2": Family("hybrid", "kv_zero"),
-    "lfm2moe": Family("hybrid", "kv_zero"),
-    "nemotron_h": Family("hybrid", "nemotron"),
-    "nemotron_h_moe": Family("hybrid", "nemotron"),
-    "falcon-h1": Family("hybrid", "all"),
-    # pure recurrent (llm_arch_is_recurrent → llama_memory_recurrent)
-    "mamba": Family("recurrent", "all"),
-    "mamba2": Family("recurrent", "all"),
-    "rwkv6": Family("recurrent", "all"),
-    "rwkv6qwen2": Family("recurrent", "all"),
-    "rwkv7": Family("recurrent", "all"),
-    "arwkv7": Family("recurrent", "all"),
-    # sliding-window mixes (llama_kv_cache_iswa)
-    "gemma2": Family("kv_iswa", swa_pattern=2, swa_default=4096),
-    "gemma3": Family("kv_iswa", swa_pattern=6),
-    "cohere2": Family("kv_iswa", swa_pattern=4),
-    "gpt-oss": Family("kv_iswa", swa_pattern=2),
-}
-# Plain attention (llama_kv_cache over every layer): known, so no "assumed" note.
-PLAIN = frozenset({
-    "llama", "qwen2", "qwen2moe", "qwen2vl", "qwen3", "qwen3moe", "qwen3vl", "qwen3vlmoe",
-    "mistral3", "gemma", "phi3", "phimoe", "starcoder2", "granite", "granitemoe", "olmo2",
-    "olmoe", "deci", "internlm2", "command-r", "smollm3", "glm4", "glm4moe", "ernie4_5",
-    "ernie4_5-moe", "seed_oss", "apertus", "arcee", "exaone", "hunyuan-dense", "hunyuan-moe",
-    "dots1", "falcon", "stablelm", "starcoder", "bailingmoe", "bailingmoe2",
-})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -260,6 +213,24 @@ def _family(arch: str, kv: dict[str, Any]) -> tuple[Family, list[str]]:
     return Family("kv"), notes
 
 
+def _heads(
+    kv: dict[str, Any], arch: str, n_all: int, n_embd: int, family: Family, p: Path
+) -> tuple[tuple[int, ...], int, int, tuple[int, ...]]:
+    """(n_head_kv per layer, key length, value length, n_ff per layer) as load_hparams reads
+    them: head_count_kv defaults to head_count, key/value length to n_embd / n_head."""
+    head = _per_layer(kv, f"{arch}.attention.head_count", n_all, 0, p)
+    head_kv = _per_layer(kv, f"{arch}.attention.head_count_kv", n_all, 0, p)
+    if f"{arch}.attention.head_count_kv" not in kv:
+        head_kv = head
+    n_ff = _per_layer(kv, f"{arch}.feed_forward_length", n_all, 0, p)
+    n_head0 = head[0] if head else 0
+    if family.memory != "recurrent" and n_head0 == 0:
+        raise InputError(f"{p}: GGUF is missing required key '{arch}.attention.head_count'")
+    head_k = _int(kv, f"{arch}.attention.key_length", n_embd // n_head0 if n_head0 else 0, p)
+    head_v = _int(kv, f"{arch}.attention.value_length", n_embd // n_head0 if n_head0 else 0, p)
+    return head_kv, head_k, head_v, n_ff
+
+
 def meta_from_header(h: GGUFHeader) -> ModelMeta:
     """Build ``ModelMeta`` the way llama_model_base::load_hparams reads the keys."""
     kv, p = h.kv, h.path
@@ -273,16 +244,7 @@ def meta_from_header(h: GGUFHeader) -> ModelMeta:
     n_ctx_train = _int(kv, f"{arch}.context_length", None, p)
     if not 0 < n_all <= 512 or not 0 <= n_nextn <= n_all:
         raise InputError(f"{p}: implausible block_count {n_all} / nextn_predict_layers {n_nextn}")
-    head = _per_layer(kv, f"{arch}.attention.head_count", n_all, 0, p)
-    head_kv = _per_layer(kv, f"{arch}.attention.head_count_kv", n_all, 0, p)
-    if f"{arch}.attention.head_count_kv" not in kv:
-        head_kv = head  # n_head_kv is optional and defaults to n_head
-    n_ff = _per_layer(kv, f"{arch}.feed_forward_length", n_all, 0, p)
-    n_head0 = head[0] if head else 0
-    if family.memory != "recurrent" and n_head0 == 0:
-        raise InputError(f"{p}: GGUF is missing required key '{arch}.attention.head_count'")
-    head_k = _int(kv, f"{arch}.attention.key_length", n_embd // n_head0 if n_head0 else 0, p)
-    head_v = _int(kv, f"{arch}.attention.value_length", n_embd // n_head0 if n_head0 else 0, p)
+    head_kv, head_k, head_v, n_ff = _heads(kv, arch, n_all, n_embd, family, p)
     n_trunk = n_all - n_nextn
     recr = _recurrent(family.recr, kv, arch, n_all, n_trunk, head_kv, n_ff, p)
     is_swa, n_swa = _swa(family, kv, arch, n_all, n_trunk, p)

@@ -17,10 +17,11 @@ from typing import Any
 
 from repoctx.budget import memory
 from repoctx.budget.arch import ModelMeta, read_model_meta
+from repoctx.budget.footprint import Footprint, Row
 from repoctx.budget.gpu import DeviceInfo, detect
-from repoctx.budget.memory import KV_PAD, Cparams
+from repoctx.budget.memory import KV_PAD
 from repoctx.budget.server import ServerInfo
-from repoctx.budget.weights import Weights, layer_devices, split_weights
+from repoctx.budget.weights import Weights
 from repoctx.errors import InputError
 
 CONTEXTS = (4096, 8192, 16384, 32768, 65536, 131072, 262144)
@@ -29,45 +30,6 @@ DEFAULT_RESERVE_ANSWER = 4096  # tokens kept free for the model's answer (thinki
 DEFAULT_TEMPLATE_TOKENS = 512  # chat template, system prompt and instructions around the repo
 GGML_TYPE_IDS = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q5_0": 6, "q5_1": 7, "q8_0": 8,
                  "iq4_nl": 20, "bf16": 30}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Row:
-    """Memory at one context length (bytes; per-device totals for multi-GPU plans)."""
-
-    n_ctx: int
-    weights_bytes: int
-    kv_bytes: int
-    state_bytes: int
-    compute_bytes: int
-    overhead_bytes: int
-    all_attention_total_bytes: int
-    fits: bool
-    device_totals: tuple[int, ...] = ()
-
-    @property
-    def total_bytes(self) -> int:
-        return (
-            self.weights_bytes
-            + self.kv_bytes
-            + self.state_bytes
-            + self.compute_bytes
-            + self.overhead_bytes
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        keys = (
-            "n_ctx",
-            "weights_bytes",
-            "kv_bytes",
-            "state_bytes",
-            "compute_bytes",
-            "overhead_bytes",
-            "total_bytes",
-            "all_attention_total_bytes",
-            "fits",
-        )
-        return {k: getattr(self, k) for k in keys}
 
 
 @dataclass
@@ -132,80 +94,6 @@ class BudgetPlan:
         }
 
 
-class _Footprint:
-    """Bytes per device for one model on one set of devices, as a function of n_ctx."""
-
-    def __init__(self, m: ModelMeta, device: DeviceInfo, n_seq_max: int, swa_full: bool):
-        self.m, self.device, self.n_seq_max, self.swa_full = m, device, n_seq_max, swa_full
-        self.w = split_weights(m)
-        free = [d.free_bytes for d in device.devices]
-        self.dev_of = (
-            layer_devices(m.n_layer_all, free) if device.is_gpu else [0] * (m.n_layer_all + 1)
-        )
-        self.n_dev = len(device.devices)
-        self.margin = int(memory.measured()["safety_margin_bytes"])
-        self.state = memory.recurrent_state(m, n_seq_max)
-
-    def _weights(self) -> list[int]:
-        out = [0] * self.n_dev
-        if not self.device.is_gpu:  # everything in system RAM, tied output not duplicated
-            out[0] = self.w.total_bytes
-            return out
-        for il, b in enumerate(self.w.layer_bytes):
-            out[self.dev_of[il]] += b
-        out[self.dev_of[-1]] += self.w.output_bytes
-        return out
-
-    def row(self, n_ctx: int, kv_type: str, n_ubatch: int) -> Row:
-        cp = memory.cparams(n_ctx, n_seq_max=self.n_seq_max, n_ubatch=n_ubatch)
-        per = [
-            self._weights(),
-            [0] * self.n_dev,
-            [0] * self.n_dev,
-            [0] * self.n_dev,
-            [0] * self.n_dev,
-        ]
-        for cache in memory.kv_caches(self.m, cp, kv_type, swa_full=self.swa_full):
-            for il, b in cache.per_layer:
-                per[1][self.dev_of[il]] += b
-        for il, b in self.state.per_layer:
-            per[2][self.dev_of[il]] += b
-        self._compute(per[3], cp)
-        if self.device.is_gpu:
-            per[4] = [memory.gpu_overhead_bytes()] * self.n_dev
-        totals = tuple(sum(col[i] for col in per) for i in range(self.n_dev))
-        fits = all(
-            t + self.margin <= d.free_bytes
-            for t, d in zip(totals, self.device.devices, strict=True)
-        )
-        naive = memory.all_attention_kv(self.m, cp, kv_type)
-        w, kv, st, cb, ov = (sum(col) for col in per)
-        return Row(cp.n_ctx, w, kv, st, cb, ov, w + naive + cb + ov, fits, totals)
-
-    def _compute(self, out: list[int], cp: Cparams) -> None:
-        # logits live with the output layer; activations on every device of a layer split
-        logits = memory.compute_bytes(self.m, cp.n_ubatch) - self._activations(cp.n_ubatch)
-        out[self.dev_of[-1]] += logits
-        for i in range(self.n_dev):
-            out[i] += self._activations(cp.n_ubatch)
-
-    def _activations(self, n_ubatch: int) -> int:
-        return int(
-            n_ubatch * memory.measured()["compute"]["activation_bytes_per_embd"] * self.m.n_embd
-        )
-
-    def max_ctx(self, cap: int, kv_type: str, n_ubatch: int) -> int:
-        """Largest multiple of 256 ≤ cap that fits every device (0 if none does)."""
-        lo, hi = 0, cap // KV_PAD
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.row(mid * KV_PAD, kv_type, n_ubatch).fits:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo * KV_PAD
-
-
 def _decode_tok_s(kv_type: str, depth: int) -> float | None:
     d = memory.measured()["decode"].get(kv_type)
     if not d:
@@ -230,7 +118,7 @@ def _slow_kv_note(kv_type: str, depth: int) -> str:
 
 
 def _choose(
-    fp: _Footprint, cap: int, target: int, kv_type: str, n_ubatch: int | None
+    fp: Footprint, cap: int, target: int, kv_type: str, n_ubatch: int | None
 ) -> tuple[int, int]:
     """(n_ubatch, max_ctx): the largest ubatch (faster prefill) that still fits ``target``."""
     if n_ubatch:
@@ -277,15 +165,8 @@ def plan(
         memory.row_bytes(kv_type, 0)  # validates the name
     cap = m.n_ctx_train // KV_PAD * KV_PAD or KV_PAD
     target = min(ctx, cap) if ctx else cap
-    fp = _Footprint(m, device, n_seq_max, swa_full)
-    choices = {
-        t: _choose(fp, cap, target, t, n_ubatch)
-        for t in (("f16", "q8_0") if kv_type == "auto" else (kv_type,))
-    }
-    chosen = kv_type
-    if kv_type == "auto":  # f16 unless it misses the target and q8_0 gets further
-        f16, q8 = choices["f16"][1], choices["q8_0"][1]
-        chosen = "q8_0" if f16 < target and q8 > f16 else "f16"
+    fp = Footprint(m, device, n_seq_max, swa_full)
+    chosen, choices = _pick_kv(fp, cap, target, kv_type, n_ubatch)
     u, best = choices[chosen]
     rows = _rows(fp, cap, ctx, chosen, u)
     n_ctx = min(target, best)
@@ -310,6 +191,19 @@ def plan(
     return result
 
 
+def _pick_kv(
+    fp: Footprint, cap: int, target: int, kv_type: str, n_ubatch: int | None
+) -> tuple[str, dict[str, tuple[int, int]]]:
+    """The KV type and, per candidate type, (n_ubatch, max_ctx). ``auto``: f16 unless it
+    misses the target and q8_0 gets further."""
+    types = ("f16", "q8_0") if kv_type == "auto" else (kv_type,)
+    choices = {t: _choose(fp, cap, target, t, n_ubatch) for t in types}
+    if kv_type != "auto":
+        return kv_type, choices
+    f16, q8 = choices["f16"][1], choices["q8_0"][1]
+    return ("q8_0" if f16 < target and q8 > f16 else "f16"), choices
+
+
 def _reserves(n_ctx: int, reserve: int | None, template: int | None) -> tuple[int, int]:
     """Tokens kept for the answer and the prompt template (small contexts keep less)."""
     if reserve is None:
@@ -319,7 +213,7 @@ def _reserves(n_ctx: int, reserve: int | None, template: int | None) -> tuple[in
     return reserve, template
 
 
-def _rows(fp: _Footprint, cap: int, ctx: int | None, kv_type: str, u: int) -> list[Row]:
+def _rows(fp: Footprint, cap: int, ctx: int | None, kv_type: str, u: int) -> list[Row]:
     sizes = {c for c in CONTEXTS if c <= cap}
     if cap < CONTEXTS[-1]:
         sizes.add(cap)  # the trained context itself, when it is not one of the steps
@@ -328,7 +222,7 @@ def _rows(fp: _Footprint, cap: int, ctx: int | None, kv_type: str, u: int) -> li
     return [fp.row(n, kv_type, u) for n in sorted(sizes)]
 
 
-def _warnings(p: BudgetPlan, fp: _Footprint, cap: int, ctx: int | None, target: int) -> list[str]:
+def _warnings(p: BudgetPlan, fp: Footprint, cap: int, ctx: int | None, target: int) -> list[str]:
     notes = list(p.device.warnings)
     assert p.model is not None
     notes += [f"{p.model.path}: {a}" for a in p.model.assumptions]
