@@ -183,9 +183,11 @@ class Runtime:
         params.n_batch = min(s.n_batch, s.n_ctx)
         params.n_ubatch = min(s.n_ubatch, params.n_batch)
         params.n_seq_max = 1
-        threads = s.n_threads or max(1, os.cpu_count() or 1)
-        params.n_threads = threads
-        params.n_threads_batch = threads
+        cores = os.cpu_count() or 1
+        # Decoding one token is memory-bound: half the cores avoids spin-wait contention
+        # (llama-cpp-python's default too); batched prefill is compute-bound: all cores.
+        params.n_threads = s.n_threads or max(1, cores // 2)
+        params.n_threads_batch = s.n_threads or cores
         params.flash_attn_type = (
             llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
             if s.flash_attn
