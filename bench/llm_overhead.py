@@ -109,8 +109,10 @@ def main() -> None:
     best = {k: (max(r[0] for r in v), max(r[1] for r in v)) for k, v in rows.items()}
     result = {
         "model": path.name, "prompt_tokens": len(tokens), "decode_tokens": args.decode,
-        "bare_prefill_tok_s": round(best["bare"][0], 1), "ours_prefill_tok_s": round(best["ours"][0], 1),
-        "bare_decode_tok_s": round(best["bare"][1], 2), "ours_decode_tok_s": round(best["ours"][1], 2),
+        "bare_prefill_tok_s": round(best["bare"][0], 1),
+        "ours_prefill_tok_s": round(best["ours"][0], 1),
+        "bare_decode_tok_s": round(best["bare"][1], 2),
+        "ours_decode_tok_s": round(best["ours"][1], 2),
         "prefill_overhead_pct": round(100 * (1 - best["ours"][0] / best["bare"][0]), 2),
         "decode_overhead_pct": round(100 * (1 - best["ours"][1] / best["bare"][1]), 2),
     }  # fmt: skip
