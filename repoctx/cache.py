@@ -125,8 +125,11 @@ class Cache:
         return {path: (size, mtime, digest) for path, size, mtime, digest in rows}
 
     def remember_hashes(self, root: str, rows: Iterable[tuple[str, int, int, str]]) -> None:
+        # Paths that are not valid UTF-8 (surrogate escapes) can't be SQLite text: such files
+        # are simply re-read on the next run.
         self._write("INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?, ?)",
-                    [(root, path, size, mtime, digest) for path, size, mtime, digest in rows])
+                    [(root, path, size, mtime, digest) for path, size, mtime, digest in rows
+                     if _storable(path) and _storable(root)])
 
     # -- facts ---------------------------------------------------------------------------
     def facts(self, hashes: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -234,6 +237,14 @@ def parsed_from_json(data: dict[str, Any]) -> ParsedFile:
         language=data["language"], imports=imports, definitions=definitions,
         skeleton=data.get("skeleton", ""), error=data.get("error"),
     )
+
+
+def _storable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _move_aside(path: Path) -> None:

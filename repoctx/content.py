@@ -66,3 +66,20 @@ def defang(text: str) -> str:
         return text
     return _CONTROL.sub(lambda match: match.group(0)[0] + _ZERO_WIDTH_SPACE
                         + match.group(0)[1:], text)
+
+
+def display_path(path: str) -> str:
+    """A path as it may appear inside a prompt: valid UTF-8 on one line.
+
+    File names may hold bytes that are not UTF-8 (kept by Python as surrogate escapes) and
+    control characters such as newlines; neither may break the prompt's structure.
+    """
+    if path.isprintable() and path.isascii():
+        return path
+    text = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join(ch if ch.isprintable() else _escape_control(ch) for ch in text)
+
+
+def _escape_control(ch: str) -> str:
+    named = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+    return named.get(ch, f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")

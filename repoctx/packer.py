@@ -152,6 +152,10 @@ class _Selector:
         self.tree_depth: int | None = None
         self.emitted: set[str] = set()
         self.full_spent = 0
+        self.cost_memo: dict[str, tuple[int, int | None]] = {}
+        # every block costs at least its wrapper with an empty path
+        self.min_wrapper = repo.counter.count(block_wrapper(fmt, Block("", None, "full", ""),
+                                                            boundary)) - 2
 
     def select(self, pinned: set[str], dropped: set[str]) -> dict[str, _Choice]:
         """Two passes over the ranking: full text up to its share, skeletons for the rest,
@@ -203,6 +207,20 @@ class _Selector:
 
     def _costs(self, path: str) -> tuple[int, int | None]:
         """Tokens of the file's block in full and (if it has one) as a skeleton."""
+        known = self.cost_memo.get(path)
+        if known is None:
+            known = self.cost_memo[path] = self._count_costs(path)
+        return known
+
+    def _floor(self, path: str) -> int:
+        """A lower bound on what the file can cost, without tokenizing its wrapper."""
+        entry = self.repo.files[path]
+        has_skeleton = f"skeleton:{path}" in self.bodies and entry.skeleton_tokens is not None
+        body = min(entry.tokens or 0, entry.skeleton_tokens or 0) if has_skeleton \
+            else entry.tokens or 0
+        return body + self.min_wrapper
+
+    def _count_costs(self, path: str) -> tuple[int, int | None]:
         entry = self.repo.files[path]
         block = Block(path, entry.language, "full", "")
         wrapper = self.repo.counter.count(block_wrapper(self.fmt, block, self.boundary))
@@ -216,6 +234,8 @@ class _Selector:
         return path in self.favoured or full_cost <= self.budget * MAX_SHARE
 
     def _place(self, path: str, choice: _Choice, remaining: int, full_cap: float) -> int:
+        if self._floor(path) >= remaining:
+            return 0  # cannot fit in any tier: stays a path ("budget")
         full_cost, skeleton_cost = self._costs(path)
         share_ok = self._share_ok(path, full_cost)
         within_cap = path in self.favoured or self.full_spent + full_cost <= full_cap
@@ -234,7 +254,7 @@ class _Selector:
 
     def _upgrade(self, path: str, choice: _Choice, remaining: int) -> int:
         """Second pass: spend what is left on full text, most relevant first."""
-        if choice.tier == "full":
+        if choice.tier == "full" or (choice.tier == "listed" and self._floor(path) >= remaining):
             return 0
         full_cost, skeleton_cost = self._costs(path)
         already = skeleton_cost if choice.tier == "skeleton" and skeleton_cost else 0

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Literal
 from xml.sax.saxutils import quoteattr
 
+from repoctx.content import display_path
+
 Format = Literal["xml", "markdown", "qwen"]
 FORMATS: tuple[Format, ...] = ("xml", "markdown", "qwen")
 
@@ -52,6 +54,7 @@ def boundary_for(contents: Iterable[str]) -> str:
 
 
 def preamble(fmt: Format, repo_name: str, summary: str, tree: str, boundary: str) -> str:
+    repo_name = display_path(repo_name)
     if fmt == "xml":
         return (f"<repository name={quoteattr(repo_name)} boundary=\"{boundary}\">\n"
                 f"<summary>\n{summary}\n{ORDER_NOTE}\n{DATA_NOTE}\n</summary>\n"
@@ -71,17 +74,18 @@ def closing(fmt: Format) -> str:
 def block_text(fmt: Format, block: Block, boundary: str) -> str:
     body = block.body if block.body.endswith("\n") or not block.body else block.body + "\n"
     language = block.language or "text"
+    path = display_path(block.path)
     if fmt == "xml":
         tag = f"file-{boundary}"
         tier = f" tier=\"{block.tier}\""
-        return (f"<{tag} path={quoteattr(block.path)} language=\"{language}\"{tier}>\n"
+        return (f"<{tag} path={quoteattr(path)} language=\"{language}\"{tier}>\n"
                 f"{body}</{tag}>\n")
     if fmt == "markdown":
         fence = _fence(body)
         note = "full text" if block.tier == "full" else SKELETON_NOTE
-        return f"\n### `{block.path}` ({language}, {note})\n\n{fence}{language}\n{body}{fence}\n"
+        return f"\n### `{path}` ({language}, {note})\n\n{fence}{language}\n{body}{fence}\n"
     note = "" if block.tier == "full" else f"[{SKELETON_NOTE}]\n"
-    return f"<|file_sep|>{block.path}\n{note}{body}"
+    return f"<|file_sep|>{path}\n{note}{body}"
 
 
 def block_wrapper(fmt: Format, block: Block, boundary: str) -> str:
@@ -116,7 +120,7 @@ def tree_text(entries: Sequence[tuple[str, TreeMark]], max_depth: int | None = N
     collapsed: dict[str, int] = {}
     collapsed_at: list[tuple[str, int]] = []
     for path, mark in sorted(entries):
-        parts = path.split("/")
+        parts = display_path(path).split("/")
         dirs, name = parts[:-1], parts[-1]
         limit = len(dirs) if max_depth is None else min(len(dirs), max_depth)
         for depth in range(limit):

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     import tiktoken
 
 QWEN35 = "qwen35"
+PARALLEL_CHARS = 1_000_000  # below this, threads cost more than they save
+COUNT_CHUNK = 256
 
 
 class TokenCounter(Protocol):
@@ -59,10 +61,17 @@ class QwenCounter:
         return len(self.encode(text))
 
     def count_many(self, texts: Sequence[str]) -> list[int]:
-        batches = self._encoding.encode_batch(
-            list(texts), allowed_special="all", disallowed_special=()
-        )
-        return [len(ids) for ids in batches]
+        """Counts in threads over chunks of texts: tiktoken releases the GIL while it encodes,
+        and chunking keeps the per-future overhead away from repos of many tiny files."""
+        items = list(texts)
+        if sum(len(text) for text in items) < PARALLEL_CHARS:
+            return [self.count(text) for text in items]
+        from concurrent.futures import ThreadPoolExecutor
+
+        chunks = [items[i:i + COUNT_CHUNK] for i in range(0, len(items), COUNT_CHUNK)]
+        with ThreadPoolExecutor(max_workers=_threads()) as pool:
+            counted = pool.map(lambda chunk: [self.count(text) for text in chunk], chunks)
+            return [n for chunk_counts in counted for n in chunk_counts]
 
 
 class LlamaVocabCounter:
@@ -95,6 +104,13 @@ def counter_for_model(model_path: Path | None, tokenizer_pre: str | None = None)
     if model_path is None or tokenizer_pre in {"qwen35", "qwen3.5"}:
         return qwen35()
     return LlamaVocabCounter(model_path)
+
+
+def _threads() -> int:
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, 8))
 
 
 def unreachable_ids() -> frozenset[int]:

@@ -111,9 +111,9 @@ def walk(root: Path, options: WalkOptions | None = None) -> WalkResult:
     root = _check_root(root)
     listed = _git_listing(root)
     is_git = listed is not None
-    paths = listed if listed is not None else list(_plain_listing(root))
-    ignore = _repoctx_ignore(root, options.extra_ignore)
     problems: list[Problem] = []
+    paths = listed if listed is not None else list(_plain_listing(root, problems))
+    ignore = _repoctx_ignore(root, options.extra_ignore)
     files: list[SourceFile] = []
     for rel in sorted(set(paths)):
         entry = _describe(root, rel, options, ignore)
@@ -126,11 +126,26 @@ def walk(root: Path, options: WalkOptions | None = None) -> WalkResult:
 
 
 def _check_root(root: Path) -> Path:
-    if not root.exists():
-        raise InputError(f"{root}: no such file or directory")
-    if not root.is_dir():
+    try:
+        info = root.stat()
+    except FileNotFoundError:
+        raise InputError(f"{root}: no such file or directory") from None
+    except OSError as exc:
+        raise InputError(f"{root}: {exc.strerror or exc}") from None
+    if not stat.S_ISDIR(info.st_mode):
         raise InputError(f"{root}: not a directory")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise InputError(f"{root}: permission denied")
+    if _is_bare_repository(root):
+        raise InputError(f"{root}: a bare git repository has no work tree; clone it or "
+                         "`git worktree add` a checkout and run repoctx there")
     return root.resolve()
+
+
+def _is_bare_repository(root: Path) -> bool:
+    """HEAD, objects/ and refs/ at the top with no .git: git's own layout, not a project."""
+    return ((root / "HEAD").is_file() and (root / "objects").is_dir()
+            and (root / "refs").is_dir() and not (root / ".git").exists())
 
 
 def _git_listing(root: Path) -> list[str] | None:
@@ -175,18 +190,25 @@ def _inside_git_worktree(root: Path) -> bool:
     return False
 
 
-def _plain_listing(root: Path) -> Iterator[str]:
+def _plain_listing(root: Path, problems: list[Problem]) -> Iterator[str]:
     """A gitignore-aware walk for directories that are not git work trees."""
     import pathspec
 
+    def unreadable(error: OSError) -> None:
+        where = Path(error.filename).relative_to(root).as_posix() if error.filename else "."
+        problems.append(Problem(where + "/", f"unreadable directory ({error.strerror})"))
+
     stack: list[tuple[str, pathspec.GitIgnoreSpec]] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=False):
         rel_dir = Path(dirpath).relative_to(root).as_posix()
         rel_dir = "" if rel_dir == "." else rel_dir
         stack = [(base, spec) for base, spec in stack if _is_within(rel_dir, base)]
         gitignore = Path(dirpath) / ".gitignore"
-        if gitignore.is_file():
+        try:
             lines = gitignore.read_text("utf-8", "replace").splitlines()
+        except OSError:
+            lines = []
+        if lines:
             stack.append((rel_dir, pathspec.GitIgnoreSpec.from_lines(lines)))
         kept = []
         for name in sorted(dirnames):

@@ -39,8 +39,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _quote(path: str) -> str:
-    """C-quote paths holding tabs/newlines, as git does, so each record stays one line."""
-    if not any(ch in path for ch in '\t\n"\\') and path.isprintable():
+    """C-quote paths holding tabs, newlines or non-UTF-8 bytes, as git does."""
+    if path.isprintable() and not any(ch in path for ch in '\t"\\'):
         return path
-    escaped = path.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t")
-    return '"' + escaped.replace("\n", "\\n") + '"'
+    out = []
+    for ch in path:
+        if 0xDC80 <= ord(ch) <= 0xDCFF:  # a raw byte kept as a surrogate escape
+            out.append(f"\\{ord(ch) - 0xDC00:03o}")
+        elif ch in '"\\':
+            out.append("\\" + ch)
+        elif not ch.isprintable():
+            out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(ch, f"\\{ord(ch):03o}"))
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'

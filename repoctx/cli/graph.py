@@ -39,7 +39,8 @@ def to_json(graph: Graph) -> str:
                   for e in graph.edges],
         "cycles": graph.cycles,
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    # ASCII-escaped so file names that are not UTF-8 survive as \udcXX escapes.
+    return json.dumps(document, indent=2) + "\n"
 
 
 def to_dot(graph: Graph) -> str:
