@@ -108,7 +108,7 @@ class WalkResult:
 def walk(root: Path, options: WalkOptions | None = None) -> WalkResult:
     """List the repository's files with what we can tell without reading them whole."""
     options = options or WalkOptions()
-    root = _check_root(root)
+    root = check_root(root)
     listed = _git_listing(root)
     is_git = listed is not None
     problems: list[Problem] = []
@@ -125,7 +125,7 @@ def walk(root: Path, options: WalkOptions | None = None) -> WalkResult:
     return WalkResult(root=root, files=files, is_git=is_git, problems=problems)
 
 
-def _check_root(root: Path) -> Path:
+def check_root(root: Path) -> Path:
     try:
         info = root.stat()
     except FileNotFoundError:

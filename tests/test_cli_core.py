@@ -90,3 +90,32 @@ def test_console_script_runs(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("<|repo_name|>pack-small\n")
+
+
+def test_budget_auto_comes_from_the_model_plan(qwen35_gguf: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from repoctx.budget import plan
+
+    manifest = tmp_path / "m.json"
+    assert main(["pack", str(FIXTURE), "--model", str(qwen35_gguf),
+                 "--manifest", str(manifest)]) == 0
+    err = capsys.readouterr().err
+    expected = plan(qwen35_gguf).pack_budget
+    assert f"budget {expected:,} tokens: {qwen35_gguf.name}" in err
+    data = json.loads(manifest.read_text())
+    assert data["budget"] == expected and data["tokenizer"] == "qwen35"
+
+
+def test_pack_for_another_vocabulary_counts_in_its_tokens(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]
+                                                          ) -> None:
+    from repoctx.llm.fallback import fallback_model_path
+    from repoctx.tokens import LlamaVocabCounter
+
+    gemma = fallback_model_path()
+    manifest, prompt = tmp_path / "m.json", tmp_path / "p.txt"
+    assert main(["pack", str(FIXTURE), "--budget", "3000", "--model", str(gemma),
+                 "--manifest", str(manifest), "--output", str(prompt)]) == 0
+    data = json.loads(manifest.read_text())
+    assert data["tokenizer"].startswith("gguf:")
+    assert data["total_tokens"] == LlamaVocabCounter(gemma).count(prompt.read_text())

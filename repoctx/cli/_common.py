@@ -19,6 +19,7 @@ from repoctx.errors import InputError, RepoctxError
 if TYPE_CHECKING:
     from repoctx.api import Repo
     from repoctx.scanner import ProgressCallback
+    from repoctx.tokens import TokenCounter
     from repoctx.types import Problem
 
 DEFAULT_BUDGET = 65_536  # used when no model/GPU plan is available for "auto"
@@ -60,7 +61,7 @@ def parse_budget(value: str) -> int | None:
     return budget
 
 
-def scan_repo(args: argparse.Namespace) -> Repo:
+def scan_repo(args: argparse.Namespace, counter: TokenCounter | None = None) -> Repo:
     from repoctx.api import scan
     from repoctx.cache import Cache
     from repoctx.walk import DEFAULT_MAX_BYTES, WalkOptions
@@ -72,7 +73,8 @@ def scan_repo(args: argparse.Namespace) -> Repo:
     cache = Cache(enabled=not args.no_cache)
     try:
         with progress_bar() as progress:
-            repo = scan(Path(args.path), options=options, cache=cache, progress=progress)
+            repo = scan(Path(args.path), options=options, counter=counter, cache=cache,
+                        progress=progress)
     finally:
         cache.close()
     for warning in repo.warnings:

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from repoctx.cli._common import add_pack_arguments, add_repo_arguments, focus_paths, scan_repo
+from repoctx.cli.budgeting import add_model_arguments
 
 
 def register(subparsers: Any) -> None:
@@ -16,6 +17,7 @@ def register(subparsers: Any) -> None:
                     "Tiers are those the pack would give at this budget.")
     add_repo_arguments(parser)
     add_pack_arguments(parser)
+    add_model_arguments(parser)
     parser.add_argument("-z", dest="nul", action="store_true",
                         help="end lines with NUL instead of newline (paths may hold newlines)")
     parser.set_defaults(run=run)
@@ -25,9 +27,9 @@ def run(args: argparse.Namespace) -> int:
     from repoctx.api import pack
     from repoctx.cli.budgeting import resolve_budget
 
-    repo = scan_repo(args)
-    budget, _ = resolve_budget(args, repo)
-    result = pack(repo, budget, focus=focus_paths(repo, args.focus))
+    budget = resolve_budget(args)
+    repo = scan_repo(args, budget.counter)
+    result = pack(repo, budget.tokens, focus=focus_paths(repo, args.focus))
     end = "\0" if args.nul else "\n"
     out = sys.stdout
     for entry in sorted(result.files, key=lambda e: e.path):

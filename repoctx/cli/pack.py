@@ -17,6 +17,7 @@ from repoctx.cli._common import (
     warn,
     write_atomic,
 )
+from repoctx.cli.budgeting import add_model_arguments
 
 
 def register(subparsers: Any) -> None:
@@ -27,6 +28,7 @@ def register(subparsers: Any) -> None:
                     "paths for the rest, in dependency order.")
     add_repo_arguments(parser)
     add_pack_arguments(parser)
+    add_model_arguments(parser)
     parser.add_argument("--format", choices=("xml", "markdown", "qwen"), default="xml",
                         dest="fmt", help="prompt layout (default: xml)")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the prompt here "
@@ -40,12 +42,12 @@ def run(args: argparse.Namespace) -> int:
     from repoctx.api import pack
     from repoctx.cli.budgeting import resolve_budget
 
-    repo = scan_repo(args)
+    budget = resolve_budget(args)
+    repo = scan_repo(args, budget.counter)
     focus = focus_paths(repo, args.focus)
-    budget, note = resolve_budget(args, repo)
-    if note:
-        warn(note)
-    result = pack(repo, budget, focus=focus, fmt=args.fmt)
+    if budget.note:
+        warn(budget.note)
+    result = pack(repo, budget.tokens, focus=focus, fmt=args.fmt)
     if args.output:
         write_atomic(Path(args.output), result.text)
     else:
