@@ -31,6 +31,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -193,9 +194,34 @@ def cmd_setup(_: argparse.Namespace) -> None:
 # ---------------------------------------------------------------- tools
 
 
+# The repoctx under test: a `git archive` of one commit (other people edit the work tree
+# while the benchmark runs; an editable install would measure a moving target), put first
+# on PYTHONPATH for repoctx and its spawned workers. Empty: the installed repoctx as is.
+SNAPSHOT: list[Path] = []
+
+
+def freeze_repoctx(rev: str) -> str:
+    """Snapshot ``rev``'s repoctx/ under bench/.work/pack; returns the full commit id."""
+    if rev == "worktree":
+        return _version(["git", "-C", str(ROOT), "rev-parse", "HEAD"]) + " (work tree)"
+    sha = run_quiet(["git", "-C", str(ROOT), "rev-parse", f"{rev}^{{commit}}"]).strip()
+    target = PACK / f"repoctx-{sha[:12]}"
+    if not (target / "repoctx" / "__init__.py").exists():
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", sha, "repoctx"],
+                                 capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    SNAPSHOT.append(target)
+    sys.path.insert(0, str(target))
+    return sha
+
+
 def tool_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))}
     env["PATH"] = f"{NODE_BIN}{os.pathsep}{env.get('PATH', '')}"
+    if SNAPSHOT:
+        env["PYTHONPATH"] = str(SNAPSHOT[0])
     env.update(NO_COLOR="1", TERM="dumb", COLUMNS="1000", **extra)
     return env
 
@@ -448,6 +474,8 @@ def counter() -> QwenCounter:
     if not _COUNTER:
         from repoctx.tokens import qwen35
 
+        if SNAPSHOT:
+            assert str(sys.modules["repoctx"].__file__).startswith(str(SNAPSHOT[0]))
         _COUNTER.append(qwen35())
     return _COUNTER[0]
 
@@ -603,12 +631,10 @@ def _version(cmd: Sequence[str]) -> str:
         return f"unknown ({exc.__class__.__name__})"
 
 
-def machine() -> dict[str, object]:
+def machine(repoctx_commit: str) -> dict[str, object]:
     cpuinfo = Path("/proc/cpuinfo").read_text()
     model = re.search(r"model name\s*:\s*(.+)", cpuinfo)
     mem = re.search(r"MemTotal:\s*(\d+) kB", Path("/proc/meminfo").read_text())
-    head = _version(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
-    dirty = _version(["git", "-C", str(ROOT), "status", "--porcelain", "--", "repoctx"])
     peer_py = str(PEERS_VENV / "bin" / "python")
     meta = "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))"
     return {
@@ -620,8 +646,7 @@ def machine() -> dict[str, object]:
         "python": platform.python_version(),
         "node": _version([str(NODE_BIN / "node"), "--version"]),
         "repoctx": _version([str(REPOCTX), "--version"]),
-        "repoctx_commit": head + (" + uncommitted changes in repoctx/" if dirty.strip()
-                                  and not dirty.startswith("unknown") else ""),
+        "repoctx_commit": repoctx_commit,
         "repomix": _version([str(PEERS_NODE / "node_modules" / ".bin" / "repomix"),
                              "--version"]),
         "files_to_prompt": _version([peer_py, "-c", meta, "files-to-prompt"]),
@@ -797,8 +822,11 @@ def cmd_run(args: argparse.Namespace) -> None:
         directory.mkdir(parents=True, exist_ok=True)
     names = args.repos.split(",")
     keys = args.tools.split(",") if args.tools else list(TOOLS)
+    commit = freeze_repoctx(args.repoctx_rev)
+    if SNAPSHOT and "repoctx" in sys.modules:
+        sys.exit("repoctx was imported before the snapshot was put on sys.path")
     data: dict[str, object] = {
-        "machine": machine(), "runs": args.runs, "slow_runs": args.slow_runs,
+        "machine": machine(commit), "runs": args.runs, "slow_runs": args.slow_runs,
         "slow_s": args.slow_s, "timeout": args.timeout, "budget": BUDGET, "repos": [],
     }
     repos = data["repos"]
@@ -857,9 +885,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     run.add_argument("--no-verify", action="store_true")
     run.add_argument("--no-docs", action="store_true", help="skip docs/benchmarks.md")
     run.add_argument("--json", default=str(RESULTS))
+    run.add_argument("--repoctx-rev", default="HEAD",
+                     help="commit of repoctx to measure (a snapshot of it), or 'worktree'")
     report = sub.add_parser("report", help="rewrite the docs section from the JSON")
     report.add_argument("--json", default=str(RESULTS))
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
     {"setup": cmd_setup, "prepare": cmd_prepare, "run": cmd_run,
      "report": cmd_report}[args.command](args)
 

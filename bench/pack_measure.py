@@ -144,17 +144,21 @@ def measure(
             )
             peak_tree = 0
             timed_out = False
-            while True:
-                pid, status = os.waitpid(proc.pid, os.WNOHANG)
-                if pid:
-                    break
-                if time.perf_counter() - start > timeout_s:
-                    timed_out = True
-                    _kill_group(proc.pid)
-                    pid, status = os.waitpid(proc.pid, 0)
-                    break
-                peak_tree = max(peak_tree, tree_rss_kb(proc.pid))
-                time.sleep(poll_s)
+            try:
+                while True:
+                    pid, status = os.waitpid(proc.pid, os.WNOHANG)
+                    if pid:
+                        break
+                    if time.perf_counter() - start > timeout_s:
+                        timed_out = True
+                        _kill_group(proc.pid)
+                        pid, status = os.waitpid(proc.pid, 0)
+                        break
+                    peak_tree = max(peak_tree, tree_rss_kb(proc.pid))
+                    time.sleep(poll_s)
+            except BaseException:  # interrupted (Ctrl-C, SIGTERM): leave nothing running
+                _kill_group(proc.pid)
+                raise
             wall = time.perf_counter() - start
             proc.returncode = os.waitstatus_to_exitcode(status)
             _kill_group(proc.pid)  # leftovers a tool forgot (daemonised helpers)
