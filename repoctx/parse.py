@@ -101,7 +101,7 @@ def parse_source(language: str, source: bytes, path: str = "") -> ParsedFile:
     if isinstance(grammar, str):
         return ParsedFile(language, error=grammar)
     try:
-        tree = _parser(language, grammar.language).parse(source)
+        grammar, tree = _tree(language, grammar, source)
         caps = _collect(grammar.query, tree.root_node)
         imports, import_nodes = _import_refs(caps, source)
     except Exception as exc:  # fail soft: one bad file must never stop a run
@@ -112,6 +112,28 @@ def parse_source(language: str, source: bytes, path: str = "") -> ParsedFile:
     except Exception as exc:
         return ParsedFile(language, imports, error=_describe(exc, path))
     return ParsedFile(language, imports, definitions, skel, error)
+
+
+def _tree(language: str, grammar: _Grammar, source: bytes) -> tuple[_Grammar, ts.Tree]:
+    """Parse, retrying a broken file with the registry's fallback grammar when the source
+    carries its markers (``.h`` headers written in C++ parse as C first)."""
+    tree = _parser(language, grammar.language).parse(source)
+    lang = get_language(language)
+    if (not tree.root_node.has_error or lang.fallback is None
+            or not any(marker in source for marker in lang.fallback_markers)):
+        return grammar, tree
+    other = _grammar(lang.fallback)
+    if isinstance(other, str):
+        return grammar, tree
+    other_tree = _parser(lang.fallback, other.language).parse(source)
+    if _damage(other_tree.root_node) < _damage(tree.root_node):
+        return other, other_tree
+    return grammar, tree
+
+
+def _damage(root: ts.Node) -> int:
+    """How much of a tree is broken: its top-level children that contain errors."""
+    return sum(1 for child in root.children if child.has_error)
 
 
 def _describe(exc: Exception, path: str) -> str:
@@ -263,13 +285,11 @@ def _syntax_error(root: ts.Node) -> str | None:
     stack = [root]
     while stack and len(lines) <= _MAX_ERROR_LINES:
         node = stack.pop()
-        if node.is_error or node.is_missing:
+        broken = [child for child in node.children if child.has_error or child.is_missing]
+        if node.is_error or node.is_missing or not broken:  # no child to blame: this node
             lines.add(node.start_point.row + 1)
             continue
-        stack.extend(child for child in reversed(node.children)
-                     if child.has_error or child.is_missing)
-    if not lines:
-        return "syntax errors"
+        stack.extend(reversed(broken))
     shown = sorted(lines)[:_MAX_ERROR_LINES]
     more = " and more" if len(lines) > _MAX_ERROR_LINES else ""
     if len(shown) == 1:

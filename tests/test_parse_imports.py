@@ -202,18 +202,22 @@ CASES: dict[str, tuple[str, str, tuple[ImportRef, ...]]] = {
         def f
           require "lazy"
         end
+        load "tasks.rb"
+        autoload :Client, "acme/client"
         """, (
         R("json", "require", 1),
         R("../lib/x", "require", 2),
         R("./sibling", "require", 3),
         R("lazy", "require", 6, (), "function"),
+        R("tasks.rb", "require", 8),
+        R("acme/client", "require", 9),
     )),
     "php": ("php", r"""
         <?php
         namespace App;
         use A\B\C;
         use A\B\D as E;
-        use A\{B, C\D};
+        use A\{B, C\D as E};
         use function A\f;
         require 'x.php';
         require_once "y.php";

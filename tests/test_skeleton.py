@@ -103,3 +103,25 @@ def test_crowded_lines_and_empty_bodies() -> None:
     assert parsed.skeleton == "class A { void f() {} int g() { return 1; } }\n"
     parsed = parse_source("javascript", b"function f() {}\nfunction g(a) {\n  return a;\n}\n")
     assert parsed.skeleton == "function f() {}\nfunction g(a) { … }\n"
+
+
+def test_cpp_headers_named_c_fall_back_to_the_cpp_grammar() -> None:
+    header = (b"#include <vector>\n"
+              b"namespace geo {\n"
+              b"class Shape {\n"
+              b"public:\n"
+              b"    struct Slot {\n"
+              b"        int size() const { return 1; }\n"
+              b"    };\n"
+              b"    virtual double area() const = 0;\n"
+              b"};\n"
+              b"}\n")
+    parsed = parse_source("c", header, "geo.h")
+    assert parsed.error is None
+    assert parsed.language == "c"
+    assert [(d.kind, d.name) for d in parsed.definitions] == [
+        ("namespace", "geo"), ("class", "Shape"), ("struct", "Slot"), ("method", "size"),
+        ("method", "area")]
+    assert "    struct Slot {\n        int size() const { … }\n    };\n" in parsed.skeleton
+    plain_c = b"int broken(( {\n"
+    assert parse_source("c", plain_c).error == "syntax error at line 1"

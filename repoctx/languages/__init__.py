@@ -23,6 +23,10 @@ class Language:
     grammar_function: str = "language"  # typescript/tsx/php expose differently named functions
     shebangs: tuple[str, ...] = ()  # interpreter names recognised on a "#!" first line
     elision: str = "…"  # what replaces an elided body in a skeleton (Python: "...", valid code)
+    # A grammar to retry a file with when it parses with errors and contains one of the
+    # markers: C++ written in ``.h`` headers, which the extension alone calls C.
+    fallback: str | None = None
+    fallback_markers: tuple[bytes, ...] = ()
 
 
 LANGUAGES: tuple[Language, ...] = (
@@ -37,7 +41,8 @@ LANGUAGES: tuple[Language, ...] = (
     Language("rust", (".rs",), (), "tree_sitter_rust"),
     Language("java", (".java",), (), "tree_sitter_java"),
     Language("kotlin", (".kt", ".kts"), (), "tree_sitter_kotlin"),
-    Language("c", (".c", ".h"), (), "tree_sitter_c"),
+    Language("c", (".c", ".h"), (), "tree_sitter_c", fallback="cpp",
+             fallback_markers=(b"::", b"class ", b"namespace ", b"template", b"public:")),
     Language("cpp", (".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx", ".h++", ".ipp",
                      ".inl", ".tpp"), (), "tree_sitter_cpp"),
     Language("csharp", (".cs",), (), "tree_sitter_c_sharp"),

@@ -42,6 +42,7 @@
 
 (field_declaration_list [(field_declaration) (access_specifier)] @keep)
 
-(template_declaration) @wrapper
+; nested types are declared as fields: `struct X { … };` inside a class
+[(template_declaration) (field_declaration)] @wrapper
 
 (preproc_function_def) @keep

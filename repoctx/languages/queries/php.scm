@@ -7,11 +7,11 @@
 (namespace_use_declaration
   (namespace_use_clause . [(qualified_name) (name)] @import.module)) @import.use
 
-; use A\{B, C\D};  → "A", names ("B", "C\D")
+; use A\{B, C\D as E};  → "A", names ("B", "C\D")  (aliases are not names)
 (namespace_use_declaration
   (namespace_name) @import.module
   body: (namespace_use_group
-    (namespace_use_clause [(qualified_name) (name)] @import.name))) @import.use
+    (namespace_use_clause . [(qualified_name) (name)] @import.name))) @import.use
 
 ; require 'x.php'; require_once "y.php"; include …  (literal strings only)
 (require_expression [(string) (encapsed_string)] @import.module

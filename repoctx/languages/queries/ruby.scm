@@ -3,11 +3,17 @@
 
 ; ---- imports ---------------------------------------------------------------
 
-; require "json"  (load-path relative)
+; require "json" / load "tasks.rb"  (load-path relative)
 (call
   method: (identifier) @_fn
   arguments: (argument_list . (string . (string_content) @import.module .) .)
-  (#eq? @_fn "require")) @import.require
+  (#any-of? @_fn "require" "load")) @import.require
+
+; autoload :Client, "acme/client"
+(call
+  method: (identifier) @_fn
+  arguments: (argument_list . (simple_symbol) . (string . (string_content) @import.module .) .)
+  (#eq? @_fn "autoload")) @import.require
 
 ; require_relative "../lib/x"  → "../lib/x";  require_relative "x" → "./x"
 (call
