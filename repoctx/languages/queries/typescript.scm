@@ -71,6 +71,21 @@
     value: [(arrow_function body: (_) @body)
             (function_expression body: (_) @body)])) @definition.function
 
+; exports.f = function () { … };  Foo.prototype.bar = (…) => …;
+(expression_statement
+  (assignment_expression
+    left: (member_expression property: (property_identifier) @name)
+    right: [(arrow_function body: (_) @body)
+            (function_expression body: (_) @body)])) @definition.function
+
+; const Memo = memo((props) => { … });  the first argument of a wrapping call
+(lexical_declaration
+  (variable_declarator
+    name: (identifier) @name
+    value: (call_expression
+      arguments: (arguments . [(arrow_function body: (_) @body)
+                               (function_expression body: (_) @body)])))) @definition.function
+
 (class_body (public_field_definition) @keep)
 
 [(export_statement) (ambient_declaration)] @wrapper
