@@ -1,7 +1,7 @@
-"""Import forms the parser does not capture yet, as strict xfails naming the gap.
+"""Import forms that were once parser gaps, kept as end-to-end checks (parser + resolver).
 
-Each test goes through the real parser and the real resolver; when the query learns the
-form, the test passes, strict xfail turns that into a failure, and the mark must go.
+When a new gap is found, add it here as a strict xfail naming it; once the query learns
+the form, strict xfail fails the run and the mark must go.
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ def _graph_edges(root: Path, files: dict[str, str]) -> set[tuple[str, str, str]]
     return {(e.source, e.target, e.kind) for e in build_graph(root, languages, parsed).edges}
 
 
-@pytest.mark.xfail(strict=True, reason="ruby.scm: `load \"x.rb\"` and `autoload :C, \"x\"` "
-                   "are not captured as imports")
 def test_ruby_load_and_autoload(tmp_path: Path) -> None:
     files = {"lib/a.rb": 'load "tasks.rb"\nautoload :Client, "acme/client"\n',
              "lib/tasks.rb": "", "lib/acme/client.rb": ""}
@@ -36,8 +34,6 @@ def test_ruby_load_and_autoload(tmp_path: Path) -> None:
     }
 
 
-@pytest.mark.xfail(strict=True, reason="php.scm: a group use `use H\\{I, J as K}` puts the "
-                   "alias K into ImportRef.names, so a class named K would get a false edge")
 def test_php_group_use_alias_is_not_a_name(tmp_path: Path) -> None:
     files = {"src/a.php": "<?php\nuse H\\{I, J as K};\n",
              "H/I.php": "<?php\nnamespace H;\nclass I {}\n",
