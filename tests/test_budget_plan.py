@@ -227,6 +227,9 @@ def test_nvml_devices(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [d.free_bytes for d in detect().devices] == [81_078 * MiB]
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-0")
     assert [d.free_bytes for d in detect().devices] == [81_079 * MiB]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    hidden = detect()
+    assert hidden.source == "system-ram" and "CUDA_VISIBLE_DEVICES" in hidden.warnings[0]
 
 
 @pytest.mark.parametrize("fail", ["init", "count", "missing"])
@@ -341,3 +344,13 @@ def test_moe_experts_are_all_resident(tmp_path: Path) -> None:
     assert sum(w.layer_bytes) == 8 * 256 * 512 * 64 * 144 // 256  # all 64 experts, every layer
     # no output.weight: llama.cpp duplicates token_embd onto the output device (tied)
     assert w.tied_output and w.output_bytes == w.host_bytes == 256 * 1000 * 2
+
+
+def test_h100_validation_run(m27: ModelMeta) -> None:
+    """Our own H100 run (bench/gpu/budget_vs_nvml.py): plan vs NVML, f16 and q8_0 KV."""
+    margin = memory.measured()["safety_margin_bytes"]
+    for n_ctx, kv, _, nvml_mib, _ in memory.measured()["validation_h100_2026_11_27"]["rows"]:
+        result = plan(m27, what_if("h100"), kv_type=kv, ctx=n_ctx, n_ubatch=512)
+        total = next(r for r in result.rows if r.n_ctx == n_ctx).total_bytes
+        assert total == pytest.approx(nvml_mib * MiB, rel=0.011), (n_ctx, kv)
+        assert total + margin >= nvml_mib * MiB

@@ -13,6 +13,8 @@ def resolve(
     Uses ``repoctx.llm.discover.choose`` (flags, env, config, model stores) when that module
     exists; otherwise an explicit ``model`` path, else the embedded Gemma 3 270M.
     """
+    if model and not server and Path(model).expanduser().is_file():
+        return Path(model).expanduser(), None, "--model"  # a file: nothing to discover
     try:
         from repoctx.llm.discover import choose
     except ImportError:

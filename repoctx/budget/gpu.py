@@ -147,7 +147,10 @@ def detect() -> DeviceInfo:
             f"no NVIDIA GPU found (NVML: {_nvml_error(exc)}): planning for system RAM"
         )
     try:
-        return DeviceInfo("nvml", tuple(_nvml_devices(pynvml)))
+        devices = tuple(_nvml_devices(pynvml))
+        if not devices:
+            return system_ram("CUDA_VISIBLE_DEVICES hides every GPU: planning for system RAM")
+        return DeviceInfo("nvml", devices)
     except Exception as exc:
         return system_ram(f"NVML failed ({_nvml_error(exc)}): planning for system RAM")
     finally:
@@ -193,8 +196,6 @@ def _nvml_devices(pynvml: Any) -> list[GpuDevice]:
                 int(mem.free),
             )
         )
-    if not devices:
-        raise RuntimeError("no visible devices (CUDA_VISIBLE_DEVICES)")
     return devices
 
 
