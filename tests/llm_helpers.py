@@ -26,7 +26,7 @@ def gemma_path() -> Path:
     return fallback_model_path()
 
 
-def load(path: Path, n_ctx: int = 1024, n_batch: int = 64) -> LlamaCppBackend:
+def load(path: Path, n_ctx: int = 1024, n_batch: int = 256) -> LlamaCppBackend:
     """A backend with a small context and batch, so tests see several prefill chunks."""
     return LlamaCppBackend(path, LoadSettings(n_ctx=n_ctx, n_batch=n_batch, n_ubatch=n_batch))
 

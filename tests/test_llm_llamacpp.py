@@ -32,13 +32,13 @@ def test_gemma_streams_text_and_stats(gemma_path: Path) -> None:
 
 
 def test_prefill_is_chunked_with_progress(gemma_path: Path) -> None:
-    backend = load(gemma_path, n_batch=32)
+    backend = load(gemma_path, n_batch=128)
     try:
         result = collect(backend.stream(Prompt.of(REPO_TEXT, "Summary:"), GREEDY))
         total = result.stats.prompt_tokens
         progress = result.progress
         assert [p.done for p in progress] == sorted(p.done for p in progress)
-        assert len(progress) >= total // 32 + 1  # one event per chunk, plus the start
+        assert len(progress) >= total // 128 + 1 >= 4  # one event per chunk, plus the start
         assert progress[-1].done == progress[-1].total == total
         assert all(p.tokens_per_s > 0 for p in progress[1:])
         assert progress[1].eta_s is not None and progress[1].eta_s > 0
@@ -84,13 +84,14 @@ def test_snapshot_restore_equals_fresh(model: str, request: pytest.FixtureReques
     assert warm1 != warm2  # ... and it really depends on the tail
     # the second question evaluated its tail only, not the ~700-token prefix again
     assert evaluated[1] < fresh_eval[0] // 4
+    short = Options(temperature=0, max_tokens=6, think=False)
     backend = load(path)
     try:
-        a = collect(backend.stream(q1, GREEDY))
-        b = collect(backend.stream(q2, GREEDY))
+        a = collect(backend.stream(q1, short))
+        b = collect(backend.stream(q2, short))
         fresh = load(path)
-        try:
-            assert collect(fresh.stream(q2, GREEDY)).text == b.text
+        try:  # whole greedy answers match too, not only the first distribution
+            assert collect(fresh.stream(q2, short)).text == b.text
         finally:
             fresh.close()
         assert b.stats.cached_tokens >= backend.count_tokens(REPO_TEXT)

@@ -6,7 +6,9 @@ grammar sampler goes first in the chain so every sampled token keeps the output 
 
 from __future__ import annotations
 
+import ctypes
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,46 +25,89 @@ def schema_grammar(schema: Mapping[str, Any]) -> str:
 
 
 class Sampler:
-    """An owned llama.cpp sampler chain; ``sample`` also accepts the token into the chain."""
+    """An owned llama.cpp sampler chain; ``sample`` also accepts the token into the chain.
+
+    With a grammar, checking all ~250K vocabulary entries against it for every token costs
+    more than decoding on a GPU, so (like llama.cpp's ``common_sampler_sample``) we sample
+    without the grammar first and check only that token; only when the grammar rejects it do
+    we run the full grammar-first chain.
+    """
 
     def __init__(self, vocab: Any, options: Options, grammar: str | None = None) -> None:
-        params = llama_cpp.llama_sampler_chain_default_params()
-        self._chain = llama_cpp.llama_sampler_chain_init(params)
+        self._chain = self._build(options)
+        self._full: Any = None
+        self._grammar: Any = None
+        # The pre-check samples (and so accepts) a token the grammar may reject; penalty
+        # samplers would remember it, so the fast path is only for chains without them.
+        self._fast = options.repeat_penalty == 1.0
         if grammar is not None:
             g = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode(), b"root")
             if not g:
                 self.close()
                 raise ModelError("llama.cpp rejected the JSON-schema grammar")
-            self._add(g)
+            self._full = llama_cpp.llama_sampler_chain_init(
+                llama_cpp.llama_sampler_chain_default_params()
+            )
+            llama_cpp.llama_sampler_chain_add(self._full, g)
+            self._grammar = g  # owned by self._full
+            llama_cpp.llama_sampler_chain_add(self._full, self._build(options))
+        self._one = llama_cpp.llama_token_data_array()
+        self._cell = (llama_cpp.llama_token_data * 1)()
+        self._one.data = self._cell
+        self._one.size = 1
+
+    @staticmethod
+    def _build(options: Options) -> Any:
+        chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
+
+        def add(sampler: Any) -> None:
+            llama_cpp.llama_sampler_chain_add(chain, sampler)
+
         if options.repeat_penalty != 1.0:
             # The binding declares a leading n_vocab the C function (last_n, repeat, freq,
             # present) no longer has; ints and floats travel in separate registers, so the
             # first int is what C reads as last_n: pass the same value twice.
             last_n = 64
-            penalties = llama_cpp.llama_sampler_init_penalties(
-                last_n, last_n, options.repeat_penalty, 0.0, 0.0
-            )
-            self._add(penalties)
+            add(llama_cpp.llama_sampler_init_penalties(last_n, last_n, options.repeat_penalty,
+                                                       0.0, 0.0))  # fmt: skip
         if options.temperature <= 0:
-            self._add(llama_cpp.llama_sampler_init_greedy())
-            return
+            add(llama_cpp.llama_sampler_init_greedy())
+            return chain
         if options.top_k > 0:
-            self._add(llama_cpp.llama_sampler_init_top_k(options.top_k))
+            add(llama_cpp.llama_sampler_init_top_k(options.top_k))
         if options.top_p < 1.0:
-            self._add(llama_cpp.llama_sampler_init_top_p(options.top_p, 1))
+            add(llama_cpp.llama_sampler_init_top_p(options.top_p, 1))
         if options.min_p > 0:
-            self._add(llama_cpp.llama_sampler_init_min_p(options.min_p, 1))
-        self._add(llama_cpp.llama_sampler_init_temp(options.temperature))
-        self._add(llama_cpp.llama_sampler_init_dist(options.seed & 0xFFFFFFFF))
-
-    def _add(self, sampler: Any) -> None:
-        llama_cpp.llama_sampler_chain_add(self._chain, sampler)
+            add(llama_cpp.llama_sampler_init_min_p(options.min_p, 1))
+        add(llama_cpp.llama_sampler_init_temp(options.temperature))
+        add(llama_cpp.llama_sampler_init_dist(options.seed & 0xFFFFFFFF))
+        return chain
 
     def sample(self, ctx: Any) -> int:
         """Pick the next token from the last decoded position's logits."""
-        return int(llama_cpp.llama_sampler_sample(self._chain, ctx, -1))
+        if self._full is not None and not self._fast:
+            return int(llama_cpp.llama_sampler_sample(self._full, ctx, -1))
+        token = int(llama_cpp.llama_sampler_sample(self._chain, ctx, -1))
+        if self._grammar is None:
+            return token
+        if self._grammar_allows(token):
+            llama_cpp.llama_sampler_accept(self._grammar, token)
+            return token
+        return int(llama_cpp.llama_sampler_sample(self._full, ctx, -1))
+
+    def _grammar_allows(self, token: int) -> bool:
+        self._cell[0].id = llama_cpp.llama_token(token)
+        self._cell[0].logit = 1.0
+        self._cell[0].p = 0.0
+        self._one.selected = -1
+        self._one.sorted = False
+        llama_cpp.llama_sampler_apply(self._grammar, ctypes.byref(self._one))
+        return bool(math.isfinite(self._cell[0].logit))
 
     def close(self) -> None:
-        if self._chain:
-            llama_cpp.llama_sampler_free(self._chain)
-            self._chain = None
+        for name in ("_chain", "_full"):
+            chain = getattr(self, name, None)
+            if chain:
+                llama_cpp.llama_sampler_free(chain)
+                setattr(self, name, None)
+        self._grammar = None
