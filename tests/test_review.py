@@ -120,3 +120,35 @@ def test_unreachable_server_is_one_line(capsys: pytest.CaptureFixture[str]) -> N
     captured = capsys.readouterr()
     assert code == 3 and "unreachable" in captured.err and "Traceback" not in captured.err
     assert "## Static facts" in captured.out
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_and_keeps_output(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "partial.md"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "repoctx", "review", str(FIXTURE), "--max-tokens", "4000",
+         "--output", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ},
+    )  # fmt: skip
+    assert proc.stdout is not None
+    seen = ""
+    deadline = time.monotonic() + 300
+    while "## Model review" not in seen and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen += line
+    assert "## Model review" in seen, proc.stderr.read() if proc.stderr else ""
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    kept = out.read_text(encoding="utf-8")
+    assert kept.splitlines()[0] == BANNER and "## Static facts" in kept
+    assert "## Model review" in kept
