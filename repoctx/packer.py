@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from repoctx.content import defang
+from repoctx.bodies import Bodies
 from repoctx.errors import InputError
 from repoctx.order import Ranking, dependency_order, rank
 from repoctx.render import (
@@ -30,6 +30,7 @@ from repoctx.render import (
     tree_text,
 )
 from repoctx.scanner import Repo, RepoFile
+from repoctx.secrets import Redaction
 from repoctx.types import Problem, Tier
 
 MAX_SHARE = 0.25  # no single unfocused file may take more than this share of the budget
@@ -60,6 +61,8 @@ class Pack:
     counter: str
     files: list[PackEntry]
     problems: list[Problem] = field(default_factory=list)
+    redactions: list[Redaction] = field(default_factory=list)
+    redacted: bool = True  # False: the caller asked for secrets to stay (local models only)
 
     def counts(self) -> dict[str, int]:
         tally = {"full": 0, "skeleton": 0, "listed": 0, "excluded": 0}
@@ -79,6 +82,9 @@ class Pack:
                 for e in self.files
             ],
             "problems": [{"path": p.path, "reason": p.reason} for p in self.problems],
+            "secrets_redacted": self.redacted,
+            "redactions": [{"path": r.path, "line": r.line, "kind": r.kind}
+                           for r in self.redactions],
         }
 
 
@@ -98,8 +104,13 @@ def pack(
     dropped: Sequence[str] = (),
     ranking: Ranking | None = None,
     full_share: float = FULL_SHARE,
+    redact_secrets: bool = True,
 ) -> Pack:
-    """The repository as one prompt of at most ``budget`` tokens."""
+    """The repository as one prompt of at most ``budget`` tokens.
+
+    Secrets are redacted from every emitted body unless ``redact_secrets`` is False (for
+    local models only: the CLI says so).
+    """
     if budget <= 0:
         raise InputError(f"budget must be a positive number of tokens, not {budget}")
     _check_known(repo, [*focus, *pinned, *dropped])
@@ -107,21 +118,27 @@ def pack(
     languages = {p: repo.files[p].language for p in nodes}
     ranking = ranking or rank(nodes, repo.graph.edges, [*pinned, *focus], languages)
     placed = dependency_order(nodes, repo.graph.edges)
-    bodies = _bodies(repo, ranking.order)
-    boundary = boundary_for(bodies.values())
+    bodies = Bodies(repo, redact_secrets=redact_secrets)
+    boundary = boundary_for(sorted(f.digest or "" for f in repo.files.values()))
     state = _Selector(repo, fmt, budget, boundary, bodies, ranking, set(focus) | set(pinned),
                       full_share)
     choices = state.select(set(pinned), set(dropped))
     while True:
-        text, blocks = _render(repo, fmt, boundary, choices, placed, bodies, state.tree_depth)
+        text, blocks = _render(repo, fmt, state.boundary, choices, placed, bodies,
+                               state.tree_depth)
+        if any(state.boundary in block.body for block in blocks):
+            state.boundary = boundary_for(block.body for block in blocks)  # never in a body
+            continue
         total = repo.counter.count(text)
         if total <= budget:
             break
         if not state.demote_last(choices):
             raise InputError(f"budget of {budget} tokens is too small: the repository "
                              f"summary and tree alone need {total}")
-    entries = _entries(repo, choices, blocks)
-    return Pack(text, budget, total, fmt, repo.counter.name, entries, list(repo.problems))
+    entries = _entries(repo, choices, blocks, bodies)
+    redactions = [r for b in blocks for r in bodies.redactions(b.path, b.tier)]
+    return Pack(text, budget, total, fmt, repo.counter.name, entries, list(repo.problems),
+                redactions, redact_secrets)
 
 
 def _check_known(repo: Repo, paths: Sequence[str]) -> None:
@@ -130,21 +147,11 @@ def _check_known(repo: Repo, paths: Sequence[str]) -> None:
             raise InputError(f"{path}: not a file of this repository")
 
 
-def _bodies(repo: Repo, ranked: Sequence[str]) -> dict[str, str]:
-    """Skeleton texts now; full texts are read lazily by the selector (warm path)."""
-    bodies: dict[str, str] = {}
-    for path in ranked:
-        entry = repo.files[path]
-        if entry.packable and entry.parsed and entry.parsed.skeleton:
-            bodies[f"skeleton:{path}"] = defang(entry.parsed.skeleton)
-    return bodies
-
-
 class _Selector:
     """Greedy by relevance: full text if it fits its share, else skeleton, else path."""
 
     def __init__(self, repo: Repo, fmt: Format, budget: int, boundary: str,
-                 bodies: dict[str, str], ranking: Ranking, favoured: set[str],
+                 bodies: Bodies, ranking: Ranking, favoured: set[str],
                  full_share: float) -> None:
         self.repo, self.fmt, self.budget, self.boundary = repo, fmt, budget, boundary
         self.bodies, self.ranking, self.favoured = bodies, ranking, favoured
@@ -215,7 +222,7 @@ class _Selector:
     def _floor(self, path: str) -> int:
         """A lower bound on what the file can cost, without tokenizing its wrapper."""
         entry = self.repo.files[path]
-        has_skeleton = f"skeleton:{path}" in self.bodies and entry.skeleton_tokens is not None
+        has_skeleton = self.bodies.has_skeleton(path)
         body = min(entry.tokens or 0, entry.skeleton_tokens or 0) if has_skeleton \
             else entry.tokens or 0
         return body + self.min_wrapper
@@ -225,7 +232,7 @@ class _Selector:
         block = Block(path, entry.language, "full", "")
         wrapper = self.repo.counter.count(block_wrapper(self.fmt, block, self.boundary))
         full_cost = wrapper + (entry.tokens or 0)
-        if f"skeleton:{path}" not in self.bodies or entry.skeleton_tokens is None:
+        if not self.bodies.has_skeleton(path) or entry.skeleton_tokens is None:
             return full_cost, None
         skeleton_cost = wrapper + entry.skeleton_tokens + 6  # + the "[skeleton]" note
         return full_cost, skeleton_cost if skeleton_cost < full_cost else None
@@ -288,19 +295,16 @@ class _Selector:
 
 def _render(
     repo: Repo, fmt: Format, boundary: str, choices: dict[str, _Choice],
-    placed: Sequence[str], bodies: dict[str, str], depth: int | None,
+    placed: Sequence[str], bodies: Bodies, depth: int | None,
 ) -> tuple[str, list[Block]]:
     blocks: list[Block] = []
     for path in placed:
         choice = choices[path]
         if choice.tier == "full":
-            body = bodies.get(f"full:{path}")
-            if body is None:
-                body = bodies[f"full:{path}"] = repo.text(path)
-            blocks.append(Block(path, repo.files[path].language, "full", body))
+            blocks.append(Block(path, repo.files[path].language, "full", bodies.full(path)))
         elif choice.tier == "skeleton":
             blocks.append(Block(path, repo.files[path].language, "skeleton",
-                                bodies[f"skeleton:{path}"]))
+                                bodies.skeleton(path)))
     marks: list[tuple[str, TreeMark]] = [
         (p, c.tier) for p, c in choices.items() if c.tier != "excluded"
     ]
@@ -332,13 +336,22 @@ def _summary(repo: Repo, choices: dict[str, _Choice]) -> str:
     return "\n".join(lines)
 
 
-def _entries(repo: Repo, choices: dict[str, _Choice], blocks: Sequence[Block]) -> list[PackEntry]:
+def _entries(repo: Repo, choices: dict[str, _Choice], blocks: Sequence[Block],
+             bodies: Bodies) -> list[PackEntry]:
     """Manifest rows in output order: emitted blocks, then the tree's paths, then the rest."""
     entries: list[PackEntry] = []
     for position, block in enumerate(blocks):
         file = repo.files[block.path]
-        tokens = file.tokens if block.tier == "full" else file.skeleton_tokens
-        entries.append(_entry(file, choices[block.path], tokens or 0, position))
+        found = bodies.redactions(block.path, block.tier)
+        if found:  # redaction changed the text: count what was really emitted
+            tokens: int | None = repo.counter.count(block.body)
+        else:
+            tokens = file.tokens if block.tier == "full" else file.skeleton_tokens
+        choice = choices[block.path]
+        if found:
+            noun = "secret" if len(found) == 1 else "secrets"
+            choice = _Choice(choice.tier, f"{choice.reason}; {len(found)} {noun} redacted")
+        entries.append(_entry(file, choice, tokens or 0, position))
     position = len(blocks)
     for path in sorted(p for p, c in choices.items() if c.tier == "listed"):
         entries.append(_entry(repo.files[path], choices[path], 0, position))

@@ -33,6 +33,8 @@ def register(subparsers: Any) -> None:
                         dest="fmt", help="prompt layout (default: xml)")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the prompt here "
                         "instead of stdout")
+    parser.add_argument("--no-redact", action="store_true",
+                        help="keep secrets in the prompt (only for a model on this machine)")
     parser.add_argument("--manifest", metavar="FILE",
                         help="write a JSON manifest: each file's tier, tokens and reason")
     parser.set_defaults(run=run)
@@ -47,7 +49,11 @@ def run(args: argparse.Namespace) -> int:
     focus = focus_paths(repo, args.focus)
     if budget.note:
         warn(budget.note)
-    result = pack(repo, budget.tokens, focus=focus, fmt=args.fmt)
+    if args.no_redact:
+        warn("--no-redact: secrets stay in this prompt; send it only to a model on this "
+             "machine")
+    result = pack(repo, budget.tokens, focus=focus, fmt=args.fmt,
+                  redact_secrets=not args.no_redact)
     if args.output:
         write_atomic(Path(args.output), result.text)
     else:
@@ -56,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
     if args.manifest:
         write_atomic(Path(args.manifest), json.dumps(result.manifest(), indent=2) + "\n")
     report_problems(result.problems)
+    if result.redactions:
+        files = len({r.path for r in result.redactions})
+        warn(f"redacted {len(result.redactions)} secret(s) in {files} file(s) "
+             "(see --manifest; --no-redact keeps them, for local models only)")
     print(summary_line(result.counts(), result.total_tokens, result.budget, result.counter),
           file=sys.stderr)
     return 0

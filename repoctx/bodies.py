@@ -1,0 +1,50 @@
+"""bodies: the text of each file as it will appear in a pack — defanged and redacted.
+
+Skeletons come from the scan (cached); full texts are read only when a file is emitted,
+so a warm pack of a large repository reads just the files it prints. Every body passes
+through secret redaction (``repoctx.secrets``) unless the caller turned it off; the
+redactions are collected for the manifest.
+"""
+
+from __future__ import annotations
+
+from repoctx.content import defang
+from repoctx.scanner import Repo
+from repoctx.secrets import Redaction, redact
+
+
+class Bodies:
+    def __init__(self, repo: Repo, *, redact_secrets: bool = True) -> None:
+        self.repo = repo
+        self.redact_secrets = redact_secrets
+        self._full: dict[str, str] = {}
+        self._skeleton: dict[str, str] = {}
+        self._redactions: dict[tuple[str, str], list[Redaction]] = {}
+
+    def has_skeleton(self, path: str) -> bool:
+        entry = self.repo.files[path]
+        return bool(entry.packable and entry.parsed and entry.parsed.skeleton
+                    and entry.skeleton_tokens is not None)
+
+    def skeleton(self, path: str) -> str:
+        if path not in self._skeleton:
+            parsed = self.repo.files[path].parsed
+            text = defang(parsed.skeleton if parsed else "")
+            self._skeleton[path] = self._clean(path, "skeleton", text)
+        return self._skeleton[path]
+
+    def full(self, path: str) -> str:
+        if path not in self._full:
+            self._full[path] = self._clean(path, "full", self.repo.text(path))
+        return self._full[path]
+
+    def redactions(self, path: str, tier: str) -> list[Redaction]:
+        return self._redactions.get((path, tier), [])
+
+    def _clean(self, path: str, tier: str, text: str) -> str:
+        if not self.redact_secrets:
+            return text
+        cleaned, found = redact(path, text)
+        if found:
+            self._redactions[(path, tier)] = found
+        return cleaned
