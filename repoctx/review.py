@@ -47,12 +47,19 @@ def render_template(name: str, **variables: Any) -> str:
     return _env().get_template(f"{name}.j2").render(**variables)
 
 
+PLAIN_PRIMER = (
+    "### 1. What the system does and how it is built\n\nThe code is organised as follows:\n"
+)
+
+
 def build_prompt(
     pack_text: str, repo_name: str, job: Job, *, plain: bool = False, **variables: Any
 ) -> Prompt:
     """System message = preamble + packed repo (byte-stable, reusable prefix); user = the job."""
     system = render_template("system", repo_name=repo_name, pack_text=pack_text)
-    user = render_template(job, plain=plain, **variables)
+    # A base model (no chat template) continues text: the review is started for it, and the
+    # front end prints this primer before the model's continuation.
+    user = render_template(job, plain=plain, repo_name=repo_name, primer=PLAIN_PRIMER, **variables)
     return Prompt((Message("system", system), Message("user", user)), prefix_messages=1)
 
 

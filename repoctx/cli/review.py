@@ -126,6 +126,10 @@ def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, c
             facts=facts, focus=focus, fmt=args.out_format, options=options, plain=plain,
         )  # fmt: skip
         renderer.header(_header(backend, prepared, choice.reason))
+        if plain and args.out_format == "markdown":
+            from repoctx.review import PLAIN_PRIMER
+
+            renderer.text(PLAIN_PRIMER)
         stats = _stream(backend, prepared, renderer)
         renderer.footer(_footer(stats))
         if args.out_format != "markdown":
