@@ -6,6 +6,7 @@ Everything here works on bytes and only slices the source, so the output is dete
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -20,6 +21,8 @@ _MAX_KEEP_LINES = 3
 _MAX_DOC_LINES = 8  # longer docs are cut to their first paragraph
 _DOC_PREFIX = re.compile(rb"[ \t]*(?:(?:///?|//!|#+|--+|\*)[ \t]?)?")
 _DOC_CLOSERS = (b'"""', b"'''", b"*/", b"]]")
+_NEWLINE = re.compile(b"\n")
+_BLANKS = frozenset(b" \t\r\f\v")
 
 
 @dataclass(slots=True)
@@ -38,6 +41,7 @@ class Renderer:
 
     def __init__(self, source: bytes, wrappers: dict[int, ts.Node], elision: bytes) -> None:
         self.src = source
+        self._starts: list[int] | None = None
         self.wrappers = wrappers
         self.elision = elision
 
@@ -74,9 +78,8 @@ class Renderer:
 
     def _import(self, node: ts.Node) -> bytes:
         """The import's whole lines collapsed to one (its own text if the line is crowded)."""
-        start = self.src.rfind(b"\n", 0, node.start_byte) + 1
-        end = self.src.find(b"\n", self._end(node))
-        end = len(self.src) if end < 0 else end
+        start = self._line_begin(node.start_byte)
+        end = self._line_end(self._end(node))
         text = self.src[start:end]
         if len(text) > node.end_byte - node.start_byte + 80:
             text = self.src[node.start_byte:self._end(node)]
@@ -168,15 +171,31 @@ class Renderer:
         return lead, (self._line_start(head) if head > start else lead)
 
     def _line_begin(self, pos: int) -> int:
-        return self.src.rfind(b"\n", 0, pos) + 1
+        """Start of the line holding ``pos`` (a bisect: minified files are one huge line)."""
+        starts = self._line_starts()
+        return starts[bisect.bisect_right(starts, pos) - 1]
+
+    def _line_end(self, pos: int) -> int:
+        """The newline ending the line holding ``pos`` (or the end of the source)."""
+        starts = self._line_starts()
+        index = bisect.bisect_right(starts, pos)
+        return starts[index] - 1 if index < len(starts) else len(self.src)
+
+    def _line_starts(self) -> list[int]:
+        if self._starts is None:
+            self._starts = [0, *(m.end() for m in _NEWLINE.finditer(self.src))]
+        return self._starts
 
     def _line_start(self, pos: int) -> int:
         """``pos`` moved back over indentation to its line start (if only blanks precede)."""
-        line = self._line_begin(pos)
-        return line if self.src[line:pos].strip() == b"" else pos
+        return self._line_begin(pos) if self._starts_line(pos) else pos
 
     def _starts_line(self, pos: int) -> bool:
-        return self.src[self._line_begin(pos):pos].strip() == b""
+        """Whether only blanks precede ``pos`` on its line (scanning back over them only)."""
+        line, src = self._line_begin(pos), self.src
+        while pos > line and src[pos - 1] in _BLANKS:
+            pos -= 1
+        return pos == line
 
     def _indent(self, pos: int) -> bytes:
         """The blanks that open the line holding ``pos``."""

@@ -61,6 +61,7 @@ class _Grammar:
     language: ts.Language
     query: ts.Query
     elision: str
+    roles: dict[int, tuple[str, str]] = field(default_factory=dict)  # pattern → role, lazily
 
 
 @dataclass(slots=True)
@@ -102,7 +103,7 @@ def parse_source(language: str, source: bytes, path: str = "") -> ParsedFile:
         return ParsedFile(language, error=grammar)
     try:
         grammar, tree = _tree(language, grammar, source)
-        caps = _collect(grammar.query, tree.root_node)
+        caps = _collect(grammar, tree.root_node)
         imports, import_nodes = _import_refs(caps, source)
     except Exception as exc:  # fail soft: one bad file must never stop a run
         return ParsedFile(language, error=_describe(exc, path))
@@ -169,19 +170,37 @@ def _parser(language: str, ts_language: ts.Language) -> ts.Parser:
     return parser
 
 
-def _collect(query: ts.Query, root: ts.Node) -> _Captures:
+def _collect(grammar: _Grammar, root: ts.Node) -> _Captures:
     """Sort every match into imports, scopes and definition records."""
     caps = _Captures()
-    for pattern, match in ts.QueryCursor(query).matches(root):
-        for name, nodes in match.items():
-            if name == "scope.function":
-                caps.function_scopes.update(n.id for n in nodes)
-            elif name == "scope.type_checking":
-                caps.type_checking.update(n.id for n in nodes)
-            elif name in _IMPORT_KINDS:
-                _add_import(caps, pattern, _IMPORT_KINDS[name], nodes[0], match)
-        caps.defs.add(pattern, match)
+    roles = grammar.roles
+    for pattern, match in ts.QueryCursor(grammar.query).matches(root):
+        role = roles.get(pattern)
+        if role is None:
+            role = roles[pattern] = _role(match)
+        what, name = role
+        if what == "definition":
+            caps.defs.add_definition(pattern, name[11:], match)
+        elif what == "import":
+            _add_import(caps, pattern, _IMPORT_KINDS[name], match[name][0], match)
+        elif what == "scope":
+            scopes = caps.function_scopes if name == "scope.function" else caps.type_checking
+            scopes.update(n.id for n in match[name])
+        else:
+            caps.defs.add_other(match)
     return caps
+
+
+def _role(match: dict[str, list[ts.Node]]) -> tuple[str, str]:
+    """What a pattern is for, from the capture on its outer node (never optional)."""
+    for name in match:
+        if name.startswith("definition."):
+            return "definition", name
+        if name in _IMPORT_KINDS:
+            return "import", name
+        if name.startswith("scope."):
+            return "scope", name
+    return "other", ""
 
 
 def _add_import(caps: _Captures, pattern: int, kind: EdgeKind, statement: ts.Node,

@@ -51,28 +51,32 @@ class Collector:
     docs: dict[int, ts.Node] = field(default_factory=dict)  # docs outside definitions
     wrappers: dict[int, ts.Node] = field(default_factory=dict)
 
-    def add(self, pattern: int, match: dict[str, list[ts.Node]]) -> None:
-        node: ts.Node | None = None
-        kind = ""
-        for name, nodes in match.items():
-            if name.startswith("definition."):
-                node, kind = nodes[0], name[11:]
-            elif name == "keep":
-                self.keeps.update((n.id, n) for n in nodes)
-            elif name == "wrapper":
-                self.wrappers.update((n.id, n) for n in nodes)
-        if node is None:
-            self.docs.update((n.id, n) for n in match.get("doc", ()))
-            return
+    def add_definition(self, pattern: int, kind: str,
+                       match: dict[str, list[ts.Node]]) -> None:
+        """A ``@definition.<kind>`` match: merge it into the record for its node."""
+        node = match[f"definition.{kind}"][0]
         record = self.records.get(node.id)
         if record is None:
             record = self.records[node.id] = Record(node, kind, pattern)
         elif pattern >= record.pattern:
             record.kind, record.pattern = kind, pattern
-        record.names.update((n.start_byte, n) for n in match.get("name", ()))
-        record.body = _first(match, "body") or record.body
-        record.members = _first(match, "members") or record.members
-        record.doc = _first(match, "doc") or record.doc
+        names = match.get("name")
+        if names:
+            record.names.update((n.start_byte, n) for n in names)
+        if len(match) > (2 if names else 1):  # more than definition + name: body, members…
+            record.body = _first(match, "body") or record.body
+            record.members = _first(match, "members") or record.members
+            record.doc = _first(match, "doc") or record.doc
+
+    def add_other(self, match: dict[str, list[ts.Node]]) -> None:
+        """``@keep``, ``@wrapper`` and stand-alone ``@doc`` matches."""
+        for name, nodes in match.items():
+            if name == "keep":
+                self.keeps.update((n.id, n) for n in nodes)
+            elif name == "wrapper":
+                self.wrappers.update((n.id, n) for n in nodes)
+            elif name == "doc":
+                self.docs.update((n.id, n) for n in nodes)
 
 
 def _first(match: dict[str, list[ts.Node]], name: str) -> ts.Node | None:
