@@ -221,10 +221,15 @@ def _add_import(caps: _Captures, pattern: int, kind: EdgeKind, statement: ts.Nod
 
 
 def _specific(groups: list[_ImportGroup]) -> list[_ImportGroup]:
-    """Drop groups whose specifier contains another one of the same statement."""
-    return [g for g in groups
-            if not any(o is not g and g.start <= o.start and o.end <= g.end
-                       and (o.start, o.end) != (g.start, g.end) for o in groups)]
+    """Drop groups whose specifier contains another one of the same statement.
+
+    Captured spans are tree nodes (or runs of siblings), so they nest or are disjoint:
+    sorted by start and then longest first, a span contains another exactly when it
+    contains the next one.
+    """
+    ordered = sorted(groups, key=lambda g: (g.start, -g.end))
+    return [g for g, after in zip(ordered, [*ordered[1:], None], strict=True)
+            if after is None or after.end > g.end]
 
 
 def _import_refs(caps: _Captures,
