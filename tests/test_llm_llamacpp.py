@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,46 @@ def test_progress_events_are_typed(gemma_path: Path) -> None:
         assert isinstance(first, PrefillProgress) and first.done == first.cached
     finally:
         backend.close()
+
+
+def _drain(gen: Generator[PrefillProgress, None, int]) -> int:
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return int(stop.value)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["qwen35_gguf", "plain_gguf"])
+def test_checkpoints_reuse_the_unchanged_start(model: str, request: pytest.FixtureRequest) -> None:
+    """Issue 9's pattern: checkpoints at file boundaries; a later edit reuses the last one."""
+    path = request.getfixturevalue(model)
+    backend = load(path)
+    try:
+        tokens = backend.rt.tokenize(REPO_TEXT, add_special=False)
+        assert len(tokens) > 500
+        _drain(backend.prefill(tokens, len(tokens), checkpoints=[200, 400]))
+        assert sorted(s.n for s in backend.state.snapshots) == [200, 400, len(tokens)]
+        edit = backend.rt.tokenize("def changed():\n    pass\n", add_special=False)
+        changed = tokens[:450] + edit
+        before = backend.evaluated_tokens
+        cached = _drain(backend.prefill(changed))
+        # a hybrid restores the checkpoint at 400; plain attention truncates at the divergence
+        assert cached == (400 if backend.rt.recurrent else 450)
+        assert backend.evaluated_tokens - before == len(changed) - cached
+        warm = backend.rt.logits()
+    finally:
+        backend.close()
+    fresh = load(path)
+    try:
+        # cut the fresh evaluation's chunks where the warm one's were: llama.cpp's float
+        # results depend on ubatch boundaries, and then they are bit-identical
+        assert _drain(fresh.prefill(changed, checkpoints=[200, 400, cached])) == 0
+        cold = fresh.rt.logits()
+        assert max(abs(a - b) for a, b in zip(cold, warm, strict=True)) <= (
+            0.0 if fresh.rt.recurrent else 1e-2  # plain: positions 400-450 sat in a wider chunk
+        )
+        assert cold.index(max(cold)) == warm.index(max(warm))
+    finally:
+        fresh.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 
 from repoctx.errors import ModelError
@@ -121,23 +121,29 @@ class LlamaCppBackend:
         tail = self.rt.tokenize(text[cut:], add_special=add and not head)
         return head + tail, len(head)
 
-    def prefill(self, tokens: list[int], prefix: int = 0) -> Generator[PrefillProgress, None, int]:
+    def prefill(
+        self, tokens: list[int], prefix: int = 0, checkpoints: Sequence[int] = ()
+    ) -> Generator[PrefillProgress, None, int]:
         """Evaluate ``tokens`` from the best reusable point; snapshot at ``prefix``.
 
+        ``checkpoints`` are further positions (e.g. file boundaries every few thousand tokens,
+        for incremental ingest) where a snapshot is taken on the way; chunks are cut there.
         Returns (as the generator's value) how many tokens were reused.
         """
         cached = self.state.prepare(tokens)
         pos, total = cached, len(tokens)
         rate = Rate(total, cached)
         yield rate.progress(pos, cached)
-        want_snapshot = prefix > cached and not any(s.n == prefix for s in self.state.snapshots)
+        have = {s.n for s in self.state.snapshots if s.tokens == tuple(tokens[: s.n])}
+        stops = sorted({p for p in (prefix, *checkpoints) if cached < p <= total} - have)
         while pos < total:
             end = min(total, pos + self.rt.n_batch)
-            if want_snapshot and pos < prefix < end:
-                end = prefix
+            if stops and stops[0] < end:
+                end = stops[0]
             self.state.decode(tokens[pos:end])
             pos = end
-            if want_snapshot and pos == prefix:
+            if stops and pos == stops[0]:
+                stops.pop(0)
                 self.state.take()
             yield rate.progress(pos, cached)
         return cached
