@@ -112,6 +112,8 @@ def pack(
     _check_known(repo, [*focus, *pinned, *dropped])
     nodes = [p for p, f in repo.files.items() if not (f.skip and f.skip.tier == "excluded")]
     languages = {p: repo.files[p].language for p in nodes}
+    if fixed is not None:  # the caller chose every tier: no relevance ranking needed
+        ranking = Ranking(order=[], score={}, reason={})
     ranking = ranking or rank(nodes, repo.graph.edges, [*pinned, *focus], languages)
     placed = dependency_order(nodes, repo.graph.edges)
     bodies = Bodies(repo, redact_secrets=redact_secrets)

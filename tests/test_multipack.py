@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import repoctx
+from repoctx.multipack import plan_packs, render_packs
+from repoctx.order import strongly_connected
+
+
+@st.composite
+def repos(draw: st.DrawFn) -> dict[str, str]:
+    count = draw(st.integers(2, 14))
+    files: dict[str, str] = {"pkg/__init__.py": ""}
+    for i in range(count):
+        imports = draw(st.lists(st.integers(0, count - 1), max_size=3, unique=True))
+        size = draw(st.sampled_from([1, 5, 20, 60, 150]))
+        lines = [f"from pkg import m{j}" for j in imports if j != i]
+        lines += [f"def f{k}(value):\n    return value * {k}" for k in range(size)]
+        files[f"pkg/m{i:02d}.py"] = "\n".join(lines) + "\n"
+    return files
+
+
+def _check_plan(repo: repoctx.Repo, budget: int) -> None:
+    plan = plan_packs(repo, budget)
+    sources = {p for p, f in repo.files.items() if f.packable and f.language == "python"}
+    placed = [p for planned in plan.packs for p in planned.files]
+    assert len(placed) == len(set(placed))  # exactly once
+    assert set(placed) | set(plan.skeleton_only) == sources
+    pack_of = {p: planned.index for planned in plan.packs for p in planned.files}
+    inside = [e for e in repo.graph.edges if e.source in pack_of and e.target in pack_of]
+    components = strongly_connected(sorted(pack_of), inside)
+    split = {frozenset(c) for c in plan.split_cycles}
+    for component in components:
+        if len(component) > 1 and frozenset(component) not in split:
+            assert len({pack_of[p] for p in component}) == 1  # cycles are never split
+    owner = {m: i for i, c in enumerate(components) for m in c}
+    for edge in inside:
+        if owner[edge.source] != owner[edge.target]:
+            assert pack_of[edge.target] <= pack_of[edge.source]  # imports point backwards
+    for planned in plan.packs:
+        for part, rendered in render_packs(repo, plan, planned):
+            assert rendered.total_tokens <= budget
+            tiers = {e.path: e.tier for e in rendered.files}
+            assert all(tiers[p] == "full" for p in part.files)
+            assert all(tiers[p] == "skeleton" for p in part.interfaces if p in tiers
+                       and repo.files[p].parsed and repo.files[p].parsed.skeleton)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(files=repos(), budget=st.integers(1200, 6000))
+def test_plan_properties(make_repo, files: dict[str, str], budget: int) -> None:
+    root = make_repo(files, name=f"r{abs(hash(tuple(sorted(files.items())))) % 10**8}")
+    _check_plan(repoctx.scan(root), budget)
+
+
+def test_a_repo_larger_than_the_budget_is_covered_by_several_packs(make_repo) -> None:
+    files = {f"pkg/m{i:02d}.py": f"from pkg import m{(i + 1) % 30:02d}\n" if i % 7 else ""
+             for i in range(30)}
+    for i in range(30):
+        files[f"pkg/m{i:02d}.py"] += "".join(f"def f{k}(x):\n    return x + {k}\n"
+                                             for k in range(40))
+    repo = repoctx.scan(make_repo(files))
+    plan = plan_packs(repo, 3000)
+    assert len(plan.packs) > 3
+    _check_plan(repo, 3000)
+
+
+def test_interfaces_are_skeletons_of_imports_from_other_packs(make_repo) -> None:
+    body = "".join(f"def f{k}(x):\n    '''doc {k}'''\n    return x + {k}\n" for k in range(50))
+    files = {"pkg/__init__.py": "", "pkg/base.py": body,
+             "pkg/user.py": "from pkg import base\n" + body.replace("f", "g")}
+    repo = repoctx.scan(make_repo(files))
+    plan = plan_packs(repo, 2400)
+    user_pack = next(p for p in plan.packs if "pkg/user.py" in p.files)
+    assert "pkg/base.py" not in user_pack.files  # the two don't fit one pack at 2400
+    assert "pkg/base.py" in user_pack.interfaces
+    assert plan_packs(repo, 3000).packs[0].files == ("pkg/__init__.py", "pkg/base.py",
+                                                     "pkg/user.py")
