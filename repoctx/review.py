@@ -64,13 +64,22 @@ def build_prompt(
 
 
 def findings_schema(
-    paths: Sequence[str] = (), *, max_findings: int = 20, max_chars: int = 400
+    paths: Sequence[str] = (), *, max_findings: int = 20, max_chars: int | None = None
 ) -> dict[str, Any]:
-    """The findings JSON schema; ``paths`` (when few enough) pins ``path`` to real files."""
-    path: dict[str, Any] = {"type": "string", "maxLength": 300}
+    """The findings JSON schema; ``paths`` (when few enough) pins ``path`` to real files.
+
+    ``max_chars`` bounds the text fields (for the tiny fallback model, which otherwise fills
+    its token budget with one string). Keep it small: llama.cpp's GBNF expresses a length
+    bound as nested optional rules and rejects grammars with very deep ones.
+    """
+    path: dict[str, Any] = {"type": "string"}
     if 0 < len(paths) <= MAX_SCHEMA_PATHS:
         path = {"enum": sorted(set(paths))}
-    text = {"type": "string", "maxLength": max_chars}
+    text: dict[str, Any] = {"type": "string"}
+    summary: dict[str, Any] = {"type": "string"}
+    if max_chars is not None:
+        text = {"type": "string", "maxLength": max_chars}
+        summary = {"type": "string", "maxLength": max_chars * 3}
     finding = {
         "type": "object",
         "properties": {
@@ -88,7 +97,7 @@ def findings_schema(
         "type": "object",
         "properties": {
             "findings": {"type": "array", "items": finding, "maxItems": max_findings},
-            "summary": {"type": "string", "maxLength": max_chars * 3},
+            "summary": summary,
         },
         "required": ["findings", "summary"],
         "additionalProperties": False,
@@ -201,7 +210,7 @@ def prepare_review(
         paths = [e.path for e in packed.files if e.tier in ("full", "skeleton")]
         # a tiny fallback model gets a short, bounded document it can finish
         schema = findings_schema(
-            paths, max_findings=3 if plain else 20, max_chars=160 if plain else 400
+            paths, max_findings=3 if plain else 20, max_chars=160 if plain else None
         )
         opts = replace(opts, json_schema=schema)
     prompt = build_prompt(

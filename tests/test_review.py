@@ -152,3 +152,18 @@ def test_ctrl_c_stops_cleanly_and_keeps_output(tmp_path: Path) -> None:
     kept = out.read_text(encoding="utf-8")
     assert kept.splitlines()[0] == BANNER and "## Static facts" in kept
     assert "## Model review" in kept
+
+
+@pytest.mark.parametrize("max_chars", [None, 160])
+def test_findings_grammar_compiles_in_llama_cpp(qwen35_gguf: Path, max_chars: int | None) -> None:
+    from repoctx.llm.base import Options
+    from repoctx.llm.runtime import LoadSettings, Runtime
+    from repoctx.llm.sampling import Sampler, schema_grammar
+
+    paths = [f"src/module_{i}.py" for i in range(300)]
+    grammar = schema_grammar(findings_schema(paths, max_chars=max_chars))
+    rt = Runtime(qwen35_gguf, LoadSettings(n_ctx=256, n_batch=64))
+    try:
+        Sampler(rt.vocab, Options(temperature=0), grammar).close()  # raises if rejected
+    finally:
+        rt.close()
