@@ -1,0 +1,285 @@
+# ruff: noqa: F811  (pytest fixtures imported from helper modules)
+"""Pilot tests of ``repoctx tui`` with real tiny models: keys in, posted messages and widget
+state out. Gemma 3 270M (the embedded fallback) gives real text; the tiny qwen35 hybrid gives
+DeltaNet state, where re-reading the repo per question is what the prefix snapshot avoids."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from ggufgen import qwen35_gguf  # noqa: F401
+from test_tui_support import BUDGET, PACK_SMALL, Recorder, ask, opener, ready, run, wait_for
+from textual.widgets import Input
+
+from repoctx.tui import messages as msg
+from repoctx.tui.app import RepoctxApp
+from repoctx.tui.widgets.chat import ChatNote, TurnView
+from repoctx.tui.widgets.detail import FileDetail
+from repoctx.tui.widgets.gauge import BudgetGauge
+from repoctx.tui.widgets.status import StatusLine
+from repoctx.tui.widgets.tree import RepoTree
+
+
+def _labels(app: RepoctxApp) -> dict[str, str]:
+    tree = app.query_one(RepoTree)
+    return {path: str(node.label) for path, node in tree._files.items()}
+
+
+def test_startup_scans_loads_and_packs_at_80x24() -> None:
+    async def scenario() -> None:
+        seen = Recorder()
+        app = RepoctxApp(PACK_SMALL, opener(), budget=BUDGET)
+        async with app.run_test(size=(80, 24), message_hook=seen) as pilot:
+            await ready(app)
+            await pilot.pause()
+            names = seen.names()
+            for expected in ("ScanProgress", "RepoScanned", "ModelReady", "Packed"):
+                assert expected in names
+            assert names.index("Packed") > max(names.index("RepoScanned"),
+                                               names.index("ModelReady"))  # fmt: skip
+            labels = _labels(app)
+            assert set(labels) == {
+                "README.md",
+                "shop/__init__.py",
+                "shop/cli.py",
+                "shop/legacy.py",
+                "shop/models.py",
+                "shop/pricing.py",
+            }
+            assert labels["shop/models.py"].startswith("models.py F ")
+            assert labels["shop/pricing.py"].startswith("pricing.py S ")
+            assert labels["shop/legacy.py"].startswith("legacy.py L ")
+            gauge = app.query_one(BudgetGauge)
+            assert gauge.pack is not None and gauge.pack.total_tokens <= BUDGET
+            status = app.query_one(StatusLine)
+            assert status.state == "cold" and status.repo == "pack-small"
+            assert "gemma" in status.model
+            for widget in ("#tree", "#detail", "#chat", "#question", "#status", "#gauge"):
+                region = app.query_one(widget).region
+                assert region.width > 0 and region.height > 0, widget
+                assert region.right <= 80 and region.bottom <= 24, widget
+
+    run(scenario)
+
+
+def test_question_streams_markdown_with_ingest_then_warm() -> None:
+    async def scenario() -> None:
+        seen = Recorder()
+        app = RepoctxApp(PACK_SMALL, opener(max_tokens=12), budget=BUDGET)
+        async with app.run_test(size=(100, 30), message_hook=seen) as pilot:
+            await ready(app)
+            await ask(app, pilot, "What does pricing compute?")
+            progress = seen.of(msg.IngestProgress)
+            assert progress and progress[-1].ingest.done == progress[-1].ingest.total
+            assert seen.of(msg.IngestDone)[0].prefix_tokens == progress[-1].ingest.total
+            chunks = seen.of(msg.AnswerChunk)
+            turn = seen.of(msg.AnswerEnded)[0].turn
+            assert chunks and "".join(c.text for c in chunks) == turn.answer
+            assert turn.status == "done" and turn.stats.output_tokens == 12
+            view = app.query(TurnView).last()
+            assert view.answer.source == turn.answer
+            assert str(view.meta.render()) == turn.summary()
+            assert app.query_one(StatusLine).state == "warm"
+            assert app.query_one("#question", Input).value == ""
+
+    run(scenario)
+
+
+@pytest.mark.slow
+def test_second_and_third_questions_reuse_the_prefix(qwen35_gguf: Path) -> None:
+    """On the hybrid (DeltaNet) model the repo is evaluated once for three questions."""
+
+    async def scenario() -> None:
+        seen = Recorder()
+        loaded: list = []
+        app = RepoctxApp(PACK_SMALL, opener(qwen35_gguf, max_tokens=4, opened=loaded),
+                         budget=BUDGET)  # fmt: skip
+        async with app.run_test(size=(100, 30), message_hook=seen) as pilot:
+            await ready(app)
+            backend = loaded[0].backend
+            evaluated = []
+            for question in ("Where is money computed?", "Which file is legacy?", "Any CLI?"):
+                before = backend.evaluated_tokens
+                await ask(app, pilot, question)
+                evaluated.append(backend.evaluated_tokens - before)
+            prefix = app.session.prefix_tokens
+            turns = app.session.turns
+            assert len(seen.of(msg.IngestDone)) == 1  # the repo was read once
+            assert evaluated[0] >= prefix
+            for turn, n in zip(turns[1:], evaluated[1:], strict=True):
+                assert turn.stats.cached_tokens == prefix  # restored from the snapshot
+                assert n == turn.stats.prompt_tokens - prefix + turn.stats.output_tokens - 1
+                assert n < prefix
+            assert app.query_one(StatusLine).state == "warm"
+
+    run(scenario)
+
+
+def test_pin_drop_focus_then_repack_invalidates_the_warm_prefix() -> None:
+    async def scenario() -> None:
+        seen = Recorder()
+        app = RepoctxApp(PACK_SMALL, opener(max_tokens=2), budget=BUDGET)
+        async with app.run_test(size=(100, 30), message_hook=seen) as pilot:
+            await ready(app)
+            await ask(app, pilot, "Hi?")
+            status = app.query_one(StatusLine)
+            assert status.state == "warm"
+            tree = app.query_one(RepoTree)
+            tree.focus()
+            tree.move_cursor(tree._files["shop/legacy.py"])
+            await pilot.pause()
+            detail = str(app.query_one(FileDetail).render())
+            assert "shop/legacy.py" in detail and "imports (1): shop/models.py" in detail
+            await pilot.press("f")
+            await pilot.pause()
+            assert app.session.focus == {"shop/legacy.py"}
+            assert status.state == "stale" and status.changes == 1
+            assert "◉" in _labels(app)["shop/legacy.py"]
+            assert "re-pack to apply" in str(app.query_one(FileDetail).render())
+            tree.move_cursor(tree._files["shop/models.py"])
+            await pilot.press("d")
+            await pilot.press("r")
+            await wait_for(lambda: len(seen.of(msg.Packed)) == 2 and not app.busy)
+            await pilot.pause()
+            entries = {e.path: e for e in app.session.pack.files}
+            assert entries["shop/models.py"].tier == "listed"
+            assert entries["shop/models.py"].reason == "dropped by user"
+            assert entries["shop/legacy.py"].reason == "focus"
+            assert status.state == "cold" and app.session.prefix_state == "cold"
+            notes = [str(n.render()) for n in app.query(ChatNote)]
+            assert any("Re-packed" in n for n in notes)
+            before = len(seen.of(msg.IngestDone))
+            await ask(app, pilot, "Again?")
+            assert len(seen.of(msg.IngestDone)) == before + 1  # the new pack is read again
+
+    run(scenario)
+
+
+def test_escape_cancels_generation_and_the_app_keeps_going() -> None:
+    async def scenario() -> None:
+        seen = Recorder()
+        app = RepoctxApp(PACK_SMALL, opener(max_tokens=300), budget=BUDGET)
+        async with app.run_test(size=(100, 30), message_hook=seen) as pilot:
+            await ready(app)
+            app.query_one("#question").focus()
+            await pilot.press(*"Explain everything", "enter")
+            await wait_for(lambda: seen.of(msg.AnswerChunk))
+            await pilot.press("escape")
+            await wait_for(lambda: seen.of(msg.AnswerEnded) and not app.busy)
+            turn = seen.of(msg.AnswerEnded)[0].turn
+            assert turn.status == "cancelled" and turn.stats.output_tokens < 300
+            assert "cancelled" in turn.summary()
+            assert app.query(TurnView).last().has_class("stopped")
+            assert app.query_one(StatusLine).state == "warm"  # the repo state survives
+            app.session.options = replace(app.session.options, max_tokens=3)
+            await ask(app, pilot, "Short?")
+            assert app.session.turns[-1].status == "done"
+            assert app.session.turns[-1].stats.cached_tokens == app.session.prefix_tokens
+
+    run(scenario)
+
+
+def test_quit_mid_generation_exits_cleanly() -> None:
+    loaded: list = []
+
+    async def scenario() -> RepoctxApp:
+        seen = Recorder()
+        app = RepoctxApp(PACK_SMALL, opener(max_tokens=400, opened=loaded), budget=BUDGET)
+        async with app.run_test(size=(100, 30), message_hook=seen) as pilot:
+            await ready(app)
+            app.query_one("#question").focus()
+            await pilot.press(*"Go on", "enter")
+            await wait_for(lambda: seen.of(msg.AnswerChunk))
+            await pilot.press("ctrl+q")
+            await wait_for(lambda: not app.is_running, timeout=15)
+        return app
+
+    app = run(scenario)
+    workers = list(app.workers)
+    assert all(not w.is_running for w in workers)
+    assert app.session.turns[-1].status == "cancelled"
+    assert loaded[0].backend.rt.ctx is None  # the model was freed after the worker stopped
+
+
+def test_save_transcript_and_help_and_palette(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        app = RepoctxApp(PACK_SMALL, opener(max_tokens=6), budget=BUDGET, save_dir=tmp_path)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ready(app)
+            await pilot.press("ctrl+s")  # nothing asked yet: refused with a notification
+            assert not app.screen.is_modal
+            await ask(app, pilot, "What is shop?")
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            field = app.screen.query_one("#save-path", Input)
+            assert field.value == str(tmp_path / "repoctx-pack-small-chat.md")
+            await pilot.press("enter")
+            await pilot.pause()
+            text = (tmp_path / "repoctx-pack-small-chat.md").read_text(encoding="utf-8")
+            turn = app.session.turns[0]
+            assert text.startswith("# repoctx: questions about `pack-small`")
+            assert "## 1. What is shop?" in text and turn.answer.strip() in text
+            assert turn.summary() in text
+            await pilot.press("f1")
+            await pilot.pause()
+            assert type(app.screen).__name__ == "HelpScreen"
+            assert "ctrl+r" in str(app.screen.query_one("Markdown").source)
+            await pilot.press("escape")
+            await pilot.pause()
+            assert not app.screen.is_modal
+            titles = [c.title for c in app.get_system_commands(app.screen)]
+            for title in (
+                "Pin file",
+                "Drop file",
+                "Focus file",
+                "Re-pack",
+                "Stop the answer",
+                "Save transcript",
+                "Keys",
+                "Ask a question",
+            ):
+                assert title in titles
+
+    run(scenario)
+
+
+def test_palette_runs_repack() -> None:
+    async def scenario() -> None:
+        seen = Recorder()
+        app = RepoctxApp(PACK_SMALL, opener(), budget=BUDGET)
+        async with app.run_test(size=(100, 30), message_hook=seen) as pilot:
+            await ready(app)
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            await pilot.press(*"Re-pack")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await wait_for(lambda: len(seen.of(msg.Packed)) == 2 and not app.busy)
+
+    run(scenario)
+
+
+def test_model_load_failure_is_reported_and_the_tree_still_works(tmp_path: Path) -> None:
+    bogus = tmp_path / "broken.gguf"
+    bogus.write_bytes(b"GGUF" + b"\0" * 64)
+
+    async def scenario() -> None:
+        seen = Recorder()
+        app = RepoctxApp(PACK_SMALL, opener(bogus), budget=BUDGET)
+        async with app.run_test(size=(80, 24), message_hook=seen) as pilot:
+            await ready(app)
+            failed = seen.of(msg.Failed)
+            assert [f.what for f in failed] == ["model"]
+            notes = [str(n.render()) for n in app.query(ChatNote)]
+            assert any(n.startswith("✗ Loading the model failed") for n in notes)
+            assert any(n.severity == "error" for n in app._notifications)
+            assert app.query_one(StatusLine).state == "no model"
+            assert app.session.pack is not None  # packed for browsing with the budget given
+            app.query_one("#question").focus()
+            await pilot.press(*"Anyone?", "enter")
+            await pilot.pause()
+            assert not app.session.turns and app.is_running
+
+    run(scenario)
