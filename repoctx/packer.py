@@ -10,12 +10,13 @@ always the token count of the text returned.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from repoctx.bodies import Bodies
 from repoctx.errors import InputError
+from repoctx.history import Churn
 from repoctx.order import Ranking, dependency_order, rank
 from repoctx.render import (
     Block,
@@ -41,6 +42,7 @@ class PackEntry:
     full_tokens: int | None  # tokens of the whole file, whatever its tier
     position: int | None
     reason: str
+    placement: str = ""  # why the file sits where it does (emitted files)
 
 
 @dataclass(slots=True)
@@ -69,7 +71,8 @@ class Pack:
             "tokenizer": self.counter,
             "files": [
                 {"path": e.path, "language": e.language, "tier": e.tier, "tokens": e.tokens,
-                 "full_tokens": e.full_tokens, "position": e.position, "reason": e.reason}
+                 "full_tokens": e.full_tokens, "position": e.position, "reason": e.reason,
+                 "placement": e.placement}
                 for e in self.files
             ],
             "problems": [{"path": p.path, "reason": p.reason} for p in self.problems],
@@ -99,6 +102,7 @@ def pack(
     full_share: float = FULL_SHARE,
     redact_secrets: bool = True,
     fixed: Mapping[str, tuple[Tier, str]] | None = None,
+    stable_order: bool = True,
 ) -> Pack:
     """The repository as one prompt of at most ``budget`` tokens.
 
@@ -106,6 +110,8 @@ def pack(
     local models only: the CLI says so). ``fixed`` (path → (tier, reason)) replaces the
     relevance selection with a caller's plan (multi-pack reviews): exactly those files are
     emitted, the rest are paths, and a plan that cannot fit raises ``PackOverflow``.
+    ``stable_order`` breaks dependency-order ties by git churn, rarely changed files first,
+    so a typical commit changes the prompt as late as possible (prefix reuse).
     """
     if budget <= 0:
         raise InputError(f"budget must be a positive number of tokens, not {budget}")
@@ -115,7 +121,8 @@ def pack(
     if fixed is not None:  # the caller chose every tier: no relevance ranking needed
         ranking = Ranking(order=[], score={}, reason={})
     ranking = ranking or rank(nodes, repo.graph.edges, [*pinned, *focus], languages)
-    placed = dependency_order(nodes, repo.graph.edges)
+    history = repo.churn() if stable_order else {}
+    placed = dependency_order(nodes, repo.graph.edges, tie_key=_stability_key(history))
     bodies = Bodies(repo, redact_secrets=redact_secrets)
     boundary = boundary_for(sorted(f.digest or "" for f in repo.files.values()))
     state = Selector(repo, fmt, budget, boundary, bodies, ranking, set(focus) | set(pinned),
@@ -139,10 +146,15 @@ def pack(
                 raise PackOverflow(total, budget)
             raise InputError(f"budget of {budget} tokens is too small: the repository "
                              f"summary and tree alone need {total}")
-    entries = _entries(repo, choices, blocks, bodies)
+    entries = _entries(repo, choices, blocks, bodies, history)
     redactions = [r for b in blocks for r in bodies.redactions(b.path, b.tier)]
     return Pack(text, budget, total, fmt, repo.counter.name, entries, list(repo.problems),
                 redactions, redact_secrets)
+
+
+def _stability_key(history: Mapping[str, Churn]) -> Callable[[str], tuple[object, ...]]:
+    default = Churn()
+    return lambda path: (history.get(path, default).bucket, path)
 
 
 def _check_known(repo: Repo, paths: Sequence[str]) -> None:
@@ -172,9 +184,12 @@ def _render(
 
 
 def _entries(repo: Repo, choices: dict[str, Choice], blocks: Sequence[Block],
-             bodies: Bodies) -> list[PackEntry]:
+             bodies: Bodies, history: Mapping[str, Churn]) -> list[PackEntry]:
     """Manifest rows in output order: emitted blocks, then the tree's paths, then the rest."""
     entries: list[PackEntry] = []
+    out_degree: dict[str, int] = {}
+    for edge in repo.graph.edges:
+        out_degree[edge.source] = out_degree.get(edge.source, 0) + 1
     for position, block in enumerate(blocks):
         file = repo.files[block.path]
         found = bodies.redactions(block.path, block.tier)
@@ -186,7 +201,9 @@ def _entries(repo: Repo, choices: dict[str, Choice], blocks: Sequence[Block],
         if found:
             noun = "secret" if len(found) == 1 else "secrets"
             choice = Choice(choice.tier, f"{choice.reason}; {len(found)} {noun} redacted")
-        entries.append(_entry(file, choice, tokens or 0, position))
+        entry = _entry(file, choice, tokens or 0, position)
+        placement = _placement(block.path, out_degree.get(block.path, 0), history, repo.is_git)
+        entries.append(replace(entry, placement=placement))
     position = len(blocks)
     for path in sorted(p for p, c in choices.items() if c.tier == "listed"):
         entries.append(_entry(repo.files[path], choices[path], 0, position))
@@ -194,6 +211,13 @@ def _entries(repo: Repo, choices: dict[str, Choice], blocks: Sequence[Block],
     for path in sorted(p for p, c in choices.items() if c.tier == "excluded"):
         entries.append(_entry(repo.files[path], choices[path], 0, None))
     return entries
+
+
+def _placement(path: str, imports: int, history: Mapping[str, Churn], is_git: bool) -> str:
+    after = f"after its {imports} import(s)" if imports else "imports nothing in the repo"
+    if not history and not is_git:
+        return f"{after}; ties by path"
+    return f"{after}; {history.get(path, Churn()).describe()}"
 
 
 def _entry(file: RepoFile, choice: Choice, tokens: int, position: int | None) -> PackEntry:

@@ -15,6 +15,7 @@ from repoctx.analyse import Job, Unreadable, analyse_all
 from repoctx.cache import Cache, content_hash, parsed_from_json
 from repoctx.content import decode, defang
 from repoctx.errors import RepoctxError
+from repoctx.history import Churn, churn
 from repoctx.tokens import TokenCounter, qwen35
 from repoctx.types import Graph, ParsedFile, Problem
 from repoctx.walk import Skip, SourceFile, WalkOptions, walk
@@ -61,10 +62,17 @@ class Repo:
     counter: TokenCounter
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    _churn: dict[str, Churn] | None = None
 
     @property
     def name(self) -> str:
         return self.root.name
+
+    def churn(self) -> dict[str, Churn]:
+        """How often each file changes (git history), read once per scanned repo."""
+        if self._churn is None:
+            self._churn = churn(self.root, set(self.files)) if self.is_git else {}
+        return self._churn
 
     def text(self, path: str) -> str:
         """The file's text as packed; re-counted if it changed since the scan."""

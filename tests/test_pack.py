@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,12 +17,20 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    """pack-small outside any git work tree: output must not depend on our own history."""
+    target = tmp_path / "pack-small"
+    shutil.copytree(FIXTURES / "pack-small", target)
+    return target
+
+
 def _emitted(pack: repoctx.Pack) -> list[str]:
     return [e.path for e in pack.files if e.tier in ("full", "skeleton")]
 
 
-def test_pack_fits_and_reports_its_exact_total() -> None:
-    repo = repoctx.scan(FIXTURES / "pack-small")
+def test_pack_fits_and_reports_its_exact_total(small: Path) -> None:
+    repo = repoctx.scan(small)
     for budget in (350, 600, 5000):
         for fmt in FORMATS:
             result = repoctx.pack(repo, budget, fmt=fmt)
@@ -29,22 +38,22 @@ def test_pack_fits_and_reports_its_exact_total() -> None:
             assert result.total_tokens == repo.counter.count(result.text)
 
 
-def test_dependencies_are_emitted_first() -> None:
-    repo = repoctx.scan(FIXTURES / "pack-small")
+def test_dependencies_are_emitted_first(small: Path) -> None:
+    repo = repoctx.scan(small)
     order = _emitted(repoctx.pack(repo, 5000))
     assert order.index("shop/models.py") < order.index("shop/pricing.py") \
         < order.index("shop/cli.py")
 
 
-def test_large_budget_packs_everything_in_full() -> None:
-    repo = repoctx.scan(FIXTURES / "pack-small")
+def test_large_budget_packs_everything_in_full(small: Path) -> None:
+    repo = repoctx.scan(small)
     result = repoctx.pack(repo, 100_000)
     assert {e.tier for e in result.files} == {"full"}
     assert result.counts()["full"] == 6
 
 
-def test_focus_pulls_file_and_neighbours_to_full_text() -> None:
-    repo = repoctx.scan(FIXTURES / "pack-small")
+def test_focus_pulls_file_and_neighbours_to_full_text(small: Path) -> None:
+    repo = repoctx.scan(small)
     plain = {e.path: e.tier for e in repoctx.pack(repo, 500).files}
     focused = repoctx.pack(repo, 500, focus=["shop/cli.py"])
     tiers = {e.path: e.tier for e in focused.files}
@@ -54,8 +63,8 @@ def test_focus_pulls_file_and_neighbours_to_full_text() -> None:
     assert plain != tiers
 
 
-def test_golden_packs() -> None:
-    repo = repoctx.scan(FIXTURES / "pack-small")
+def test_golden_packs(small: Path) -> None:
+    repo = repoctx.scan(small)
     for fmt in FORMATS:
         text = repoctx.pack(repo, 800, fmt=fmt).text
         golden = GOLDEN / f"pack-small-800.{fmt}"
@@ -64,14 +73,14 @@ def test_golden_packs() -> None:
         assert text == golden.read_text(encoding="utf-8"), f"golden {golden.name} differs"
 
 
-def test_too_small_budget_is_an_input_error() -> None:
-    repo = repoctx.scan(FIXTURES / "pack-small")
+def test_too_small_budget_is_an_input_error(small: Path) -> None:
+    repo = repoctx.scan(small)
     with pytest.raises(InputError, match="too small"):
         repoctx.pack(repo, 20)
 
 
-def test_unknown_focus_is_an_input_error() -> None:
-    repo = repoctx.scan(FIXTURES / "pack-small")
+def test_unknown_focus_is_an_input_error(small: Path) -> None:
+    repo = repoctx.scan(small)
     with pytest.raises(InputError, match="not a file"):
         repoctx.pack(repo, 500, focus=["nope.py"])
 
