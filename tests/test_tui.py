@@ -283,3 +283,36 @@ def test_model_load_failure_is_reported_and_the_tree_still_works(tmp_path: Path)
             assert not app.session.turns and app.is_running
 
     run(scenario)
+
+
+def test_thinking_is_folded_and_a_too_long_question_is_a_fault() -> None:
+    async def scenario() -> None:
+        seen = Recorder()
+        app = RepoctxApp(PACK_SMALL, opener(n_ctx=1024, max_tokens=2), budget=BUDGET)
+        async with app.run_test(size=(100, 30), message_hook=seen) as pilot:
+            await ready(app)
+            view = app.chat.begin("Why?", app.clock)
+            await pilot.pause()
+            assert not view.fold.display  # no thinking yet: no fold at all
+            app.turn_view = view
+            app.post_message(msg.AnswerChunk("Let me look at pricing.py", True, 5))
+            app.post_message(msg.AnswerChunk("It sums prices.", False, 4))
+            await pilot.pause()
+            assert view.fold.display and view.fold.collapsed
+            assert view.fold.title == "thinking (5 tokens so far)"
+            assert view.answer.source == "It sums prices."
+            field = app.query_one("#question", Input)
+            field.value = "why " * 1500  # far beyond the 1,024-token context
+            field.focus()
+            await pilot.press("enter")
+            await wait_for(lambda: seen.of(msg.AnswerEnded) and not app.busy)
+            assert [f.what for f in seen.of(msg.Failed)] == ["answer"]
+            assert "context holds 1024" in seen.of(msg.Failed)[0].error
+            assert app.session.turns[-1].status == "error"
+            assert any(str(n.render()).startswith("✗ The answer failed") for n in
+                       app.query(ChatNote))  # fmt: skip
+            app.session.options = replace(app.session.options, max_tokens=2)
+            await ask(app, pilot, "Short one?")
+            assert app.session.turns[-1].status == "done"  # the app carries on
+
+    run(scenario)
