@@ -201,9 +201,10 @@ SNAPSHOT: list[Path] = []
 
 
 def freeze_repoctx(rev: str) -> str:
-    """Snapshot ``rev``'s repoctx/ under bench/.work/pack; returns the full commit id."""
+    """Snapshot ``rev``'s repoctx/ under bench/.work/pack; returns a description of it."""
     if rev == "worktree":
-        return _version(["git", "-C", str(ROOT), "rev-parse", "HEAD"]) + " (work tree)"
+        head = _version(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"])
+        return f"{head} + uncommitted work tree"
     sha = run_quiet(["git", "-C", str(ROOT), "rev-parse", f"{rev}^{{commit}}"]).strip()
     target = PACK / f"repoctx-{sha[:12]}"
     if not (target / "repoctx" / "__init__.py").exists():
@@ -214,7 +215,9 @@ def freeze_repoctx(rev: str) -> str:
         subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
     SNAPSHOT.append(target)
     sys.path.insert(0, str(target))
-    return sha
+    last = run_quiet(["git", "-C", str(ROOT), "log", "-1", "--format=%h", sha, "--",
+                      "repoctx"]).strip()
+    return f"{sha[:12]} (repoctx/ as of {last})"
 
 
 def tool_env(**extra: str) -> dict[str, str]:
@@ -368,7 +371,7 @@ class ToolResult:
     wall_min_s: float | None = None
     wall_max_s: float | None = None
     cpu_median_s: float | None = None  # user + system over the process tree
-    peak_rss_mib: float | None = None  # max over the timed runs
+    peak_rss_mib: float | None = None  # max over the runs of max(tree PSS sum, largest RSS)
     output_bytes: int | None = None
     output_tokens: int | None = None
     ok: bool = False
@@ -500,10 +503,7 @@ def repo_facts(repo: RepoSpec) -> dict[str, object]:
         if b"\0" in data[:8192]:
             continue
         texts.append(data.decode("utf-8", errors="replace"))
-    start = time.perf_counter()
     count = counter()
-    count.count("warm up")
-    build_s = time.perf_counter() - start
     chars = sum(len(t) for t in texts)
     start = time.perf_counter()
     single = sum(count.count(t) for t in texts)
@@ -518,7 +518,6 @@ def repo_facts(repo: RepoSpec) -> dict[str, object]:
         "bytes": total_bytes, "chars": chars, "tokens": single,
         "snapshot_commit": head,
         "counting": {
-            "encoding_build_s": build_s,
             "count_s": single_s, "count_tokens_per_s": single / single_s,
             "count_many_s": batch_s, "count_many_tokens_per_s": batch / batch_s,
             "count_many_equal": batch == single,
@@ -740,7 +739,7 @@ def markdown(data: dict[str, object]) -> str:
         f = repo["facts"]
         lines += ["", f"### {f['label']} {f['version']}", "",
                   "| tool | wall median (s) | min–max (s) (runs) | CPU median (s) | "
-                  "peak RSS (MiB) | output (MiB) | output tokens | note |",
+                  "peak memory (MiB) | output (MiB) | output tokens | note |",
                   "|---|---:|---:|---:|---:|---:|---:|---|"]
         for r in repo["tools"]:
             spread = (f"{r['wall_min_s']:.2f}–{r['wall_max_s']:.2f} ({len(r['runs'])})"
@@ -761,8 +760,8 @@ def markdown(data: dict[str, object]) -> str:
         lines += ["", f"Token counting (repoctx's Qwen 3.5 counter, in-process, over the "
                   f"{f['text_files']:,} text files): `count` one file at a time "
                   f"{c['count_tokens_per_s'] / 1e6:.2f} M tokens/s, `count_many` "
-                  f"{c['count_many_tokens_per_s'] / 1e6:.2f} M tokens/s; building the encoding "
-                  f"{c['encoding_build_s']:.2f} s.", "",
+                  f"{c['count_many_tokens_per_s'] / 1e6:.2f} M tokens/s (building the "
+                  f"encoding, once per process: {data['encoding_build_s']:.2f} s).", "",
                   "| target | repoctx | peer | ratio (medians) | ratio (fastest runs) | "
                   "CPU-time ratio | limit | met (medians) |",
                   "|---|---:|---:|---:|---:|---:|---:|:-:|"]
@@ -793,9 +792,9 @@ def markdown(data: dict[str, object]) -> str:
         "gitingest reads the local path; files-to-prompt its default plain format. aider's "
         "map: `--show-repo-map --map-tokens 65536` with a model-metadata file giving the "
         "model a huge context, no model call; cold deletes its `.aider.tags.cache.v4` "
-        "before every run. Peak RSS is the larger of the sampled sum over the whole "
-        "process tree (repoctx's parse workers, Node's helpers) and GNU time's "
-        "maximum RSS (`%M`, the largest single process). Output tokens are counted with "
+        "before every run. Peak memory is the larger of the sampled peak of the summed PSS "
+        "over the whole process tree (repoctx's parse workers, Node's helpers) and GNU "
+        "time's maximum RSS (`%M`, the largest single process). Output tokens are counted with "
         "repoctx's exact Qwen 3.5 counter.",
     ]
     return "\n".join(lines) + "\n"
@@ -825,8 +824,12 @@ def cmd_run(args: argparse.Namespace) -> None:
     commit = freeze_repoctx(args.repoctx_rev)
     if SNAPSHOT and "repoctx" in sys.modules:
         sys.exit("repoctx was imported before the snapshot was put on sys.path")
+    start = time.perf_counter()
+    counter().count("warm up")
+    build_s = time.perf_counter() - start
     data: dict[str, object] = {
-        "machine": machine(commit), "runs": args.runs, "slow_runs": args.slow_runs,
+        "encoding_build_s": build_s, "machine": machine(commit), "runs": args.runs,
+        "slow_runs": args.slow_runs,
         "slow_s": args.slow_s, "timeout": args.timeout, "budget": BUDGET, "repos": [],
     }
     repos = data["repos"]

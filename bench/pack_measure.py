@@ -3,9 +3,12 @@
 Used by ``bench/pack_bench.py``. The child runs in its own session so that a timeout can
 kill the whole tree (workers, Node's helpers, git) at once. Peak memory is the larger of:
 
-* the peak of the *sum* of RSS over every live process of the tree, sampled from /proc
-  every ``poll_s`` seconds (catches worker pools, where each process is small but they
-  add up; a spike shorter than the interval can be missed), and
+* the peak of the *sum* of PSS (proportional set size: each shared page divided among the
+  processes that map it) over every live process of the tree, sampled from
+  /proc/PID/smaps_rollup every ``poll_s`` seconds. This catches worker pools, where each
+  process is small but they add up; PSS rather than RSS so that a child between fork and
+  exec (which shares all of its parent's pages) is not counted twice. A spike shorter
+  than the interval can be missed. And
 * the largest single process of the tree at its own peak (``ru_maxrss``), exact but blind
   to processes that were alive at the same time. GNU time (``/usr/bin/time -f %M``)
   launches the command and reports it: taking ``wait4``'s figure here instead would be
@@ -34,7 +37,7 @@ TIME = "/usr/bin/time"  # GNU time (Debian package `time`)
 class Measurement:
     wall_s: float
     peak_rss_kb: int  # max(tree_rss_kb, maxrss_kb)
-    tree_rss_kb: int  # sampled peak of the summed RSS of the process tree
+    tree_rss_kb: int  # sampled peak of the summed PSS of the process tree
     maxrss_kb: int  # GNU time's %M: the largest single process of the tree
     cpu_s: float  # user + system CPU seconds of the whole tree (GNU time's %U + %S)
     load_before: float  # 1-minute load average when the run started (other work on the box)
@@ -107,7 +110,17 @@ def _tree(root: int) -> set[int]:
     return members
 
 
-def _rss_kb(pid: int) -> int:
+def _pss_kb(pid: int) -> int:
+    """Proportional set size (falls back to RSS where smaps_rollup is missing)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError):
+        return 0
     try:
         with open(f"/proc/{pid}/statm", "rb") as handle:
             return int(handle.read().split()[1]) * PAGE_KB
@@ -115,8 +128,8 @@ def _rss_kb(pid: int) -> int:
         return 0
 
 
-def tree_rss_kb(root: int) -> int:
-    return sum(_rss_kb(pid) for pid in _tree(root))
+def tree_pss_kb(root: int) -> int:
+    return sum(_pss_kb(pid) for pid in _tree(root))
 
 
 def measure(
@@ -154,7 +167,7 @@ def measure(
                         _kill_group(proc.pid)
                         pid, status = os.waitpid(proc.pid, 0)
                         break
-                    peak_tree = max(peak_tree, tree_rss_kb(proc.pid))
+                    peak_tree = max(peak_tree, tree_pss_kb(proc.pid))
                     time.sleep(poll_s)
             except BaseException:  # interrupted (Ctrl-C, SIGTERM): leave nothing running
                 _kill_group(proc.pid)
