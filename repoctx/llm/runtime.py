@@ -98,11 +98,15 @@ def _on_log(level: int, text: bytes | None, _user: Any) -> None:
 
 
 def install_log_capture() -> None:
-    """Route llama.cpp's log into Python logging (idempotent)."""
+    """Route llama.cpp's log into Python logging.
+
+    Called on every load: the callback is process-wide and others (tests capturing
+    allocation lines, llama-cpp-python restoring its own printer) may have replaced ours.
+    """
     global _callback_ref
     if _callback_ref is None:
         _callback_ref = llama_cpp.llama_log_callback(_on_log)
-        llama_cpp.llama_log_set(_callback_ref, ctypes.c_void_p(0))
+    llama_cpp.llama_log_set(_callback_ref, ctypes.c_void_p(0))
 
 
 def recent_log() -> list[str]:
