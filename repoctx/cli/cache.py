@@ -1,0 +1,88 @@
+"""``repoctx cache info|clear``: what repoctx keeps in the user cache dir, and removing it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+STATE_DIR = "states"  # saved model prefix states (incremental ingest)
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "cache", help="show or clear repoctx's caches (parse results, model states)",
+        description="repoctx caches per-file parse results and token counts (keyed by content "
+                    "hash) and, when enabled, evaluated model prefix states. Both live in the "
+                    "user cache dir (REPOCTX_CACHE_DIR overrides), never in your repository.")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    info = actions.add_parser("info", help="location, size and entries")
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+    info.set_defaults(run=run_info)
+    clear = actions.add_parser("clear", help="delete cached data")
+    which = clear.add_mutually_exclusive_group()
+    which.add_argument("--scan", action="store_true", help="only parse results and counts")
+    which.add_argument("--states", action="store_true", help="only saved model states")
+    clear.set_defaults(run=run_clear)
+
+
+def _inventory() -> dict[str, Any]:
+    from repoctx.cache import Cache, default_cache_dir
+
+    directory = default_cache_dir()
+    scan = {"path": str(directory / "cache.sqlite"), "bytes": 0, "entries": 0}
+    if (directory / "cache.sqlite").exists():
+        cache = Cache(directory)
+        try:
+            scan.update(cache.info())
+        finally:
+            cache.close()
+    states_dir = directory / STATE_DIR
+    files = [p for p in states_dir.rglob("*") if p.is_file()] if states_dir.is_dir() else []
+    states = {"path": str(states_dir), "bytes": sum(p.stat().st_size for p in files),
+              "entries": len(files)}
+    return {"directory": str(directory), "scan": scan, "states": states}
+
+
+def run_info(args: argparse.Namespace) -> int:
+    facts = _inventory()
+    if args.json:
+        print(json.dumps(facts, indent=2))
+        return 0
+    print(f"cache directory: {facts['directory']}")
+    for key, label in (("scan", "parse results and token counts"),
+                       ("states", "saved model prefix states")):
+        part = facts[key]
+        print(f"  {label}: {part['entries']} entries, {_size(part['bytes'])} ({part['path']})")
+    return 0
+
+
+def run_clear(args: argparse.Namespace) -> int:
+    from repoctx.cache import default_cache_dir
+
+    directory = default_cache_dir()
+    removed = 0
+    if not args.states:
+        for suffix in ("", "-wal", "-shm"):
+            target = Path(f"{directory / 'cache.sqlite'}{suffix}")
+            if target.exists():
+                removed += target.stat().st_size
+                target.unlink()
+    if not args.scan and (directory / STATE_DIR).is_dir():
+        removed += sum(p.stat().st_size for p in (directory / STATE_DIR).rglob("*")
+                       if p.is_file())
+        shutil.rmtree(directory / STATE_DIR)
+    print(f"repoctx: removed {_size(removed)} from {directory}", file=sys.stderr)
+    return 0
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{count} B"

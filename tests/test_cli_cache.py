@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import repoctx
+from repoctx.cli import main
+
+
+def test_info_then_clear(make_repo, capsys: pytest.CaptureFixture[str]) -> None:
+    repoctx.scan(make_repo({"a.py": "x = 1\n", "b.py": "y = 2\n"}))
+    states = Path(os.environ["REPOCTX_CACHE_DIR"]) / "states"
+    states.mkdir()
+    (states / "prefix.bin").write_bytes(b"\0" * 2048)
+    assert main(["cache", "info", "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["scan"]["entries"] == 2 and facts["scan"]["bytes"] > 0
+    assert facts["states"] == {"path": str(states), "bytes": 2048, "entries": 1}
+    assert main(["cache", "clear", "--states"]) == 0
+    assert "removed 2.0 KiB" in capsys.readouterr().err
+    assert not states.exists()
+    assert main(["cache", "clear"]) == 0
+    capsys.readouterr()
+    assert main(["cache", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "parse results and token counts: 0 entries" in out
