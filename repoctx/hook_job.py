@@ -160,10 +160,10 @@ class Job:
         except ValueError:
             doc = None
         if doc is None or validate_findings(doc):
-            found = partial_findings(text)
-            if not found and text.strip():
+            found, closed = _scan_findings(text)
+            if not found and not closed and text.strip():
                 return self._base("error", "the model's answer is not a findings document")
-            doc = {"findings": found, "summary": ""}
+            doc = {"findings": found, "summary": ""}  # e.g. only the summary was cut off
         out = self._base("suggestions")
         out.findings = tidy(doc["findings"], self.settings.max_suggestions)
         out.summary = str(doc.get("summary", "")).strip()
@@ -248,10 +248,15 @@ def tidy(findings: Sequence[Mapping[str, Any]], limit: int) -> list[dict[str, An
 
 def partial_findings(text: str) -> list[dict[str, Any]]:
     """The complete finding objects at the start of a (possibly cut-off) findings document."""
+    return _scan_findings(text)[0]
+
+
+def _scan_findings(text: str) -> tuple[list[dict[str, Any]], bool]:
+    """(complete findings, whether the findings array was closed) from the answer so far."""
     start = text.find('"findings"')
     bracket = text.find("[", start) if start >= 0 else -1
     if bracket < 0:
-        return []
+        return [], False
     decoder = json.JSONDecoder(strict=False)
     found: list[dict[str, Any]] = []
     pos = bracket + 1
@@ -259,11 +264,10 @@ def partial_findings(text: str) -> list[dict[str, Any]]:
         while pos < len(text) and text[pos] in " \t\r\n,":
             pos += 1
         if pos >= len(text) or text[pos] != "{":
-            return found
+            return found, pos < len(text) and text[pos] == "]"
         try:
             item, pos = decoder.raw_decode(text, pos)
         except ValueError:
-            return found
+            return found, False
         if isinstance(item, dict):
             found.append(item)
-

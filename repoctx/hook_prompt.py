@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 DEFAULT_BUDGET = 16_384
 PLAIN_BUDGET = 4_096  # a tiny base model (the fallback) reads 4K tokens on a CPU in seconds
 MIN_PACK = 512
+PLAIN_REPEAT_PENALTY = 1.15  # as review uses for the fallback model
 JSON_NOTE = (
     "\n\nAnswer with JSON only: at most {n} findings, each on one of the staged files, with "
     "`path`, `line` (a line number in the staged version of that file), `severity` (high: a "
@@ -86,10 +87,12 @@ def build_request(
     facts = change_facts(repo, change, new_line_ranges(diff))
     schema = findings_schema([f.path for f in change.reviewable],
                              max_findings=settings.max_suggestions,
-                             max_chars=160 if plain else 200)  # fmt: skip
+                             max_chars=160 if plain else None)  # fmt: skip
+    # A tiny base model loops without a repeat penalty; `repoctx serve` applies the same
+    # default to its plain models, so a served and a local model answer alike.
     options = Options(max_tokens=max_tokens, temperature=0.0 if plain else 0.2,
-                      repeat_penalty=1.15 if plain else 1.0, think=settings.think,
-                      json_schema=schema)  # fmt: skip
+                      repeat_penalty=PLAIN_REPEAT_PENALTY if plain else 1.0,
+                      think=settings.think, json_schema=schema)  # fmt: skip
     diff_tokens = count(diff)
     room = context - max_tokens - diff_tokens - count(facts) - TEMPLATE_SLACK
     if room < MIN_PACK:

@@ -118,9 +118,17 @@ def prompt_from(messages: Any) -> Prompt:
     return Prompt(tuple(out), prefix)
 
 
-def options_from(body: dict[str, Any], n_ctx: int) -> Options:
-    """Request fields → generation options (missing fields keep repoctx's defaults)."""
-    base = Options()
+PLAIN_REPEAT_PENALTY = 1.15
+
+
+def options_from(body: dict[str, Any], n_ctx: int, *, plain: bool = False) -> Options:
+    """Request fields → generation options (missing fields keep repoctx's defaults).
+
+    A plain (base, template-less) model gets repoctx's repeat penalty unless the request
+    sets one: OpenAI clients cannot send it, and the same prompt should get the same answer
+    here as from the model loaded locally (which the hook and review run with it).
+    """
+    base = Options(repeat_penalty=PLAIN_REPEAT_PENALTY if plain else 1.0)
     fmt = body.get("response_format") or {}
     schema: Any = None
     if fmt.get("type") == "json_schema":
@@ -198,7 +206,7 @@ class Handler(BaseHTTPRequestHandler):
         app = self.server.app
         try:
             prompt = prompt_from(body.get("messages"))
-            options = options_from(body, app.backend.context_length)
+            options = options_from(body, app.backend.context_length, plain=app.plain)
         except (ValueError, TypeError, AttributeError) as exc:
             self._error(400, str(exc))
             return
@@ -313,15 +321,16 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, Handler)
 
 
-class _Stop(Exception):
-    pass
-
-
 def run_server(
     app: ServeApp, host: str, port: int, *, on_ready: Callable[[str], None] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> None:  # fmt: skip
-    """Listen, publish the state file, serve until SIGTERM/SIGINT, then clean up."""
+    """Listen, publish the state file, serve until SIGTERM/SIGINT, then clean up.
+
+    SIGTERM asks ``serve_forever`` to return (from another thread, as ``shutdown`` must be
+    called) rather than raising in the main thread, which may be inside socketserver code
+    that swallows exceptions.
+    """
     server = _Server((host, port), app, log)
     url = f"http://{_url_host(host)}:{server.server_address[1]}"
     state = ServeState(url, os.getpid(), app.backend.name, app.model_path,
@@ -329,7 +338,7 @@ def run_server(
                        __version__)  # fmt: skip
 
     def stop(signum: int, frame: Any) -> None:
-        raise _Stop()
+        threading.Thread(target=server.shutdown, daemon=True).start()
 
     previous = signal.signal(signal.SIGTERM, stop)
     try:
@@ -337,7 +346,7 @@ def run_server(
         if on_ready is not None:
             on_ready(url)
         server.serve_forever()
-    except (_Stop, KeyboardInterrupt):
+    except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -194,3 +194,7 @@ def test_request_mapping() -> None:
     strict = options_from({"response_format": {"type": "json_schema", "json_schema": {
         "name": "f", "schema": {"type": "object"}}}}, n_ctx=10)  # fmt: skip
     assert strict.json_schema == {"type": "object"} and strict.max_tokens == 10
+    # a plain (base) model gets repoctx's repeat penalty unless the request sets one
+    assert options_from({}, n_ctx=10, plain=True).repeat_penalty == 1.15
+    assert options_from({"repeat_penalty": 1.0}, n_ctx=10, plain=True).repeat_penalty == 1.0
+    assert options_from({}, n_ctx=10).repeat_penalty == 1.0

@@ -93,6 +93,11 @@ def _run(args: argparse.Namespace) -> int:
     status = _Status()
     try:
         outcome, settings = hook.run(Path.cwd(), cli, env, on_progress=status.show)
+    except KeyboardInterrupt:
+        status.clear()
+        print("repoctx: interrupted", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(130)  # the worker may be inside llama.cpp: no interpreter shutdown under it
     finally:
         status.clear()
     code = report(outcome, settings)
