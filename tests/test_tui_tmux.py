@@ -38,6 +38,8 @@ class Terminal:
         assert TMUX is not None
         done = subprocess.run([TMUX, "-L", self.socket, *args], capture_output=True,
                               text=True, timeout=30, check=False)  # fmt: skip
+        if done.returncode and args[0] in ("new-session", "send-keys"):
+            pytest.fail(f"tmux {args[0]} failed: {done.stderr.strip()}")
         return done.stdout
 
     def screen(self) -> str:
