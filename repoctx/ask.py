@@ -170,8 +170,11 @@ class AskSession:
         need more, so the system message is re-counted with the loaded model.
         """
         packed, system = self._fitted()
+        if system != self.system:  # a new prefix: what the model read is of no further use
+            if self.system and self.backend is not None:
+                _forget_state(self.backend)
+            self.prefix_state, self.prefix_tokens = "cold", 0
         self.pack, self.system, self._applied = packed, system, self._marks()
-        self.prefix_state, self.prefix_tokens = "cold", 0
         return packed
 
     def _fitted(self) -> tuple[Pack, str]:
@@ -337,6 +340,17 @@ def _ingest(event: PrefillProgress, first: int, elapsed: float) -> Ingest:
     rate = work / elapsed if elapsed > 0 and work > 0 else 0.0
     eta = (event.total - event.done) / rate if rate > 0 else None
     return Ingest(event.done, event.total, rate, eta)
+
+
+def _forget_state(backend: Backend) -> None:
+    """Drop a llama.cpp backend's snapshots of the old prefix (~150 MiB each for 27B).
+
+    Only the llama.cpp backend keeps state (``state.invalidate``, docs/backends.md); a server
+    has nothing to forget here.
+    """
+    invalidate = getattr(getattr(backend, "state", None), "invalidate", None)
+    if callable(invalidate):
+        invalidate()
 
 
 def _render(name: str, **variables: object) -> str:

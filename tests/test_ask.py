@@ -89,9 +89,12 @@ def test_second_question_does_not_re_evaluate_the_prefix(repo: Repo, qwen) -> No
 def test_repack_makes_the_session_cold_and_the_next_question_reads_again(repo: Repo, qwen) -> None:
     session = AskSession(repo, qwen, budget=BUDGET, options=GREEDY)
     list(session.ask("Hi?"))
+    session.repack()  # the same pack: the same prefix, still warm
+    assert session.prefix_state == "warm" and qwen.state.snapshots
     session.toggle("drop", "shop/models.py")
     session.repack()
     assert session.prefix_state == "cold" and session.prefix_tokens == 0
+    assert not qwen.state.snapshots  # the old prefix's state was freed
     before = qwen.evaluated_tokens
     list(session.ask("Hi again?"))
     assert session.prefix_state == "warm"

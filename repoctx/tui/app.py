@@ -180,9 +180,12 @@ class RepoctxApp(App[None]):
         self.busy = ""
         self._refresh_marks()
         self.query_one(BudgetGauge).pack = message.pack
-        self.status.state = "cold" if self.opened else "no model"
         self.status.tokens = message.pack.total_tokens
-        if was_warm:
+        if self.opened is None:
+            self.status.state = "no model"
+        else:
+            self._show_prefix_state()
+        if was_warm and self.session is not None and self.session.prefix_state == "cold":
             self.chat.note("Re-packed: the repo the model had read is discarded; the next "
                            "question reads the new pack.", "warning")  # fmt: skip
 
