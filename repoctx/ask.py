@@ -126,6 +126,7 @@ class AskSession:
         self.prefix_tokens = 0
         self._applied: tuple[frozenset[str], ...] = (frozenset(),) * 3
         self.turns: list[Turn] = []
+        self._counts: dict[str, int] = {}
 
     # ------------------------------------------------------------------ packing
     def _sets(self) -> dict[MarkKind, set[str]]:
@@ -169,6 +170,7 @@ class AskSession:
         The pack is counted in Qwen 3.5 tokens; another vocabulary (the fallback Gemma) can
         need more, so the system message is re-counted with the loaded model.
         """
+        self._counts = {k: v for k, v in self._counts.items() if k != self.system}
         packed, system = self._fitted()
         if system != self.system:  # a new prefix: what the model read is of no further use
             if self.system and self.backend is not None:
@@ -189,7 +191,7 @@ class AskSession:
             system = _render("system", repo_name=self.repo.name, pack_text=packed.text)
             if self.backend is None or not self.context:
                 return packed, system
-            need, room = self.backend.count_tokens(system), self.context - self.reserve()
+            need, room = self._count(system), self.context - self.reserve()
             if need <= room:
                 return packed, system
             # shrink from what the pack really took (it may be far below the budget)
@@ -205,7 +207,7 @@ class AskSession:
     def attach(self, backend: Backend, *, budget: int, plain: bool, options: Options) -> None:
         """Use ``backend`` from now on (a model loaded after the repo was scanned)."""
         self.backend, self.budget, self.plain, self.options = backend, budget, plain, options
-        self.context = backend.context_length
+        self.context, self._counts = backend.context_length, {}
         self.prefix_state, self.prefix_tokens = "cold", 0
 
     def _need_backend(self) -> Backend:
@@ -281,7 +283,7 @@ class AskSession:
         """Earlier answered turns, newest kept first, within the room the context leaves."""
         if self.plain or self.backend is None or not asked:
             return []
-        count = self.backend.count_tokens
+        count = self._count
         room = self.context - self.options.max_tokens - count(self.system) - count(asked) - 64
         kept: list[Message] = []
         for turn in reversed(self.turns):
@@ -293,6 +295,14 @@ class AskSession:
             room -= cost
             kept[:0] = [Message("user", turn.asked), Message("assistant", turn.answer)]
         return kept
+
+    def _count(self, text: str) -> int:
+        """Tokens of ``text`` in the model's vocabulary, remembered: a server counts over HTTP,
+        and the repo prefix and earlier turns are counted again for every question."""
+        assert self.backend is not None
+        if text not in self._counts:
+            self._counts[text] = self.backend.count_tokens(text)
+        return self._counts[text]
 
     # ------------------------------------------------------------------ transcript
     def transcript(self, model: str = "") -> str:

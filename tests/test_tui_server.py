@@ -40,7 +40,7 @@ def test_server_answers_then_its_death_is_reported(gemma_path: Path) -> None:
             assert turn.status == "done" and turn.answer.strip()
             assert turn.stats.output_tokens > 0  # (this server sends no usage in streams)
             assert app.query_one(StatusLine).state == "uncached"
-            assert not seen.of(msg.IngestProgress)  # nothing to read ahead on a server
+            assert not seen.of(msg.IngestProgress) and not seen.of(msg.IngestDone)
             server.stop()
             await ask(app, pilot, "Still there?")
             failed = seen.of(msg.Failed)

@@ -122,7 +122,8 @@ def answer(session: AskSession, question: str, post: Post, cancel: threading.Eve
     try:
         for event in events:
             if cold and session.prefix_state != "cold":
-                post(IngestDone(session.prefix_tokens))
+                if session.prefix_state == "warm":  # a server keeps no state to report
+                    post(IngestDone(session.prefix_tokens))
                 cold = False
             if cancel.is_set():
                 events.close()
