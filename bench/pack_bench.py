@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from repoctx.tokens import QwenCounter
@@ -376,6 +376,7 @@ class ToolResult:
     output_tokens: int | None = None
     ok: bool = False
     error: str | None = None
+    failures: list[str] = field(default_factory=list)  # failed runs (retried up to --retries)
     summary: str | None = None  # repoctx's stderr summary line
 
 
@@ -387,6 +388,10 @@ class _State:
     measurements: list[Measurement] = field(default_factory=list)
     done: bool = False
 
+    @property
+    def good(self) -> int:
+        return sum(1 for m in self.measurements if m.ok)
+
 
 def run_tools(tools: Sequence[Tool], repo: RepoSpec, args: argparse.Namespace) -> list[ToolResult]:
     """Round-robin: run i of every tool before run i+1 of any, so that load from other work
@@ -397,7 +402,7 @@ def run_tools(tools: Sequence[Tool], repo: RepoSpec, args: argparse.Namespace) -
         empty_cache(repo_dir, f"{repo.name}-{state.tool.key}")
     aider_clear(repo_dir)
     shutil.rmtree(PACK / "aider-stash" / repo.name, ignore_errors=True)
-    for _ in range(args.runs):
+    for _ in range(args.runs + args.retries):
         for state in states:
             if not state.done:
                 _one_run(state, repo, args)
@@ -430,11 +435,13 @@ def _one_run(state: _State, repo: RepoSpec, args: argparse.Namespace) -> None:
           f"{m.cpu_s:8.2f} s cpu {m.peak_rss_kb / 1024:8.1f} MiB rc={m.returncode} "
           f"load {m.load_before:.1f}{' TIMEOUT' if m.timed_out else ''}", flush=True)
     if not m.ok:
-        result.error, state.done = _failure(m), True
+        result.failures.append(_failure(m))
+        if len(result.failures) > args.retries:
+            result.error, state.done = _failure(m), True
         return
-    if len(state.measurements) == 1 and m.wall_s > args.slow_s:
+    if state.good == 1 and m.wall_s > args.slow_s:
         state.wanted = min(state.wanted, args.slow_runs)
-    state.done = len(state.measurements) >= state.wanted
+    state.done = state.good >= state.wanted
 
 
 def _finish(state: _State, repo: RepoSpec) -> None:
@@ -723,6 +730,8 @@ def markdown(data: dict[str, object]) -> str:
         f"gitingest {env['gitingest']}, aider-chat {env['aider']}.  ",
         f"**Runs:** median of {data['runs']} timed runs per tool (tools whose first run took "
         f"over {data['slow_s']} s: {data['slow_runs']}); timeout {data['timeout']} s a run.",
+        *[f"  \n**Rerun and merged in:** {m['tools']} on {m['repos']}, {m['date']} "
+          f"(repoctx {m['repoctx']})." for m in data.get("merged", [])],  # type: ignore[attr-defined]
         "",
         "| repository | version | language | files (tracked) | text files | MiB | tokens "
         "(Qwen 3.5) |",
@@ -745,6 +754,8 @@ def markdown(data: dict[str, object]) -> str:
             spread = (f"{r['wall_min_s']:.2f}–{r['wall_max_s']:.2f} ({len(r['runs'])})"
                       if r["wall_min_s"] is not None else "—")
             note = r["error"] or r.get("summary") or ""
+            if r.get("failures") and not r["error"]:
+                note = f"{len(r['failures'])} failed run(s), retried: {r['failures'][0]}"
             note = note.replace("|", "\\|")[:160]
             tokens = _f(r["output_tokens"], "{:,}")
             size = _f(None if r["output_bytes"] is None else r["output_bytes"] / 2**20)
@@ -852,10 +863,52 @@ def cmd_run(args: argparse.Namespace) -> None:
         if args.profile == "all" or (args.profile == "missed" and missed):
             entry["profile"] = profile(spec, args)
         repos.append(entry)
-        _save(data, args)
+        _save(_merged(data, args) if args.merge else data, args)
+    if args.merge:
+        data = _merged(data, args)
     if not args.no_docs:
         write_section(markdown(data))
         print(f"wrote {DOC.relative_to(ROOT)} ({SECTION[3:]})")
+
+
+def _merged(new: dict[str, object], args: argparse.Namespace) -> dict[str, object]:
+    """The JSON already at --json with this run's tools (and checks) put in their place:
+    rerun one tool or one repository without redoing the rest. The machine and repoctx
+    commit stay those of the earlier run; each merge is listed under "merged"."""
+    path = Path(args.json)
+    if not path.exists():
+        return new
+    merged: dict[str, Any] = json.loads(path.read_text())
+    by_name = {e["facts"]["name"]: e for e in merged["repos"]}
+    new_repos = new["repos"]
+    assert isinstance(new_repos, list)
+    for entry in new_repos:
+        name = entry["facts"]["name"]
+        if name not in by_name:
+            merged["repos"].append(entry)
+            continue
+        target = by_name[name]
+        tools = {t["tool"]: t for t in target["tools"]}
+        tools.update({t["tool"]: t for t in entry["tools"]})
+        target["tools"] = [tools[k] for k in TOOLS if k in tools]
+        results = {k: ToolResult(**v) for k, v in tools.items()}
+        target["targets"] = targets(results, target["facts"])
+        for key in ("verify", "profile"):
+            if key in entry:
+                target[key] = entry[key]
+    machine_now = new["machine"]
+    assert isinstance(machine_now, dict)
+    record = {
+        "date": machine_now["date"], "repoctx": machine_now["repoctx_commit"],
+        "repos": [e["facts"]["name"] for e in new_repos],
+        "tools": sorted({t["tool"] for e in new_repos for t in e["tools"]}),
+    }
+    history = merged.setdefault("merged", [])
+    if history and history[-1]["date"] == record["date"]:
+        history[-1] = record  # saved again after the next repository of the same run
+    else:
+        history.append(record)
+    return merged
 
 
 def _save(data: dict[str, object], args: argparse.Namespace) -> None:
@@ -888,6 +941,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     run.add_argument("--no-verify", action="store_true")
     run.add_argument("--no-docs", action="store_true", help="skip docs/benchmarks.md")
     run.add_argument("--json", default=str(RESULTS))
+    run.add_argument("--retries", type=int, default=1,
+                     help="failed runs of a tool retried (in later rounds) before giving up")
+    run.add_argument("--merge", action="store_true",
+                     help="put this run's tools into the existing --json instead of replacing it")
     run.add_argument("--repoctx-rev", default="HEAD",
                      help="commit of repoctx to measure (a snapshot of it), or 'worktree'")
     report = sub.add_parser("report", help="rewrite the docs section from the JSON")

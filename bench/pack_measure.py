@@ -84,16 +84,18 @@ def _proc_table() -> dict[int, int]:
     return table
 
 
-def _tree(root: int) -> set[int]:
-    members = {root}
+def _tree(root: int) -> dict[int, int]:
+    """Every process of the tree under ``root``: pid → parent pid."""
+    members = {root: 0}
     stack = [root]
     while stack:
-        children = _children(stack.pop())
+        parent = stack.pop()
+        children = _children(parent)
         if children is None:
             break
         for child in children:
             if child not in members:
-                members.add(child)
+                members[child] = parent
                 stack.append(child)
     else:
         return members
@@ -101,13 +103,22 @@ def _tree(root: int) -> set[int]:
     by_parent: dict[int, list[int]] = {}
     for pid, ppid in table.items():
         by_parent.setdefault(ppid, []).append(pid)
-    members, stack = {root}, [root]
+    members, stack = {root: 0}, [root]
     while stack:
-        for child in by_parent.get(stack.pop(), []):
+        parent = stack.pop()
+        for child in by_parent.get(parent, []):
             if child not in members:
-                members.add(child)
+                members[child] = parent
                 stack.append(child)
     return members
+
+
+def _statm(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            return handle.read()
+    except OSError:
+        return b""
 
 
 def _pss_kb(pid: int) -> int:
@@ -129,7 +140,16 @@ def _pss_kb(pid: int) -> int:
 
 
 def tree_pss_kb(root: int) -> int:
-    return sum(_pss_kb(pid) for pid in _tree(root))
+    """Summed PSS of the tree. A child that still shares its parent's address space (a
+    vfork()ed child before exec: Python's subprocess does that) is the same memory, so it
+    is skipped; it is recognised by /proc/PID/statm identical to its parent's."""
+    members = _tree(root)
+    total = 0
+    for pid, parent in members.items():
+        if parent and parent in members and _statm(pid) == _statm(parent) != b"":
+            continue
+        total += _pss_kb(pid)
+    return total
 
 
 def measure(
