@@ -12,14 +12,13 @@ show those numbers, and tests fix the clock to make screenshots reproducible.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from repoctx.atomic import write_text_atomic
 from repoctx.errors import ModelError, RepoctxError
 from repoctx.llm.base import (
     Backend,
@@ -322,17 +321,7 @@ class AskSession:
     def save(self, path: Path, model: str = "") -> Path:
         """Write the transcript atomically (a failed write never leaves half a file)."""
         target = path.expanduser()
-        text = self.transcript(model)
-        temp = ""
-        try:
-            handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(text)
-            os.replace(temp, target)
-        except OSError as exc:
-            if temp:
-                Path(temp).unlink(missing_ok=True)
-            raise RepoctxError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+        write_text_atomic(target, self.transcript(model))
         return target
 
 

@@ -172,5 +172,5 @@ def test_transcript_is_markdown_and_saved_atomically(repo: Repo, gemma, tmp_path
     assert session.turns[0].answer.strip() in text
     assert f"_{session.turns[0].summary()}_" in text
     assert [p.name for p in tmp_path.iterdir()] == ["chat.md"]
-    with pytest.raises(Exception, match="cannot write"):
+    with pytest.raises(Exception, match="does not exist"):
         session.save(tmp_path / "missing" / "chat.md")

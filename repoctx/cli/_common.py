@@ -6,15 +6,14 @@ Kept import-light: rich and the core pipeline are imported inside the functions.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from repoctx.errors import InputError, RepoctxError
+from repoctx.atomic import write_text_atomic
+from repoctx.errors import InputError
 
 if TYPE_CHECKING:
     from repoctx.api import Repo
@@ -135,24 +134,5 @@ def warn(message: str) -> None:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write next to the target, then rename: a failed write never leaves a partial file."""
-    target = path.expanduser()
-    directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        raise InputError(f"{path}: directory {directory} does not exist")
-    try:
-        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
-    except OSError as exc:
-        raise RepoctxError(f"{path}: cannot write ({exc.strerror or exc})") from exc
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, target)
-    except OSError as exc:
-        Path(temp_name).unlink(missing_ok=True)
-        raise RepoctxError(f"{path}: cannot write ({exc.strerror or exc})") from exc
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    """Write ``text`` to ``path`` without ever leaving a partial file (see repoctx.atomic)."""
+    write_text_atomic(path, text)
