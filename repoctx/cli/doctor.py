@@ -1,0 +1,108 @@
+"""``repoctx doctor``: this machine vs the budget plan, measured."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from repoctx.cli._common import warn
+
+DEFAULT_DEPTHS = "8k,32k,64k"
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "doctor", help="check GPU, llama.cpp build and budget plan; measure speed and memory",
+        description="Checks the GPU, driver and llama.cpp build, prints the budget plan, then "
+                    "loads the model at the planned context and measures memory against the "
+                    "prediction, prefill and decode tokens/s at several depths, and memory "
+                    "over consecutive long requests. Names known cliffs it sees.")
+    parser.add_argument("--model", metavar="GGUF", help="model to check (default: discovery)")
+    parser.add_argument("--kv-type", default="f16", choices=("f16", "q8_0", "q4_0", "auto"))
+    parser.add_argument("--ctx", metavar="N", help="context to plan for (default: all that fits)")
+    parser.add_argument("--depths", default=DEFAULT_DEPTHS, metavar="N,N,…",
+                        help=f"prompt lengths to time (default {DEFAULT_DEPTHS}, up to what fits)")
+    parser.add_argument("--requests", type=int, default=10, metavar="N",
+                        help="consecutive long requests for the memory check (default 10)")
+    parser.add_argument("--quick", action="store_true", help="checks and plan only, no model run")
+    parser.add_argument("--json", action="store_true", help="machine-readable report")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from repoctx.budget import plan
+    from repoctx.cli._common import parse_budget
+    from repoctx.doctor import measure, system_facts
+    from repoctx.llm.discover import choose
+    from repoctx.llm.fallback import fallback_model_path
+
+    depths = [_tokens(part) for part in args.depths.split(",") if part.strip()]
+    choice = choose(Path("."), model=args.model)
+    model = choice.candidate.path if choice.candidate else fallback_model_path()
+    ctx = parse_budget(args.ctx) if args.ctx else None
+    planned = plan(model, kv_type=args.kv_type, ctx=ctx)
+    for line in planned.warnings:
+        warn(line)
+    if args.quick:
+        facts = system_facts()
+        _print_facts(facts, planned, model)
+        return 0
+    progress = None if args.json else (lambda step: print(f"… {step}", file=sys.stderr))
+    report = measure(model, planned, depths, args.requests, on_step=progress)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+        return 0
+    _print_facts(report.facts, planned, model)
+    _print_report(report)
+    return 0
+
+
+def _tokens(text: str) -> int:
+    from repoctx.cli._common import parse_budget
+
+    value = parse_budget(text.strip())
+    assert value is not None
+    return value
+
+
+def _print_facts(facts: Any, planned: Any, model: Path) -> None:
+    print(f"devices:     {', '.join(facts.devices)}")
+    print(f"driver:      {facts.driver or 'no NVIDIA driver'}")
+    print(f"llama.cpp:   llama-cpp-python {facts.llama_cpp}, GPU offload "
+          f"{'yes' if facts.gpu_offload else 'NO'}")
+    print(f"model:       {model}")
+    print(f"plan:        n_ctx {planned.n_ctx:,} ({planned.kv_type} KV, n_ubatch "
+          f"{planned.n_ubatch}) · packing budget {planned.pack_budget:,} tokens")
+
+
+def _print_report(report: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    gib = 1024**3
+    console = Console()
+    measured = (f"{report.after_load_bytes / gib:.2f} GiB" if report.after_load_bytes is not None
+                else "not measurable here")
+    where = "GPU (NVML)" if report.plan.device.is_gpu else "process RSS on the CPU"
+    console.print(f"memory:      predicted {report.predicted_bytes / gib:.2f} GiB at n_ctx "
+                  f"{report.plan.n_ctx:,}; after load {measured} ({where})")
+    flash = {True: "on", False: "OFF", None: "not reported by llama.cpp"}
+    console.print(f"flash attention: {flash[report.flash_attention]}")
+    table = Table(title="measured")
+    for column in ("prompt tokens", "prefill tok/s", "decode tok/s", "memory after prefill"):
+        table.add_column(column, justify="right")
+    for row in report.rows:
+        memory = "–" if row.memory_bytes is None else f"{row.memory_bytes / gib:.2f} GiB"
+        table.add_row(f"{row.depth:,}", f"{row.prefill_tok_s:,.0f}", f"{row.decode_tok_s:.1f}",
+                      memory)
+    console.print(table)
+    if report.requests:
+        seen = ", ".join("–" if m is None else f"{m / gib:.2f}" for m in report.requests)
+        console.print(f"memory after each of {len(report.requests)} requests (GiB): {seen}")
+    for cliff in report.cliffs:
+        console.print(f"[bold yellow]cliff:[/] {cliff}")
+    if not report.cliffs:
+        console.print("no known cliffs seen")
