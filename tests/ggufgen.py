@@ -622,8 +622,15 @@ def _q4_k_m_type(name: str, counters: dict[str, int], n_attn: int, n_layer: int)
     return QT.Q4_K
 
 
-def qwen35_27b_tensors(mtp: bool = False) -> Iterator[tuple[str, tuple[int, ...]]]:
-    """(name, ggml ne) of every tensor of Qwen 3.5 27B, in llama.cpp's loader order."""
+def qwen35_27b_tensors(
+    mtp: bool = False, recurrent: list[bool] | None = None
+) -> Iterator[tuple[str, tuple[int, ...]]]:
+    """(name, ggml ne) of every tensor of Qwen 3.5 27B, in llama.cpp's loader order.
+
+    ``recurrent`` (one flag per layer) replaces the every-4th-layer pattern: the GPU
+    benchmark's "all attention" control is 63 attention layers + 1 recurrent (llama.cpp
+    refuses a qwen35 model without any recurrent layer).
+    """
     c = QWEN35_27B
     e, ff, hd = c["n_embd"], c["n_ff"], c["head_dim"]
     conv = 2 * c["n_group"] * c["d_state"] + c["d_inner"]
@@ -633,7 +640,8 @@ def qwen35_27b_tensors(mtp: bool = False) -> Iterator[tuple[str, tuple[int, ...]
     for il in range(c["n_layer"] + (1 if mtp else 0)):
         yield f"blk.{il}.attn_norm.weight", (e,)
         yield f"blk.{il}.post_attention_norm.weight", (e,)
-        if il >= c["n_layer"] or (il + 1) % c["interval"] == 0:
+        is_attention = (il + 1) % c["interval"] == 0 if recurrent is None else not recurrent[il]
+        if il >= c["n_layer"] or is_attention:
             yield f"blk.{il}.attn_q.weight", (e, hd * c["n_head"] * 2)
             yield f"blk.{il}.attn_k.weight", (e, hd * c["n_head_kv"])
             yield f"blk.{il}.attn_v.weight", (e, hd * c["n_head_kv"])
@@ -685,7 +693,9 @@ def tensor_nbytes(ne: tuple[int, ...], qtype: QT) -> int:
     return int(np.prod(ne)) // block * size
 
 
-def _write_27b(out: Path, quant: str, mtp: bool, with_vocab: bool) -> None:
+def _write_27b(
+    out: Path, quant: str, mtp: bool, with_vocab: bool, recurrent: list[bool] | None = None
+) -> None:
     c = QWEN35_27B
     w = gguf.GGUFWriter(out, "qwen35")
     n_all = c["n_layer"] + (1 if mtp else 0)
@@ -705,14 +715,17 @@ def _write_27b(out: Path, quant: str, mtp: bool, with_vocab: bool) -> None:
     w.add_ssm_state_size(c["d_state"])
     w.add_ssm_time_step_rank(c["dt_rank"])
     w.add_ssm_group_count(c["n_group"])
-    w.add_uint32("qwen35.full_attention_interval", c["interval"])
+    if recurrent is None:
+        w.add_uint32("qwen35.full_attention_interval", c["interval"])
+    else:
+        w.add_array("qwen35.attention.recurrent_layers", [bool(x) for x in recurrent])
     if mtp:
         w.add_uint32("qwen35.nextn_predict_layers", 1)
     if with_vocab:
         add_vocab(w, qwen35_vocab())
     counters = {"attn_v": 0, "ffn_down": 0}
     data_bytes = 0
-    for name, ne in qwen35_27b_tensors(mtp):
+    for name, ne in qwen35_27b_tensors(mtp, recurrent):
         qtype = _tensor_type(name, ne, quant, counters)
         nbytes = tensor_nbytes(ne, qtype)
         # ne is ggml order; the writer expects the numpy (reversed) shape
@@ -735,17 +748,19 @@ def write_27b_header(
     quant: str = "Q4_K_M",
     mtp: bool = False,
     with_vocab: bool = True,
+    recurrent: list[bool] | None = None,
 ) -> Path:
     """A full-length, sparse Qwen 3.5 27B GGUF (header and tensor infos only; ~10 MB on disk).
 
     ``path`` None returns a cached file. Q4_K_M types follow llama-quant.cpp's rules; the
     result is ≈15.39 GiB of tensors (the released Q4_K_M file is 15.41 GiB).
     """
-    kwargs = {"quant": quant, "mtp": mtp, "with_vocab": with_vocab}
+    kwargs = {"quant": quant, "mtp": mtp, "with_vocab": with_vocab, "recurrent": recurrent}
     if path is None:
-        return _cached("qwen35-27b", kwargs, lambda p: _write_27b(p, quant, mtp, with_vocab))
+        return _cached("qwen35-27b", kwargs,
+                       lambda p: _write_27b(p, quant, mtp, with_vocab, recurrent))
     out = Path(path)
-    _write_27b(out, quant, mtp, with_vocab)
+    _write_27b(out, quant, mtp, with_vocab, recurrent)
     return out
 
 
