@@ -86,37 +86,56 @@ def measure(
     on_step: Callable[[str], None] | None = None,
 ) -> Report:
     """Load ``model`` as ``plan`` says and time it; memory is this process's share."""
-    from repoctx.llm.llamacpp import LlamaCppBackend
-    from repoctx.llm.runtime import LoadSettings, recent_log
-
     say = on_step or (lambda _: None)
-    report = Report(system_facts(), plan, _predicted(plan))
-    baseline = _memory_in_use(plan)
+    baseline = memory_in_use(plan)
     say(f"loading {model.name} at n_ctx {plan.n_ctx:,}")
+    backend = load_for_plan(model, plan)
+    try:
+        return measure_loaded(backend, plan, depths, requests, baseline, say)
+    finally:
+        backend.close()
+
+
+def load_for_plan(model: Path, plan: BudgetPlan) -> Any:
+    """A LlamaCppBackend configured exactly as the plan says (context, ubatch, KV type)."""
+    from repoctx.llm.llamacpp import LlamaCppBackend
+    from repoctx.llm.runtime import LoadSettings
+
     settings = LoadSettings(n_ctx=plan.n_ctx, n_ubatch=plan.n_ubatch, type_k=plan.kv_type,
                             type_v=plan.kv_type,
                             n_gpu_layers=-1 if plan.device.is_gpu else 0)
-    backend = LlamaCppBackend(model, settings)
-    try:
-        report.flash_attention = _flash_attention(recent_log())
-        report.after_load_bytes = _delta(_memory_in_use(plan), baseline)
-        _speed(backend, min(256, backend.context_length // 4), plan, baseline)  # warm-up
-        for depth in [d for d in depths if d + DECODE_TOKENS < backend.context_length]:
-            say(f"prefill {depth:,} tokens, then decode {DECODE_TOKENS}")
-            report.rows.append(_speed(backend, depth, plan, baseline))
-        long = min(16_384, max(512, backend.context_length // 2))
-        for i in range(requests):
-            say(f"request {i + 1} of {requests} ({long:,} tokens)")
-            _speed(backend, long, plan, baseline, seed=i + 1)
-            report.requests.append(_delta(_memory_in_use(plan), baseline))
-    finally:
-        backend.close()
+    return LlamaCppBackend(model, settings)
+
+
+def measure_loaded(
+    backend: Any,
+    plan: BudgetPlan,
+    depths: Sequence[int],
+    requests: int,
+    baseline: int | None,
+    say: Callable[[str], None],
+) -> Report:
+    """The measured part of ``measure`` on an already loaded backend."""
+    from repoctx.llm.runtime import recent_log
+
+    report = Report(system_facts(), plan, _predicted(plan))
+    report.flash_attention = _flash_attention(recent_log())
+    report.after_load_bytes = _delta(memory_in_use(plan), baseline)
+    speed(backend, min(256, backend.context_length // 4), plan, baseline)  # warm-up
+    for depth in [d for d in depths if d + DECODE_TOKENS < backend.context_length]:
+        say(f"prefill {depth:,} tokens, then decode {DECODE_TOKENS}")
+        report.rows.append(speed(backend, depth, plan, baseline))
+    long = min(16_384, max(512, backend.context_length // 2))
+    for i in range(requests):
+        say(f"request {i + 1} of {requests} ({long:,} tokens)")
+        speed(backend, long, plan, baseline, seed=i + 1)
+        report.requests.append(_delta(memory_in_use(plan), baseline))
     report.cliffs = cliffs(report)
     return report
 
 
-def _speed(backend: Any, depth: int, plan: BudgetPlan, baseline: int | None,
-           seed: int = 0) -> SpeedRow:
+def speed(backend: Any, depth: int, plan: BudgetPlan, baseline: int | None,
+          seed: int = 0) -> SpeedRow:
     """Prefill ``depth`` random ordinary tokens from empty, then decode one token at a time."""
     tokens = _random_tokens(backend, depth, seed)
     backend.state.invalidate()  # an empty context: every depth is measured from zero
@@ -124,7 +143,7 @@ def _speed(backend: Any, depth: int, plan: BudgetPlan, baseline: int | None,
     for _ in backend.prefill(tokens):
         pass
     prefill_s = time.perf_counter() - started
-    memory = _delta(_memory_in_use(plan), baseline)
+    memory = _delta(memory_in_use(plan), baseline)
     next_token = tokens[-1]
     started = time.perf_counter()
     for _ in range(DECODE_TOKENS):
@@ -191,7 +210,7 @@ def _flash_attention(log: Sequence[str]) -> bool | None:
     return None
 
 
-def _memory_in_use(plan: BudgetPlan) -> int | None:
+def memory_in_use(plan: BudgetPlan) -> int | None:
     """GPU memory in use on the plan's devices (NVML), or this process's RSS on the CPU."""
     if plan.device.is_gpu and plan.device.source == "nvml":
         with contextlib.suppress(Exception):
