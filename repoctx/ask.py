@@ -108,8 +108,10 @@ class AskSession:
     def __init__(
         self, repo: Repo, backend: Backend | None = None, *, budget: int, context: int = 0,
         options: Options | None = None, plain: bool = False, clock: Clock = time.perf_counter,
+        redact_secrets: bool = True,
     ) -> None:  # fmt: skip
         self.repo = repo
+        self.redact_secrets = redact_secrets  # False only as repoctx.policy allows (local)
         self.backend = backend
         self.budget = budget
         self.context = context or (self.backend.context_length if self.backend else 0)
@@ -186,6 +188,7 @@ class AskSession:
             packed = pack(
                 self.repo, budget, focus=sorted(self.focus), pinned=sorted(self.pinned),
                 dropped=sorted(self.dropped), fmt="markdown" if self.plain else "qwen",
+                redact_secrets=self.redact_secrets,
             )  # fmt: skip
             system = _render("system", repo_name=self.repo.name, pack_text=packed.text)
             if self.backend is None or not self.context:

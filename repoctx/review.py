@@ -199,11 +199,16 @@ def prepare_review(
     fmt: OutputFormat = "markdown",
     options: Options | None = None,
     plain: bool = False,
+    redact_secrets: bool = True,
 ) -> Prepared:
-    """Pack ``repo`` to ``budget`` tokens and build the review prompt (and JSON schema)."""
+    """Pack ``repo`` to ``budget`` tokens and build the review prompt (and JSON schema).
+
+    ``redact_secrets`` is False only where :func:`repoctx.policy.redact_secrets` allowed it.
+    """
     from repoctx.api import pack
 
-    packed = pack(repo, budget, focus=focus, fmt="markdown" if plain else "qwen")
+    packed = pack(repo, budget, focus=focus, fmt="markdown" if plain else "qwen",
+                  redact_secrets=redact_secrets)
     facts = facts or facts_for_repo(repo)
     opts = options or Options()
     if fmt != "markdown":

@@ -34,7 +34,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--output", "-o", metavar="FILE", help="write the prompt here "
                         "instead of stdout")
     parser.add_argument("--no-redact", action="store_true",
-                        help="keep secrets in the prompt (only for a model on this machine)")
+                        help="keep secrets in the prompt (only for a model on this machine: "
+                             "refused with a --server that is not on localhost)")
     parser.add_argument("--manifest", metavar="FILE",
                         help="write a JSON manifest: each file's tier, tokens and reason")
     parser.set_defaults(run=run)
@@ -43,17 +44,18 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from repoctx.api import pack
     from repoctx.cli.budgeting import resolve_budget
+    from repoctx.policy import redact_secrets
 
+    redact = redact_secrets(args.no_redact, args.server)  # a remote server: refused, exit 2
     budget = resolve_budget(args)
     repo = scan_repo(args, budget.counter)
     focus = focus_paths(repo, args.focus)
     if budget.note:
         warn(budget.note)
-    if args.no_redact:
+    if not redact:
         warn("--no-redact: secrets stay in this prompt; send it only to a model on this "
              "machine")
-    result = pack(repo, budget.tokens, focus=focus, fmt=args.fmt,
-                  redact_secrets=not args.no_redact)
+    result = pack(repo, budget.tokens, focus=focus, fmt=args.fmt, redact_secrets=redact)
     if args.output:
         write_atomic(Path(args.output), result.text)
     else:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from repoctx.cli._common import add_pack_arguments, add_repo_arguments
+from repoctx.policy import NO_REDACT_HELP
 
 if TYPE_CHECKING:
     from repoctx.cli._review_render import Renderer
@@ -53,6 +54,7 @@ def register(subparsers: Any) -> None:
         help="markdown (default), JSON findings, or SARIF",
     )
     parser.add_argument("--output", "-o", metavar="FILE", help="also write the result here")
+    parser.add_argument("--no-redact", action="store_true", help=NO_REDACT_HELP)
     parser.add_argument(
         "--think",
         action=argparse.BooleanOptionalAction,
@@ -88,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     focus = focus_paths(repo, args.focus)
     facts = facts_for_repo(repo)
     choice = choose(repo.root, model=args.model, server=args.server)
+    args.redact = redaction_for(args, choice.server, warn)
     renderer = Renderer(json_mode=args.out_format != "markdown", think=bool(args.think))
     if choice.is_fallback:
         renderer.banner(BANNER)
@@ -124,7 +127,9 @@ def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, c
         prepared = prepare_fitted(
             repo, backend.count_tokens, backend.context_length, budget=sizing.pack_budget,
             facts=facts, focus=focus, fmt=args.out_format, options=options, plain=plain,
+            redact_secrets=args.redact,
         )  # fmt: skip
+        report_redactions(prepared.pack.redactions, warn)
         renderer.header(_header(backend, prepared, choice.reason))
         if plain and args.out_format == "markdown":
             from repoctx.review import PLAIN_PRIMER
@@ -137,6 +142,23 @@ def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, c
         return 0
     finally:
         backend.close()
+
+
+def redaction_for(args: argparse.Namespace, server: str | None, warn: Any) -> bool:
+    """Redact unless ``--no-redact`` for a model on this machine (refused for others)."""
+    from repoctx.policy import NO_REDACT_WARNING, redact_secrets
+
+    redact = redact_secrets(getattr(args, "no_redact", False), server)
+    if not redact:
+        warn(NO_REDACT_WARNING)
+    return redact
+
+
+def report_redactions(redactions: Any, warn: Any) -> None:
+    if redactions:
+        files = len({r.path for r in redactions})
+        warn(f"redacted {len(redactions)} secret(s) in {files} file(s) before sending "
+             "the repository to the model")
 
 
 def _stream(backend: Backend, prepared: Prepared, renderer: Renderer) -> Stats:

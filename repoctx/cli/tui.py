@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from repoctx.errors import InputError
+from repoctx.policy import NO_REDACT_HELP
 
 KV_TYPES = ("f16", "q8_0", "q4_0", "q5_0", "q5_1", "q4_1", "iq4_nl", "f32")
 WEB_HINT = "--web needs textual-serve: pip install 'repoctx[web]' (or pip install textual-serve)"
@@ -63,6 +64,7 @@ def register(subparsers: Any) -> None:
         "--web", action="store_true", help="serve the app in a browser through textual-serve"
     )
     parser.add_argument("--port", type=int, default=8000, help="port for --web (default 8000)")
+    parser.add_argument("--no-redact", action="store_true", help=NO_REDACT_HELP)
     parser.set_defaults(run=run)
 
 
@@ -73,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     if not root.is_dir():
         raise InputError(f"{args.path}: not a directory")
     budget = parse_budget(args.budget)
+    redact = _redaction(root, args)
     if args.web:
         return _serve(args)
     import llama_cpp  # noqa: F401  (before numpy: see repoctx/llm/runtime.py)
@@ -86,8 +89,23 @@ def run(args: argparse.Namespace) -> int:
             max_tokens=args.max_tokens, kv_type=args.kv_type, think=args.think, on_warning=warn,
         )  # fmt: skip
 
-    RepoctxApp(root, opener, budget=budget).run()
+    RepoctxApp(root, opener, budget=budget, redact_secrets=redact).run()
     return 0
+
+
+def _redaction(root: Path, args: argparse.Namespace) -> bool:
+    """Redact, unless ``--no-redact`` for a model on this machine (refused for others, exit 2).
+
+    Discovery runs here only for ``--no-redact``: the app's opener makes the same choice.
+    """
+    if not args.no_redact:
+        return True
+    from repoctx.llm.discover import choose
+    from repoctx.policy import NO_REDACT_WARNING, redact_secrets
+
+    redact = redact_secrets(True, choose(root, model=args.model, server=args.server).server)
+    print(f"repoctx: {NO_REDACT_WARNING}", file=sys.stderr)
+    return redact
 
 
 def web_command(args: argparse.Namespace) -> str:
@@ -100,6 +118,8 @@ def web_command(args: argparse.Namespace) -> str:
             argv += [flag, str(value)]
     if args.think is not None:
         argv.append("--think" if args.think else "--no-think")
+    if args.no_redact:
+        argv.append("--no-redact")
     return shlex.join([sys.executable, "-m", "repoctx", *argv])
 
 

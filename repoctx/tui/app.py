@@ -54,8 +54,10 @@ class RepoctxApp(App[None]):
     def __init__(
         self, root: Path, opener: Opener, *, budget: int | None = None,
         clock: Callable[[], float] = time.perf_counter, save_dir: Path | None = None,
+        redact_secrets: bool = True,
     ) -> None:  # fmt: skip
         super().__init__()
+        self.redact_secrets = redact_secrets  # False only for a local model (repoctx.policy)
         self.root = root
         self.opener = opener
         self.budget = budget  # None: what the model's sizing says
@@ -121,7 +123,8 @@ class RepoctxApp(App[None]):
 
     def on_repo_scanned(self, message: msg.RepoScanned) -> None:
         self.session = AskSession(
-            message.repo, budget=self.budget or DEFAULT_BUDGET, clock=self.clock
+            message.repo, budget=self.budget or DEFAULT_BUDGET, clock=self.clock,
+            redact_secrets=self.redact_secrets,
         )
         if self.opened is not None:
             self._use_model(self.opened)
