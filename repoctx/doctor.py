@@ -114,6 +114,7 @@ def measure_loaded(
     requests: int,
     baseline: int | None,
     say: Callable[[str], None],
+    request_tokens: int = 16_384,
 ) -> Report:
     """The measured part of ``measure`` on an already loaded backend."""
     from repoctx.llm.runtime import recent_log
@@ -125,7 +126,7 @@ def measure_loaded(
     for depth in [d for d in depths if d + DECODE_TOKENS < backend.context_length]:
         say(f"prefill {depth:,} tokens, then decode {DECODE_TOKENS}")
         report.rows.append(speed(backend, depth, plan, baseline))
-    long = min(16_384, max(512, backend.context_length // 2))
+    long = min(request_tokens, max(512, backend.context_length // 2))
     for i in range(requests):
         say(f"request {i + 1} of {requests} ({long:,} tokens)")
         speed(backend, long, plan, baseline, seed=i + 1)
