@@ -58,6 +58,7 @@ class Settings:
     model: str | None = None
     server: str | None = None
     think: bool = False
+    no_redact: bool = False  # command line only: a repo's config must not turn redaction off
 
 
 def load_settings(root: Path | None, cli: Mapping[str, Any],
@@ -72,6 +73,9 @@ def load_settings(root: Path | None, cli: Mapping[str, Any],
             values.update({k.replace("-", "_"): v for k, v in hook.items()})
     if "timeout" in values:  # the config's natural name for timeout_s
         values["timeout_s"] = values.pop("timeout")
+    if "no_redact" in values or "redact" in values:
+        raise InputError("[tool.repoctx.hook]: redaction can only be turned off with "
+                         "--no-redact on the command line")  # fmt: skip
     values.update({k: v for k, v in cli.items() if v is not None})
     known = {f.name for f in fields(Settings)}
     unknown = sorted(set(values) - known)
@@ -238,6 +242,9 @@ def run(cwd: Path, cli: Mapping[str, Any], env: Mapping[str, str] | None = None,
     target = why or find_target(change.root, settings, env)
     if isinstance(target, str):
         return Outcome("skipped", target, staged_files=len(change.files)), settings
+    from repoctx.policy import redact_secrets
+
+    redact_secrets(settings.no_redact, target.server)  # --no-redact to a remote server: exit 2
     from repoctx.hook_job import Job
 
     job = Job(repo, change, target, settings, on_progress or (lambda _: None))

@@ -81,10 +81,12 @@ def build_request(
 ) -> tuple[Prompt, Options, str | None]:  # fmt: skip
     """The prompt and options, or (…, a one-line reason) when the change cannot fit."""
     from repoctx.llm.base import Options
+    from repoctx.policy import prepare_diff
     from repoctx.review import findings_schema
 
     max_tokens = answer_tokens(settings)
     facts = change_facts(repo, change, new_line_ranges(diff))
+    diff, _ = prepare_diff(diff, redact_secrets=not settings.no_redact)  # the pack's rules
     schema = findings_schema([f.path for f in change.reviewable],
                              max_findings=settings.max_suggestions,
                              max_chars=160 if plain else None)  # fmt: skip
@@ -103,7 +105,8 @@ def build_request(
     focus = [f.path for f in change.reviewable if f.path in repo.files]
     budget = min(settings.budget or default_budget, room)
     for _ in range(3):
-        prompt = _prompt(_pack(view, budget, focus, plain), repo, diff, facts, settings, plain)
+        packed = _pack(view, budget, focus, plain, redact=not settings.no_redact)
+        prompt = _prompt(packed, repo, diff, facts, settings, plain)
         need = sum(count(m.content) for m in prompt.messages) + 16 * len(prompt.messages)
         if need + max_tokens <= context:
             break
@@ -113,19 +116,22 @@ def build_request(
     return prompt, options, None
 
 
-def _pack(view: Repo, budget: int, focus: list[str], plain: bool) -> str:
+def _pack(view: Repo, budget: int, focus: list[str], plain: bool, *, redact: bool) -> str:
     from repoctx.api import pack
 
-    return pack(view, budget, focus=focus, fmt="markdown" if plain else "qwen").text
+    return pack(view, budget, focus=focus, fmt="markdown" if plain else "qwen",
+                redact_secrets=redact).text
 
 
 def _prompt(pack_text: str, repo: Repo, diff: str, facts: str, settings: Settings,
             plain: bool) -> Prompt:  # fmt: skip
     from repoctx.llm.base import Message, Prompt
+    from repoctx.policy import fence_for
     from repoctx.review import build_prompt
 
     prompt = build_prompt(pack_text, repo.name, "refactor", plain=plain, diff=diff,
-                          facts_markdown=facts, max_suggestions=settings.max_suggestions)
+                          fence=fence_for(diff), facts_markdown=facts,
+                          max_suggestions=settings.max_suggestions)  # fmt: skip
     if plain:  # a base model continues the template's last line; no instructions after it
         return prompt
     system, user = prompt.messages

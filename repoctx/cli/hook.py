@@ -46,6 +46,9 @@ def register(subparsers: Any) -> None:
     source.add_argument("--server", metavar="URL", help="an OpenAI-compatible server")
     run.add_argument("--think", action=argparse.BooleanOptionalAction, default=None,
                      help="let Qwen 3.5 think first (slower; default off)")
+    run.add_argument("--no-redact", action="store_true", default=None,
+                     help="keep secrets in what the model reads (a model on this machine "
+                          "only: refused for a server that is not on localhost)")  # fmt: skip
     run.set_defaults(run=_run)
     install = actions.add_parser("install", help="write .git/hooks/pre-commit (no framework)")
     install.add_argument("path", nargs="?", default=".", help="repository (default: .)")
@@ -89,7 +92,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"repoctx: {why}", file=sys.stderr)
         return 0
     cli = {k: getattr(args, k) for k in ("fail_on", "max_suggestions", "timeout_s", "budget",
-                                         "max_diff_lines", "model", "server", "think")}
+                                         "max_diff_lines", "model", "server", "think",
+                                         "no_redact")}
     status = _Status()
     try:
         outcome, settings = hook.run(Path.cwd(), cli, env, on_progress=status.show)
