@@ -12,7 +12,7 @@ import http.client
 import json
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -43,10 +43,8 @@ class CaptureProxy:
             for item in self.requests:
                 raw = item.body.decode("utf-8", "replace")
                 parts.append(raw)
-                try:
+                with suppress(ValueError):
                     parts.append(_strings(json.loads(raw)))
-                except ValueError:
-                    pass
         return "\n".join(parts)
 
     def posted(self, suffix: str) -> list[dict[str, Any]]:
@@ -81,7 +79,8 @@ def _handler(proxy: CaptureProxy) -> type[BaseHTTPRequestHandler]:
             with proxy.lock:
                 proxy.requests.append(Recorded(self.command, self.path, body))
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-            upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=600)
+            upstream = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port,
+                                                  timeout=600)
             try:
                 upstream.request(self.command, self.path, body or None, headers)
                 response = upstream.getresponse()

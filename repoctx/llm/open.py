@@ -44,9 +44,13 @@ def open_backend(
     max_tokens: int,
     kv_type: str = "f16",
     on_warning: Callable[[str], None] | None = None,
-    timeout_s: float = 600.0,
+    timeout_s: float | None = None,
 ) -> tuple[Backend, Sizing]:
-    """Load the chosen model (or connect) and return it with its sizing."""
+    """Load the chosen model (or connect) and return it with its sizing.
+
+    ``timeout_s`` is a server's longest tolerated silence (None: ``REPOCTX_SERVER_TIMEOUT``
+    or 600 s).
+    """
     if choice.server is not None:
         from repoctx.llm.openai_compat import OpenAICompatBackend
 

@@ -3,20 +3,24 @@ LM Studio. This is also the way past one machine: vLLM serving one model over se
 with tensor parallelism (docs/backends.md).
 
 Retries happen on connection errors only (the server is starting or restarting); a request
-the server rejected or a stream that dies half-way is not retried, because a second long
-prefill would double the wait and the partial answer is already on the user's screen.
+the server rejected, a server that stays silent past the timeout, or a stream that dies
+half-way is not retried, because a second long prefill would double the wait and the partial
+answer is already on the user's screen. The timeout is the longest silence tolerated from
+the server (600 s: a long prefill sends nothing for minutes); ``REPOCTX_SERVER_TIMEOUT``
+changes it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from repoctx.errors import ModelError
+from repoctx.errors import InputError, ModelError
 from repoctx.llm.base import (
     Done,
     Event,
@@ -30,6 +34,23 @@ from repoctx.llm.base import (
 from repoctx.llm.chat import ThinkSplitter
 
 DEFAULT_SERVER_CTX = 8192  # when the server does not say (llama-cpp-python's server)
+DEFAULT_TIMEOUT_S = 600.0
+TIMEOUT_ENV = "REPOCTX_SERVER_TIMEOUT"
+PROBE_TIMEOUT_S = 5.0  # GET /v1/models: any live server answers it at once
+
+
+def server_timeout(env: Mapping[str, str] | None = None) -> float:
+    """Seconds of silence tolerated from a server: ``REPOCTX_SERVER_TIMEOUT`` or 600."""
+    raw = (os.environ if env is None else env).get(TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise InputError(f"{TIMEOUT_ENV}={raw!r}: expected a positive number of seconds")
+    return value
 
 
 def _roots(url: str) -> tuple[str, str]:
@@ -50,15 +71,16 @@ class OpenAICompatBackend:
     """A model behind an OpenAI-compatible ``/v1/chat/completions``."""
 
     def __init__(
-        self, url: str, *, model: str | None = None, timeout_s: float = 600.0,
+        self, url: str, *, model: str | None = None, timeout_s: float | None = None,
         connect_retries: int = 2, api_key: str = "not-needed",
     ) -> None:  # fmt: skip
         import openai
 
         self.root, base = _roots(url)
         self._openai = openai
+        self.timeout_s = server_timeout() if timeout_s is None else timeout_s
         self._client = openai.OpenAI(
-            base_url=base, api_key=api_key, timeout=timeout_s, max_retries=0
+            base_url=base, api_key=api_key, timeout=self.timeout_s, max_retries=0
         )
         self._retries = connect_retries
         self._models = self._list_models()
@@ -67,9 +89,13 @@ class OpenAICompatBackend:
 
     # ------------------------------------------------------------------ discovery of the server
     def _list_models(self) -> list[dict[str, Any]]:
+        probe = min(PROBE_TIMEOUT_S, self.timeout_s)
         try:
-            doc = _http_json(f"{self.root}/v1/models")
+            doc = _http_json(f"{self.root}/v1/models", timeout=probe)
         except (OSError, ValueError) as exc:
+            if _timed_out(exc):
+                raise ModelError(f"server {self.root} accepted the connection but did not "
+                                 f"answer within {probe:g} s") from exc  # fmt: skip
             raise ModelError(f"server {self.root} is unreachable: {_reason(exc)}") from exc
         data = doc.get("data", []) if isinstance(doc, dict) else []
         return [m for m in data if isinstance(m, dict) and "id" in m]
@@ -135,6 +161,7 @@ class OpenAICompatBackend:
         usage: Any = None
         finish: FinishReason = "stop"
         produced = 0
+        ended = False  # a finish_reason (or the closing usage chunk) was seen
         try:
             for chunk in chunks:
                 usage = getattr(chunk, "usage", None) or usage
@@ -152,9 +179,16 @@ class OpenAICompatBackend:
                         yield from splitter.feed(delta.content)
                     if choice.finish_reason == "length":
                         finish = "length"
+                    ended = ended or choice.finish_reason is not None
+        except self._openai.APITimeoutError as exc:
+            raise ModelError(f"server {self.root} sent nothing for {self.timeout_s:g} s "
+                             f"mid-answer ({TIMEOUT_ENV})") from exc  # fmt: skip
         except self._openai.APIError as exc:
             raise ModelError(f"server {self.root} failed mid-answer: {_reason(exc)}") from exc
         yield from splitter.flush()
+        if not ended and usage is None:  # a close-delimited stream just stopped: a crash
+            raise ModelError(f"server {self.root} closed the stream before the answer was "
+                             "finished (did it crash?)")  # fmt: skip
         yield Done(_stats(usage, started, first, produced, finish))
 
     def _open_stream(self, prompt: Prompt, opts: Options) -> Any:
@@ -162,6 +196,9 @@ class OpenAICompatBackend:
         for attempt in range(self._retries + 1):
             try:
                 return self._create(kwargs, opts)
+            except self._openai.APITimeoutError as exc:  # alive but silent: waiting again
+                raise ModelError(f"server {self.root} did not answer within "  # would double it
+                                 f"{self.timeout_s:g} s ({TIMEOUT_ENV})") from exc  # fmt: skip
             except self._openai.APIConnectionError as exc:
                 if attempt == self._retries:
                     raise ModelError(f"server {self.root} is unreachable: {_reason(exc)}") from exc
@@ -222,6 +259,11 @@ def _stats(
         decode_s=end - first_at,
         finish_reason=finish,
     )
+
+
+def _timed_out(exc: BaseException) -> bool:
+    reason = getattr(exc, "reason", exc)  # urllib wraps a connect-time timeout in URLError
+    return isinstance(reason, TimeoutError)  # socket.timeout is TimeoutError since 3.10
 
 
 def _reason(exc: BaseException) -> str:

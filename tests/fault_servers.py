@@ -1,0 +1,119 @@
+"""Misbehaving OpenAI-compatible servers on 127.0.0.1, real processes (no tests here).
+
+    python tests/fault_servers.py MODE PORT
+
+``silent``  accepts connections and never answers anything;
+``hang``    lists a model (vLLM-style, with its context) but never answers a chat completion;
+``stall``   streams the first words of an answer, then goes quiet with the connection open;
+``die``     streams the first words, then the process exits at once (a crash, or kill -9).
+
+Tests start one with :func:`start` and stop it with :func:`stop`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+FIRST_WORDS = "Partial answer before the fault"
+MODEL = {"id": "fault-model", "object": "model", "max_model_len": 4096}
+
+
+def _chunk(text: str) -> bytes:
+    doc = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": MODEL["id"],
+           "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+    return f"data: {json.dumps(doc)}\n\n".encode()
+
+
+def handler(mode: str) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _json(self, status: int, doc: Any) -> None:
+            body = json.dumps(doc).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            if self.path.rstrip("/") == "/v1/models":
+                self._json(200, {"object": "list", "data": [MODEL]})
+            else:
+                self._json(404, {"error": "not found"})
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if not self.path.endswith("/chat/completions"):
+                self._json(404, {"error": "not found"})
+                return
+            if mode == "hang":
+                time.sleep(3600)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            for word in FIRST_WORDS.split():
+                self.wfile.write(_chunk(word + " "))
+                self.wfile.flush()
+                time.sleep(0.05)
+            if mode == "die":
+                os._exit(1)
+            time.sleep(3600)
+
+    return Handler
+
+
+def _silent(port: int) -> None:
+    listener = socket.create_server(("127.0.0.1", port))
+    held = []
+    while True:
+        conn, _ = listener.accept()
+        held.append(conn)  # never read, never answered, never closed
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start(mode: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Start a fault server; returns the process and its URL once it accepts connections."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), mode, str(port)])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise AssertionError(f"fault server {mode} did not start")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+
+
+if __name__ == "__main__":
+    mode_arg, port_arg = sys.argv[1], int(sys.argv[2])
+    if mode_arg == "silent":
+        _silent(port_arg)
+    else:
+        server = ThreadingHTTPServer(("127.0.0.1", port_arg), handler(mode_arg))
+        server.daemon_threads = True
+        server.serve_forever()
