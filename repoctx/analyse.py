@@ -79,12 +79,13 @@ def analyse_file(job: Job, counter: TokenCounter | None = None) -> Outcome:
 
 
 def analyse_all(
-    jobs: Sequence[Job], counter: TokenCounter, report: Callable[[int, int], None],
+    jobs: Sequence[Job], counter: TokenCounter | None, report: Callable[[int, int], None],
 ) -> Iterator[Outcome]:
-    """Outcomes for all jobs (in no particular order), each with its token counts."""
+    """Outcomes for all jobs (in no particular order); with a ``counter``, each with its
+    token counts, without one (lazy counting) counts are left to the caller."""
     workers = _worker_count(jobs)
-    if workers > 1 and counter.name == QWEN35:
-        yield from _in_workers(jobs, workers, report)
+    if workers > 1 and (counter is None or counter.name == QWEN35):
+        yield from _in_workers(jobs, workers, report, count=counter is not None)
         return
     pending: list[Analysed] = []
     for done, job in enumerate(jobs):
@@ -93,9 +94,12 @@ def analyse_all(
         outcome = analyse_file(job)
         if isinstance(outcome, Unreadable):
             yield outcome
+        elif counter is None:
+            yield Analysed(outcome.path, outcome.digest, outcome.facts)
         else:
             pending.append(outcome)
-    yield from _count(pending, counter)
+    if counter is not None:
+        yield from _count(pending, counter)
     report(len(jobs), len(jobs))
 
 
@@ -118,13 +122,14 @@ def _worker_count(jobs: Sequence[Job]) -> int:
 
 
 def _in_workers(
-    jobs: Sequence[Job], workers: int, report: Callable[[int, int], None],
+    jobs: Sequence[Job], workers: int, report: Callable[[int, int], None], count: bool,
 ) -> Iterator[Outcome]:
     chunks = [list(jobs[i:i + CHUNK_FILES]) for i in range(0, len(jobs), CHUNK_FILES)]
     done = 0
     report(0, len(jobs))
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        for outcomes in pool.map(_analyse_chunk, chunks):
+        analyse = _analyse_chunk if count else _analyse_chunk_uncounted
+        for outcomes in pool.map(analyse, chunks):
             done += len(outcomes)
             report(done, len(jobs))
             yield from outcomes
@@ -133,3 +138,9 @@ def _in_workers(
 def _analyse_chunk(chunk: list[Job]) -> list[Outcome]:
     counter = qwen35()
     return [analyse_file(job, counter) for job in chunk]
+
+
+def _analyse_chunk_uncounted(chunk: list[Job]) -> list[Outcome]:
+    outcomes = [analyse_file(job) for job in chunk]
+    return [Analysed(o.path, o.digest, o.facts) if isinstance(o, Analysed) else o
+            for o in outcomes]

@@ -23,8 +23,7 @@ class Bodies:
 
     def has_skeleton(self, path: str) -> bool:
         entry = self.repo.files[path]
-        return bool(entry.packable and entry.parsed and entry.parsed.skeleton
-                    and entry.skeleton_tokens is not None)
+        return bool(entry.packable and entry.parsed and entry.parsed.skeleton)
 
     def skeleton(self, path: str) -> str:
         if path not in self._skeleton:

@@ -60,6 +60,7 @@ def plan_packs(repo: Repo, budget: int, fmt: Format = "xml",
     pack that still overflows, so planning itself never renders every pack.
     """
     chosen = include or is_source
+    repo.ensure_counts([p for p, f in repo.files.items() if f.packable and chosen(f)])
     overhead = pack(repo, budget, fmt=fmt, fixed={}).total_tokens
     capacity = budget - overhead - (16 + budget // 100)
     if capacity <= 0:

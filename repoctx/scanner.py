@@ -7,7 +7,7 @@ the TUI a status line without the core knowing about either.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,7 +48,8 @@ class RepoFile:
 
     @property
     def packable(self) -> bool:
-        return self.skip is None and self.tokens is not None
+        """Readable text the pack may include (its tokens may not be counted yet)."""
+        return self.skip is None and self.digest is not None
 
 
 @dataclass(slots=True)
@@ -68,6 +69,31 @@ class Repo:
     def name(self) -> str:
         return self.root.name
 
+    def ensure_counts(self, paths: Iterable[str] | None = None) -> None:
+        """Count the tokens of ``paths`` (default: every packable file) not counted yet,
+        and remember the counts in the cache for the next run."""
+        wanted = [p for p in (self.files if paths is None else paths)
+                  if self.files[p].packable and (self.files[p].tokens is None
+                                                 or self.files[p].skeleton_tokens is None)]
+        if not wanted:
+            return
+        texts = [self.text(p) for p in wanted]
+        skeletons = [_skeleton_text(self.files[p]) for p in wanted]
+        full = self.counter.count_many(texts)
+        skeleton = self.counter.count_many(skeletons)
+        rows = []
+        for path, tokens, skeleton_tokens in zip(wanted, full, skeleton, strict=True):
+            entry = self.files[path]
+            entry.tokens, entry.skeleton_tokens = tokens, skeleton_tokens
+            if entry.digest:
+                rows.append((entry.digest, tokens, skeleton_tokens))
+        cache = Cache()
+        try:
+            cache.store_counts(self.counter.name, "full", [(d, t) for d, t, _ in rows])
+            cache.store_counts(self.counter.name, "skeleton", [(d, s) for d, _, s in rows])
+        finally:
+            cache.close()
+
     def churn(self) -> dict[str, Churn]:
         """How often each file changes (git history), read once per scanned repo."""
         if self._churn is None:
@@ -85,6 +111,10 @@ class Repo:
         return text
 
 
+def _skeleton_text(entry: RepoFile) -> str:
+    return defang(entry.parsed.skeleton) if entry.parsed is not None else ""
+
+
 def scan(
     root: Path,
     *,
@@ -92,7 +122,14 @@ def scan(
     counter: TokenCounter | None = None,
     cache: Cache | None = None,
     progress: ProgressCallback | None = None,
+    count: bool = True,
 ) -> Repo:
+    """Walk, parse (from the cache where it can) and build the graph.
+
+    ``count=False`` leaves token counts that the cache does not already hold for later:
+    ``Repo.ensure_counts`` fills them for the files a caller needs (a 64K pack of a
+    10M-token repository touches a few hundred files), which is most of a cold scan's work.
+    """
     report = progress or (lambda _: None)
     counter = counter or qwen35()
     own_cache = cache is None
@@ -104,7 +141,7 @@ def scan(
         files = {f.path: RepoFile(f.path, f.language, f.size, f.skip) for f in walked.files}
         packable = [f for f in walked.files if f.skip is None]
         problems = list(walked.problems)
-        problems += _analyse(walked.root, packable, files, counter, cache, report)
+        problems += _analyse(walked.root, packable, files, counter, cache, report, count)
         graph = _graph(walked.root, files, report)
         warnings = [w for w in (cache.warning,) if w]
         return Repo(walked.root, walked.is_git, files, graph, counter, problems, warnings)
@@ -120,6 +157,7 @@ def _analyse(
     counter: TokenCounter,
     cache: Cache,
     report: ProgressCallback,
+    count: bool,
 ) -> list[Problem]:
     """Fill digest, parse facts and token counts; read only files the cache cannot vouch for."""
     root_key = str(root)
@@ -135,13 +173,14 @@ def _analyse(
     for source in packable:
         entry = files[source.path]
         digest = entry.digest
-        if digest and digest in cached_facts and digest in full_counts \
-                and digest in skeleton_counts:
+        counted = digest in full_counts and digest in skeleton_counts
+        if digest and digest in cached_facts and (counted or not count):
             _apply_facts(entry, cached_facts[digest])
-            entry.tokens, entry.skeleton_tokens = full_counts[digest], skeleton_counts[digest]
+            entry.tokens = full_counts.get(digest)
+            entry.skeleton_tokens = skeleton_counts.get(digest)
         else:
             todo.append(source)
-    problems = _read_and_parse(todo, files, counter, cache, report)
+    problems = _read_and_parse(todo, files, counter if count else None, cache, report)
     cache.remember_hashes(root_key, [
         (s.path, s.size, s.mtime_ns, files[s.path].digest or "") for s in packable
         if files[s.path].digest
@@ -157,7 +196,7 @@ def _analyse(
 def _read_and_parse(
     todo: Sequence[SourceFile],
     files: dict[str, RepoFile],
-    counter: TokenCounter,
+    counter: TokenCounter | None,
     cache: Cache,
     report: ProgressCallback,
 ) -> list[Problem]:
@@ -177,13 +216,15 @@ def _read_and_parse(
         _apply_facts(entry, outcome.facts)
         entry.tokens, entry.skeleton_tokens = outcome.tokens, outcome.skeleton_tokens
         new_facts.append((outcome.digest, outcome.facts))
-        full.append((outcome.digest, outcome.tokens or 0))
-        skeleton.append((outcome.digest, outcome.skeleton_tokens or 0))
+        if outcome.tokens is not None and outcome.skeleton_tokens is not None:
+            full.append((outcome.digest, outcome.tokens))
+            skeleton.append((outcome.digest, outcome.skeleton_tokens))
         if entry.note:
             problems.append(Problem(entry.path, entry.note))
     cache.store_facts(new_facts)
-    cache.store_counts(counter.name, "full", full)
-    cache.store_counts(counter.name, "skeleton", skeleton)
+    if counter is not None:
+        cache.store_counts(counter.name, "full", full)
+        cache.store_counts(counter.name, "skeleton", skeleton)
     problems.sort(key=lambda problem: problem.path)
     return problems
 

@@ -32,6 +32,8 @@ TREE_SHARE = 0.15  # the directory tree collapses until it fits this share
 # get the rest, and whatever is left then upgrades skeletons to full text. Breadth first:
 # on a repo far larger than the budget, the model sees the shape of many modules.
 FULL_SHARE = 0.6
+COUNT_AHEAD = 64  # files counted together (threads) as the selection walks the ranking
+MAX_BYTES_PER_TOKEN = 12  # a size-based lower bound on tokens for files not counted yet
 
 
 @dataclass(slots=True)
@@ -70,8 +72,12 @@ class Selector:
                 [p for p in self.ranking.order if p not in pinned]
         candidates = [p for p in order if p in choices and choices[p].tier == "listed"
                       and p not in dropped and self.repo.files[p].packable]
-        for path in candidates:
-            remaining -= self._place(path, choices[path], remaining, full_cap)
+        for start in range(0, len(candidates), COUNT_AHEAD):
+            chunk = candidates[start:start + COUNT_AHEAD]
+            # Count (lazily scanned repos) only the files that could still fit at all.
+            self.repo.ensure_counts([p for p in chunk if self._floor(p) < remaining])
+            for path in chunk:
+                remaining -= self._place(path, choices[path], remaining, full_cap)
         for path in candidates:
             remaining -= self._upgrade(path, choices[path], remaining)
         return choices
@@ -95,7 +101,7 @@ class Selector:
         for path, entry in self.repo.files.items():
             if entry.skip is not None:
                 choices[path] = Choice(entry.skip.tier, entry.skip.reason)
-            elif entry.tokens is None:
+            elif not entry.packable:
                 choices[path] = Choice("excluded", "unreadable")
             elif path in dropped:
                 choices[path] = Choice("listed", "dropped by user")
@@ -128,14 +134,18 @@ class Selector:
         return known
 
     def _floor(self, path: str) -> int:
-        """A lower bound on what the file can cost, without tokenizing its wrapper."""
+        """A lower bound on what the file can cost, without tokenizing its wrapper (and,
+        for a file not counted yet, from its size: code rarely packs more bytes a token)."""
         entry = self.repo.files[path]
+        if entry.tokens is None or entry.skeleton_tokens is None:
+            return entry.size // MAX_BYTES_PER_TOKEN + self.min_wrapper
         has_skeleton = self.bodies.has_skeleton(path)
         body = min(entry.tokens or 0, entry.skeleton_tokens or 0) if has_skeleton \
             else entry.tokens or 0
         return body + self.min_wrapper
 
     def _count_costs(self, path: str) -> tuple[int, int | None]:
+        self.repo.ensure_counts([path])
         entry = self.repo.files[path]
         block = Block(path, entry.language, "full", "")
         wrapper = self.repo.counter.count(block_wrapper(self.fmt, block, self.boundary))

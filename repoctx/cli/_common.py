@@ -60,7 +60,8 @@ def parse_budget(value: str) -> int | None:
     return budget
 
 
-def scan_repo(args: argparse.Namespace, counter: TokenCounter | None = None) -> Repo:
+def scan_repo(args: argparse.Namespace, counter: TokenCounter | None = None,
+              *, count: bool = True) -> Repo:
     from repoctx.api import scan
     from repoctx.cache import Cache
     from repoctx.walk import DEFAULT_MAX_BYTES, WalkOptions
@@ -73,7 +74,7 @@ def scan_repo(args: argparse.Namespace, counter: TokenCounter | None = None) -> 
     try:
         with progress_bar() as progress:
             repo = scan(Path(args.path), options=options, counter=counter, cache=cache,
-                        progress=progress)
+                        progress=progress, count=count)
     finally:
         cache.close()
     for warning in repo.warnings:

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     redact = redact_secrets(args.no_redact, args.server)  # a remote server: refused, exit 2
     budget = resolve_budget(args)
-    repo = scan_repo(args, budget.counter)
+    repo = scan_repo(args, budget.counter, count=False)  # counted as the selection needs
     focus = focus_paths(repo, args.focus)
     if budget.note:
         warn(budget.note)
