@@ -21,7 +21,7 @@ from repoctx.budget import server_context
 from repoctx.llm.base import Options, Prompt, collect
 from repoctx.llm.openai_compat import OpenAICompatBackend
 from repoctx.serve import ServeState, find_running, health, read_state, write_state
-from repoctx.serve_http import options_from, prompt_from
+from repoctx.serve_openai import options_from, prompt_from
 
 __all__ = ["served"]
 pytestmark = pytest.mark.slow
