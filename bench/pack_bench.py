@@ -611,6 +611,7 @@ def profile(repo: RepoSpec, args: argparse.Namespace) -> dict[str, object]:
         by_tot = sorted(rows, key=lambda r: -float(r["tottime_s"]))[:20]
         by_cum = sorted(rows, key=lambda r: -float(r["cumtime_s"]))[:30]
         report[phase] = {"wall_s": m.wall_s, "profiled_total_s": total,
+                         "stages": profile_stages(prof),
                          "top_tottime": by_tot, "top_cumtime": by_cum}
         with (PROF_DIR / f"{repo.name}-{phase}.txt").open("w") as handle:
             ps = pstats.Stats(str(prof), stream=handle)
@@ -618,6 +619,36 @@ def profile(repo: RepoSpec, args: argparse.Namespace) -> dict[str, object]:
             ps.sort_stats("cumulative").print_stats(40)
         print(f"  profile {phase}: {m.wall_s:.1f} s (under cProfile, one process)", flush=True)
     return report
+
+
+# (label, module file, function): cumulative seconds of each under cProfile
+STAGES = (
+    ("whole run", "repoctx/cli/__init__.py", "main"),
+    ("walk (list, sniff, classify)", "repoctx/walk.py", "walk"),
+    ("parse + skeleton (tree-sitter)", "repoctx/parse.py", "parse_source"),
+    ("token counting, batch (`count_many`)", "repoctx/tokens.py", "count_many"),
+    ("token counting, one text (`count`)", "repoctx/tokens.py", "count"),
+    ("Qwen 3.5 encoding build", "repoctx/tokens.py", "_qwen35_encoding"),
+    ("cache lookups (`facts`)", "repoctx/cache.py", "facts"),
+    ("graph (resolve + build)", "repoctx/graph.py", "build_graph"),
+    ("pack (rank, select, render)", "repoctx/packer.py", "pack"),
+    ("  of which ranking (PageRank)", "repoctx/order.py", "rank"),
+    ("  of which git churn (`git log`)", "repoctx/history.py", "churn"),
+    ("secret redaction", "repoctx/secrets.py", "redact"),
+)
+
+
+def profile_stages(prof: Path) -> dict[str, float]:
+    import pstats
+
+    stats = pstats.Stats(str(prof)).stats  # type: ignore[attr-defined]
+    found: dict[str, float] = {}
+    for label, module, func in STAGES:
+        times = [cum for (filename, _, name), (_, _, _, cum, _) in stats.items()
+                 if name == func and filename.endswith(module)]
+        if times:
+            found[label] = round(max(times), 3)
+    return found
 
 
 def _short(filename: str) -> str:
@@ -744,6 +775,18 @@ def markdown(data: dict[str, object]) -> str:
         lines.append(f"| {f['label']} | {f['version']} | {f['language']} | "
                      f"{f['tracked_files']:,} | {f['text_files']:,} | "
                      f"{f['bytes'] / 2**20:.1f} | {f['tokens']:,} |")
+    names = [str(repo["facts"]["name"]) for repo in repos]
+    lines += ["", "Targets (issue 2), repoctx ÷ peer on medians (token counting: M tokens/s):",
+              "", "| target | " + " | ".join(names) + " |",
+              "|---|" + "---:|" * len(names)]
+    for i, target in enumerate(repos[0]["targets"] if repos else []):
+        cells = []
+        for repo in repos:
+            t = repo["targets"][i]
+            value = t["ours"] / 1e6 if t.get("higher_is_better") and t["ours"] else t["ratio"]
+            mark = {True: " ✓", False: " ✗", None: ""}[t["met"]]
+            cells.append(f"{_f(value)}{mark}")
+        lines.append(f"| {target['target']} | " + " | ".join(cells) + " |")
     for repo in repos:
         f = repo["facts"]
         lines += ["", f"### {f['label']} {f['version']}", "",
@@ -782,6 +825,7 @@ def markdown(data: dict[str, object]) -> str:
             lines.append(f"| {t['target']} | {_f(t['ours'], unit)} | {_f(t['theirs'], unit)} "
                          f"| {_f(t['ratio'])} | {_f(t.get('ratio_min'))} | "
                          f"{_f(t.get('cpu_ratio'))} | {t['limit']} | {met} |")
+        lines += _profile_table(repo.get("profile"))
         bad = [v for v in repo.get("verify", []) if v["returncode"] != 0 or v["traceback"]]
         checked = len(repo.get("verify", []))
         lines += [] if not checked else [
@@ -809,6 +853,20 @@ def markdown(data: dict[str, object]) -> str:
         "repoctx's exact Qwen 3.5 counter.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _profile_table(profile: dict[str, Any] | None) -> list[str]:
+    """Where the time goes: cProfile stage totals, cold and warm (one process)."""
+    if not profile or not all("stages" in profile.get(p, {}) for p in ("cold", "warm")):
+        return []
+    cold, warm = profile["cold"]["stages"], profile["warm"]["stages"]
+    rows = ["", "Where the time goes (cProfile, one process: `REPOCTX_WORKERS=1`; cumulative "
+            "seconds, inflated by the profiler; stages overlap where one calls another):", "",
+            "| stage | cold 64K | warm 64K |", "|---|---:|---:|"]
+    for label, _, _ in STAGES:
+        if label in cold or label in warm:
+            rows.append(f"| {label} | {_f(cold.get(label))} | {_f(warm.get(label))} |")
+    return rows
 
 
 def write_section(text: str) -> None:
@@ -918,7 +976,14 @@ def _save(data: dict[str, object], args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    write_section(markdown(json.loads(Path(args.json).read_text())))
+    data = json.loads(Path(args.json).read_text())
+    for repo in data["repos"]:  # stage totals for profiles recorded before they existed
+        for phase, entry in (repo.get("profile") or {}).items():
+            prof = PROF_DIR / f"{repo['facts']['name']}-{phase}.prof"
+            if prof.exists():
+                entry["stages"] = profile_stages(prof)  # (re)computed from the saved profile
+    Path(args.json).write_text(json.dumps(data, indent=1, default=str) + "\n")
+    write_section(markdown(data))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
