@@ -13,6 +13,7 @@ redaction, never the value.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 ENV_FILE = re.compile(r"(^|/)\.env(\.[\w.-]+)?$")
@@ -43,6 +44,27 @@ TOKEN_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("url-password", r"[a-z][a-z0-9+.-]*://[^/\s:@'\"]{1,64}:(?P<v>[^/\s:@'\"]{3,128})@"),
     )
 )
+# Substrings without which a rule cannot match: a C-speed ``find`` decides which lines are
+# worth running regular expressions on at all.
+RULE_LITERALS: dict[str, tuple[str, ...]] = {
+    "aws-access-key-id": ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA"),
+    "aws-secret-access-key": ("aws", "AWS", "Aws"),
+    "github-token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    "gitlab-token": ("glpat-",),
+    "slack-token": ("xox",),
+    "slack-webhook": ("hooks.slack.com",),
+    "google-api-key": ("AIza",),
+    "stripe-key": ("_live_",),
+    "openai-key": ("sk-",),
+    "anthropic-key": ("sk-ant-",),
+    "huggingface-token": ("hf_",),
+    "npm-token": ("npm_",),
+    "pypi-token": ("pypi-",),
+    "jwt": ("eyJ",),
+    "url-password": ("://",),
+}
+CANDIDATE_KEYWORDS = ("pass", "secret", "token", "key", "auth", "credential")
+OPAQUE = re.compile(r"[A-Za-z0-9+/=_-]{32,}")
 # Lines worth showing detect-secrets: keyword assignments and long opaque strings.
 CANDIDATE = re.compile(
     r"(?i)(pass(word|wd)?|secret|token|api[_-]?key|apikey|auth|credential|private[_-]?key"
@@ -62,24 +84,57 @@ class Redaction:
 
 
 def redact(path: str, text: str, *, deep: bool = True) -> tuple[str, list[Redaction]]:
-    """``text`` with every secret found replaced; ``deep`` adds detect-secrets' plugins."""
+    """``text`` with every secret found replaced; ``deep`` adds detect-secrets' plugins.
+
+    Literal prefilters find the lines any rule (or, when deep, the candidate filter) could
+    touch; only those lines are examined rule by rule. Most files have none, and searching
+    each line with each rule was most of an unbounded pack's time.
+    """
     if _is_env_file(path):
         return _redact_env(path, text)
     found: list[Redaction] = []
     text = _redact_key_blocks(path, text, found)
-    lines = text.split("\n")
-    for number, line in enumerate(lines):
-        lines[number] = _redact_rules(path, number + 1, line, found)
+    starts = _line_starts(text)
+    rule_lines = {n for kind, _ in TOKEN_RULES
+                  for n in _lines_with(text, RULE_LITERALS[kind], starts)}
+    candidate_lines: set[int] = set()
     if deep:
-        candidates = {n: line for n, line in enumerate(lines) if CANDIDATE.search(line)}
-        for number, hits in _detect_secrets(path, candidates).items():
-            for kind, value in hits:
-                redacted = _replace_value(lines[number], value, kind)
-                if redacted != lines[number]:
-                    lines[number] = redacted
-                    found.append(Redaction(path, number + 1, kind))
+        candidate_lines = _lines_with(text.lower(), CANDIDATE_KEYWORDS, starts)
+        candidate_lines |= {bisect_right(starts, m.start()) - 1 for m in OPAQUE.finditer(text)}
+    if not rule_lines and not candidate_lines:
+        return text, found
+    lines = text.split("\n")
+    for number in sorted(rule_lines):
+        lines[number] = _redact_rules(path, number + 1, lines[number], found)
+    candidates = {n: lines[n] for n in sorted(candidate_lines) if CANDIDATE.search(lines[n])}
+    for number, hits in _detect_secrets(path, candidates).items():
+        for kind, value in hits:
+            redacted = _replace_value(lines[number], value, kind)
+            if redacted != lines[number]:
+                lines[number] = redacted
+                found.append(Redaction(path, number + 1, kind))
     found.sort(key=lambda item: (item.line, item.kind))
     return "\n".join(lines), found
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    position = text.find("\n")
+    while position != -1:
+        starts.append(position + 1)
+        position = text.find("\n", position + 1)
+    return starts
+
+
+def _lines_with(text: str, literals: tuple[str, ...], starts: list[int]) -> set[int]:
+    """0-based numbers of the lines holding any of ``literals``."""
+    lines: set[int] = set()
+    for literal in literals:
+        position = text.find(literal)
+        while position != -1:
+            lines.add(bisect_right(starts, position) - 1)
+            position = text.find(literal, position + len(literal))
+    return lines
 
 
 def _is_env_file(path: str) -> bool:

@@ -349,7 +349,7 @@ def _looks_minified(head: bytes) -> bool:
     lines = head.split(b"\n")
     if len(head) < 2048:
         return False
-    longest = max(len(line) for line in lines)
+    longest = max(map(len, lines))
     return longest > 1000 and len(head) / len(lines) > 300
 
 
