@@ -10,8 +10,10 @@ than it saves below a few hundred files.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -127,12 +129,41 @@ def _in_workers(
     chunks = [list(jobs[i:i + CHUNK_FILES]) for i in range(0, len(jobs), CHUNK_FILES)]
     done = 0
     report(0, len(jobs))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                               initializer=_ignore_ctrl_c)  # fmt: skip
+    try:
         analyse = _analyse_chunk if count else _analyse_chunk_uncounted
-        for outcomes in pool.map(analyse, chunks):
+        with _ctrl_c_held():  # map() spawns the workers: they start with Ctrl-C blocked
+            results = pool.map(analyse, chunks)
+        for outcomes in results:
             done += len(outcomes)
             report(done, len(jobs))
             yield from outcomes
+    except BaseException:  # Ctrl-C, or the caller stopped early: drop the queued chunks
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+@contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """SIGINT blocked while workers are spawned; a Ctrl-C meanwhile is delivered afterwards.
+
+    Workers leave Ctrl-C to the parent, which stops the pool: a terminal sends SIGINT to the
+    whole process group, and each worker would print its own KeyboardInterrupt traceback —
+    even one still importing, before any initializer runs. A blocked signal mask survives
+    the spawn (fork + exec), so workers are born deaf to it; the parent's is restored here.
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _ignore_ctrl_c() -> None:
+    """In a worker: ignore SIGINT for good (it arrives blocked, see :func:`_ctrl_c_held`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _analyse_chunk(chunk: list[Job]) -> list[Outcome]:

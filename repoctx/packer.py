@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from repoctx import stages
 from repoctx.bodies import Bodies
 from repoctx.errors import InputError
 from repoctx.history import Churn
@@ -115,6 +116,7 @@ def pack(
     """
     if budget <= 0:
         raise InputError(f"budget must be a positive number of tokens, not {budget}")
+    stages.enter("pack")
     _check_known(repo, [*focus, *pinned, *dropped])
     nodes = [p for p, f in repo.files.items() if not (f.skip and f.skip.tier == "excluded")]
     languages = {p: repo.files[p].language for p in nodes}

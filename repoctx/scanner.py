@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from repoctx import stages
 from repoctx.analyse import Job, Unreadable, analyse_all
 from repoctx.cache import Cache, content_hash, parsed_from_json
 from repoctx.content import decode, defang
@@ -130,7 +131,7 @@ def scan(
     ``Repo.ensure_counts`` fills them for the files a caller needs (a 64K pack of a
     10M-token repository touches a few hundred files), which is most of a cold scan's work.
     """
-    report = progress or (lambda _: None)
+    report = _staged(progress or (lambda _: None))
     counter = counter or qwen35()
     own_cache = cache is None
     cache = cache or Cache()
@@ -148,6 +149,19 @@ def scan(
     finally:
         if own_cache:
             cache.close()
+
+
+def _staged(report: ProgressCallback) -> ProgressCallback:
+    """``report``, also marking each new stage for repoctx.stages (tests, bench)."""
+    current = [""]
+
+    def staged(event: Progress) -> None:
+        if event.stage != current[0]:
+            current[0] = event.stage
+            stages.enter(event.stage)
+        report(event)
+
+    return staged
 
 
 def _analyse(

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from repoctx import __version__
+from repoctx.cli._stages import install as install_stage_trace
 from repoctx.errors import RepoctxError
 
 # name → module under repoctx.cli; order is the order shown in --help.
@@ -56,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream.reconfigure(errors="surrogateescape")
     parser = build_parser()
     args = parser.parse_args(argv)
+    install_stage_trace()  # REPOCTX_STAGES (tests, bench): off unless set
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)
         return 2

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 
+from repoctx import stages
 from repoctx.errors import ModelError
 from repoctx.llm.base import (
     Done,
@@ -44,6 +45,7 @@ class LlamaCppBackend:
         label: str | None = None,
     ) -> None:
         self.path = path
+        stages.enter("load")
         self.rt = _load_with_retry(path, settings, on_warning)
         self.state = StateKeeper(self.rt)
         self._label = label or path.name
@@ -130,6 +132,7 @@ class LlamaCppBackend:
         for incremental ingest) where a snapshot is taken on the way; chunks are cut there.
         Returns (as the generator's value) how many tokens were reused.
         """
+        stages.enter("prefill")
         cached = self.state.prepare(tokens)
         pos, total = cached, len(tokens)
         rate = Rate(total, cached)
@@ -153,6 +156,7 @@ class LlamaCppBackend:
         return self.state.take(full=full)
 
     def _generate(self, opts: Options, thinking: bool, stats: Stats) -> Iterator[Event]:
+        stages.enter("decode")
         grammar = schema_grammar(opts.json_schema) if opts.json_schema else None
         # While the model thinks, the grammar must not apply: swap samplers at </think>.
         sampler = Sampler(self.rt.vocab, opts, None if thinking else grammar)

@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from repoctx import stages
 from repoctx.errors import InputError, ModelError
 from repoctx.llm.base import (
     Done,
@@ -154,6 +155,7 @@ class OpenAICompatBackend:
     def stream(self, prompt: Prompt, options: Options | None = None) -> Iterator[Event]:
         opts = options or Options()
         started = time.perf_counter()
+        stages.enter("prefill")  # the server reads the prompt before its first chunk
         chunks = self._open_stream(prompt, opts)
         yield PrefillProgress(0, 0, 0, 0.0, None)
         splitter = ThinkSplitter(False)
@@ -172,6 +174,7 @@ class OpenAICompatBackend:
                     )
                     if (reasoning or delta.content) and first is None:
                         first = time.perf_counter()
+                        stages.enter("decode")
                     if reasoning:
                         yield from _as_thinking(reasoning)
                     if delta.content:

@@ -15,8 +15,11 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import signal
 import threading
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,6 +132,49 @@ def _is_oom(lines: list[str]) -> bool:
     return "out of memory" in text or "failed to allocate" in text or "cudamalloc" in text
 
 
+@contextmanager
+def interrupt_after_call() -> Iterator[None]:
+    """Hold a Ctrl-C that arrives inside a llama.cpp call until the call has returned.
+
+    llama.cpp calls back into Python to log (hundreds of lines while loading). Python runs
+    signal handlers at its next bytecode, which is inside that callback, where ctypes can
+    only print the KeyboardInterrupt as "Exception ignored" with a traceback and drop it:
+    the user's Ctrl-C was lost. So, on the main thread, SIGINT is only noted during the call
+    and handed to the previous handler (KeyboardInterrupt by default) once it returns; a
+    ``llama_decode`` under way is aborted at its next graph node (:func:`_abort_requested`),
+    so Ctrl-C does not wait for a 2048-token chunk to finish on a CPU.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # handlers run on the main thread only: callbacks here never see them
+        return
+    held: list[int] = []
+
+    def hold(signum: int, _frame: Any) -> None:
+        held.append(signum)
+        _interrupted.set()
+
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, hold)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _interrupted.clear()
+        if held and callable(previous):
+            previous(signal.SIGINT, None)
+        elif held and previous in (signal.SIG_DFL, None):
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+_interrupted = threading.Event()  # a Ctrl-C is held: llama_decode should stop
+
+
+def _abort_requested(_data: Any) -> bool:
+    """llama.cpp's abort callback: checked between graph nodes while a batch is evaluated."""
+    return _interrupted.is_set()
+
+
+_ABORT_CALLBACK = llama_cpp.ggml_abort_callback(_abort_requested)  # outlives every context
 _backend_ready = False
 
 
@@ -145,10 +191,12 @@ class Runtime:
         self.settings = settings
         with _log_lock:
             _recent.clear()
-        self.model = self._load_model(path, settings)
+        with interrupt_after_call():
+            self.model = self._load_model(path, settings)
         self.vocab = llama_cpp.llama_model_get_vocab(self.model)
         try:
-            self.ctx = self._new_context(settings)
+            with interrupt_after_call():
+                self.ctx = self._new_context(settings)
         except BaseException:
             llama_cpp.llama_model_free(self.model)
             raise
@@ -206,6 +254,8 @@ class Runtime:
         params.swa_full = s.swa_full
         params.no_perf = True
         ctx = llama_cpp.llama_init_from_model(self.model, params)
+        if ctx:
+            llama_cpp.llama_set_abort_callback(ctx, _ABORT_CALLBACK, None)
         if not ctx:
             lines = recent_log()
             why = _failure_reason("context creation failed")
@@ -299,17 +349,20 @@ class Runtime:
             b.seq_id[i][0] = 0
             b.logits[i] = i == n - 1
         b.n_tokens = n
-        rc = llama_cpp.llama_decode(self.ctx, b)
+        with interrupt_after_call():  # a Ctrl-C aborts the call (rc 2), raised on leaving
+            rc = llama_cpp.llama_decode(self.ctx, b)
+            if rc == 0:
+                self.n_past += n
+                self.evaluated += n
+            else:
+                self._resync()
         if rc != 0:
-            self._resync()
             why = _failure_reason(f"llama_decode returned {rc}")
             if rc == 1:
                 raise ModelError(f"the context is full ({self.n_ctx} tokens): {why}")
             if _is_oom(recent_log()):
                 raise OutOfMemory(f"out of memory while evaluating the prompt: {why}")
             raise ModelError(f"evaluation failed: {why}")
-        self.n_past += n
-        self.evaluated += n
 
     def _resync(self) -> None:
         """After a failed decode, ask the memory where sequence 0 really ends."""
