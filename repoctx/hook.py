@@ -144,7 +144,7 @@ def find_target(root: Path, settings: Settings, env: Mapping[str, str]) -> Targe
     then a local GGUF, if this machine can run it now.
     """
     from repoctx.llm.discover import choose, configured
-    from repoctx.serve import find_running, health
+    from repoctx.serve import find_running, health, is_fallback_file
 
     setting = configured(root, settings.model, settings.server, env)
     if setting is not None and setting[0] == "server":
@@ -164,7 +164,9 @@ def find_target(root: Path, settings: Settings, env: Mapping[str, str]) -> Targe
         return ("skipped: no model (set REPOCTX_MODEL or [tool.repoctx] model, or start "
                 "`repoctx serve`; see `repoctx models`)")  # fmt: skip
     why = machine_skip(choice)
-    return why or Target(f"{choice.candidate.name} ({choice.reason})", choice=choice)
+    fallback = is_fallback_file(choice.candidate.path)
+    return why or Target(f"{choice.candidate.name} ({choice.reason})", choice=choice,
+                         fallback=fallback)  # fmt: skip
 
 
 def machine_skip(choice: Choice, device: DeviceInfo | None = None) -> str | None:

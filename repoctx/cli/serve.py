@@ -27,7 +27,8 @@ def register(subparsers: Any) -> None:
         "serve", help="keep a model loaded and serve it (OpenAI-compatible) on 127.0.0.1",
         description="Load the model once and answer OpenAI-compatible requests, so hook runs "
                     "and reviews skip the model load and reuse the packed-repo prefix. The "
-                    "hook and `repoctx review` find a running server by themselves.")  # fmt: skip
+                    "hook finds a running server by itself; other commands take --server URL "
+                    "or REPOCTX_SERVER.")  # fmt: skip
     parser.add_argument("--model", metavar="GGUF",
                         help="a .gguf file or a model name (default: what `repoctx models` picks)")
     parser.add_argument("--host", default=DEFAULT_HOST,
@@ -73,10 +74,11 @@ def _serve(args: argparse.Namespace) -> int:
     from repoctx.errors import InputError
     from repoctx.llm.fallback import BANNER
     from repoctx.llm.open import PROMPT_OVERHEAD, open_backend
+    from repoctx.serve import is_fallback_file
     from repoctx.serve_http import ServeApp, run_server
 
     choice = _choice(args.model)
-    if choice.is_fallback:
+    if choice.is_fallback or (choice.candidate and is_fallback_file(choice.candidate.path)):
         warn(BANNER.lstrip("> "))
     max_tokens = 4096
     budget = max(256, args.ctx - max_tokens - PROMPT_OVERHEAD) if args.ctx else None
@@ -85,15 +87,17 @@ def _serve(args: argparse.Namespace) -> int:
                                     kv_type=args.kv_type, on_warning=warn)  # fmt: skip
     path = str(getattr(backend, "path", "") or "")
     plain = not getattr(backend, "has_chat_template", True)
-    app = ServeApp(backend, model_path=path, plain=plain, fallback=choice.is_fallback)
+    fallback = choice.is_fallback or is_fallback_file(path)
+    app = ServeApp(backend, model_path=path, plain=plain, fallback=fallback)
     if args.host not in LOOPBACK:
         warn(f"listening on {args.host} without authentication: anyone who can reach it "
              "can use the model")  # fmt: skip
 
     def ready(url: str) -> None:
         print(f"repoctx serve: {backend.name} · context {backend.context_length:,} tokens · "
-              f"loaded in {time.monotonic() - started:.1f} s · {url} — the hook and "
-              "`repoctx review` use it automatically; Ctrl-C stops it", file=sys.stderr)
+              f"loaded in {time.monotonic() - started:.1f} s · {url} — the hook uses it by "
+              "itself, other commands with --server or REPOCTX_SERVER; Ctrl-C stops it",
+              file=sys.stderr)  # fmt: skip
         sys.stderr.flush()
 
     try:
