@@ -43,8 +43,11 @@ def test_no_redact_allowed_only_for_local_models() -> None:
 def _staged_diff(tmp_path: Path) -> str:
     root = tmp_path / "r"
     root.mkdir()
-    run = lambda *a: subprocess.run(["git", *a], cwd=root, check=True,  # noqa: E731
-                                    capture_output=True, text=True).stdout
+
+    def run(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True,
+                              text=True).stdout  # fmt: skip
+
     run("init", "-q")
     (root / "notes.sql").write_text("-- keep\nselect 1;\n")
     run("add", "-A")

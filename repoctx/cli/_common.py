@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from repoctx.atomic import write_text_atomic
-from repoctx.errors import InputError
+from repoctx.errors import InputError, RepoctxError
 
 if TYPE_CHECKING:
     from repoctx.api import Repo
@@ -132,6 +132,26 @@ def report_problems(problems: Sequence[Problem]) -> None:
 
 def warn(message: str) -> None:
     print(f"repoctx: {message}", file=sys.stderr)
+
+
+def write_stdout(text: str) -> None:
+    """Write ``text`` to stdout in full, or fail with one line.
+
+    Python's text layer ignores a short write: with stdout redirected to a file on a full
+    disk (or over a file size limit) ``sys.stdout.write`` silently kept only what fitted. The
+    bytes are written here until all are out; the next write then raises the real error.
+    """
+    sys.stdout.flush()
+    data = memoryview(text.encode(sys.stdout.encoding or "utf-8", "surrogateescape"))
+    try:
+        while data:
+            written = sys.stdout.buffer.write(data)
+            data = data[written or 0:]
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise RepoctxError(f"cannot write to stdout ({exc.strerror or exc})") from exc
 
 
 def write_atomic(path: Path, text: str) -> None:

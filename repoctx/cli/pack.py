@@ -16,6 +16,7 @@ from repoctx.cli._common import (
     scan_repo,
     warn,
     write_atomic,
+    write_stdout,
 )
 from repoctx.cli.budgeting import add_model_arguments
 
@@ -59,8 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         write_atomic(Path(args.output), result.text)
     else:
-        sys.stdout.write(result.text)
-        sys.stdout.flush()
+        write_stdout(result.text)
     if args.manifest:
         write_atomic(Path(args.manifest), json.dumps(result.manifest(), indent=2) + "\n")
     report_problems(result.problems)
