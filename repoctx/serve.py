@@ -89,12 +89,29 @@ def write_state(state: ServeState, env: Mapping[str, str] | None = None) -> Path
     return path
 
 
+_STATE_TYPES: dict[str, type | tuple[type, ...]] = {
+    "url": str, "pid": int, "model": str, "model_path": str, "n_ctx": int, "plain": bool,
+    "fallback": bool, "started": (int, float), "version": str,
+}  # fmt: skip
+
+
 def read_state(env: Mapping[str, str] | None = None) -> ServeState | None:
+    """The state file, or None when it is missing, unreadable or not what serve writes.
+
+    Field types are checked: a hand-edited or half-corrupted file (``"pid": "abc"``) made
+    ``os.kill`` raise inside the hook's discovery.
+    """
     try:
         doc = json.loads(state_path(env).read_text(encoding="utf-8"))
-        return ServeState(**doc)
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError):
         return None
+    if not isinstance(doc, dict) or set(doc) != set(_STATE_TYPES):
+        return None
+    if not all(isinstance(doc[k], t) for k, t in _STATE_TYPES.items()):
+        return None
+    if isinstance(doc["pid"], bool) or not 0 < doc["pid"] < 2**31:  # 0/-1 mean a group/all
+        return None
+    return ServeState(**doc)
 
 
 def remove_state(pid: int, env: Mapping[str, str] | None = None) -> None:
