@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     import git
 
     from repoctx.llm.base import Backend, Options, Prompt, Stats
-    from repoctx.llm.open import Sizing
     from repoctx.scanner import Repo
+
 
 class Cancelled(Exception):
     """The time limit passed: stop at the next step."""
@@ -86,6 +86,8 @@ class Job:
             raise Cancelled()
 
     def _run(self) -> Outcome:
+        if self.target.choice is not None:  # a local GGUF: llama_cpp before anything imports
+            import llama_cpp  # noqa: F401  numpy (see repoctx/llm/runtime.py)
         loader = _Loader(self.target, self.settings)
         loader.start()
         began = time.monotonic()
@@ -94,13 +96,13 @@ class Job:
         diff = unified_diff(self.git)
         self._step("scan", began)
         self.progress("loading the model")
-        backend, sizing = loader.result()
+        backend = loader.result()
         self.timings["load"] = loader.elapsed
         self._step("wait_load", began)
         self.model = backend.name.split(" @ ", 1)[0]  # a server's URL is in `via`
         try:
             began = time.monotonic()
-            prompt, options, skip = self._request(repo, backend, sizing, diff)
+            prompt, options, skip = self._request(repo, backend, diff)
             self._step("pack", began)
             if skip:
                 return self._base("skipped", skip)
@@ -108,7 +110,7 @@ class Job:
         finally:
             backend.close()
 
-    def _request(self, repo: Repo, backend: Backend, sizing: Sizing,
+    def _request(self, repo: Repo, backend: Backend,
                  diff: str) -> tuple[Prompt, Options, str | None]:  # fmt: skip
         from repoctx.hook_prompt import build_request
 
@@ -177,7 +179,7 @@ class _Loader(threading.Thread):
         super().__init__(name="repoctx-hook-load", daemon=True)
         self.target, self.settings = target, settings
         self.elapsed = 0.0
-        self._value: tuple[Backend, Sizing] | None = None
+        self._value: Backend | None = None
         self._error: BaseException | None = None
 
     def run(self) -> None:
@@ -188,19 +190,18 @@ class _Loader(threading.Thread):
             self._error = exc
         self.elapsed = time.monotonic() - began
 
-    def _open(self) -> tuple[Backend, Sizing]:
+    def _open(self) -> Backend:
         from repoctx.llm.discover import Choice
         from repoctx.llm.open import open_backend
 
         choice = self.target.choice or Choice(None, self.target.server, self.target.via)
-        local = self.target.choice is not None
-        if local:
-            import llama_cpp  # noqa: F401  (before numpy: see repoctx/llm/runtime.py)
         budget = self.settings.budget or DEFAULT_BUDGET
-        return open_backend(choice, budget=budget, max_tokens=answer_tokens(self.settings),
-                            timeout_s=self.settings.timeout_s + 5)  # fmt: skip
+        backend, _sizing = open_backend(choice, budget=budget,
+                                        max_tokens=answer_tokens(self.settings),
+                                        timeout_s=self.settings.timeout_s + 5)  # fmt: skip
+        return backend
 
-    def result(self) -> tuple[Backend, Sizing]:
+    def result(self) -> Backend:
         self.join()
         if self._error is not None:
             raise self._error

@@ -57,6 +57,7 @@ class _StagedRepo(Repo):
 
 def staged_view(repo: Repo, texts: Mapping[str, bytes]) -> Repo:
     """``repo`` with ``texts`` (path → staged bytes) replacing the working-tree content."""
+    from repoctx.cache import content_hash
     from repoctx.content import decode, defang
 
     files = dict(repo.files)
@@ -67,7 +68,7 @@ def staged_view(repo: Repo, texts: Mapping[str, bytes]) -> Repo:
             continue
         text = defang(decode(data).text)
         decoded[path] = text
-        files[path] = replace(entry, tokens=repo.counter.count(text), digest=None)
+        files[path] = replace(entry, tokens=repo.counter.count(text), digest=content_hash(data))
     view = _StagedRepo(repo.root, repo.is_git, files, repo.graph, repo.counter,
                        repo.problems, repo.warnings)  # fmt: skip
     view.staged = decoded
