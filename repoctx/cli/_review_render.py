@@ -25,6 +25,9 @@ class Renderer:
         self.rich_out = sys.stdout.isatty() and not json_mode
         self._parts: dict[str, str] = {"banner": "", "title": "", "facts": "", "header": ""}
         self._answer: list[str] = []
+        # whole-repo reviews: one section per pack plus the overview (document order differs
+        # from arrival order: the overview, written last, opens the written document)
+        self._sections: dict[int | str, tuple[str, list[str]]] = {}
         self._footer = ""
         self._live: Any = None
         self._progress: Any = None
@@ -45,9 +48,15 @@ class Renderer:
         self._parts["facts"] = markdown + "\n"
         self._out(markdown + "\n")
 
-    def header(self, line: str) -> None:
+    def header(self, line: str, *, whole: bool = False) -> None:
         self._parts["header"] = f"_{line}_\n\n"
-        self._out(f"_{line}_\n\n{'' if self.json_mode else REVIEW_HEADING}")
+        heading = "" if self.json_mode or whole else REVIEW_HEADING
+        self._out(f"_{line}_\n\n{heading}")
+
+    def note(self, line: str) -> None:
+        """A progress line on stderr (kept apart from the result on stdout)."""
+        self._stop_progress()
+        print(f"repoctx: {line}", file=sys.stderr, flush=True)
 
     def footer(self, line: str) -> None:
         self._stop_live()
@@ -60,10 +69,29 @@ class Renderer:
     def answer(self) -> str:
         return "".join(self._answer)
 
+    def begin_section(self, key: int | str, heading: str) -> None:
+        """Start a section of a whole-repo review; :meth:`text` streams into it from now."""
+        self._stop_live()
+        self._answer = []
+        self._sections[key] = (heading, self._answer)
+        if not self.json_mode:
+            self._out(heading)
+
+    def section(self, key: int | str, heading: str, text: str) -> None:
+        """A whole section at once (a stored review, or one finished on another thread)."""
+        self.begin_section(key, heading)
+        self.text(text)
+        self._stop_live()
+
     def document(self) -> str:
         """The Markdown written by ``--output``: everything produced so far."""
         p = self._parts
-        review = REVIEW_HEADING + self.answer() if self._answer or p["header"] else ""
+        if self._sections:
+            order = sorted(self._sections, key=_document_order)
+            review = "".join(self._sections[k][0] + "".join(self._sections[k][1]).rstrip()
+                             + "\n\n" for k in order)
+        else:
+            review = REVIEW_HEADING + self.answer() if self._answer or p["header"] else ""
         return p["banner"] + p["title"] + p["header"] + p["facts"] + review + self._footer
 
     # ----------------------------------------------------------------- streaming
@@ -145,3 +173,8 @@ class Renderer:
         self._stop_live()
         if not self.rich_out and not self.json_mode and self._answer:
             sys.stdout.flush()
+
+
+def _document_order(key: int | str) -> tuple[int, int]:
+    """The overview (a named section) first, then the packs by number."""
+    return (1, key) if isinstance(key, int) else (0, 0)

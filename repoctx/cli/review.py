@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from repoctx.cli._common import add_pack_arguments, add_repo_arguments
+from repoctx.cli._review_whole import add_whole_arguments
 from repoctx.policy import NO_REDACT_HELP
 
 if TYPE_CHECKING:
@@ -46,13 +47,8 @@ def register(subparsers: Any) -> None:
         metavar="URL",
         help="an OpenAI-compatible server (vLLM, llama-server, Ollama, LM Studio)",
     )
-    parser.add_argument(
-        "--format",
-        choices=("markdown", "json", "sarif"),
-        default="markdown",
-        dest="out_format",
-        help="markdown (default), JSON findings, or SARIF",
-    )
+    parser.add_argument("--format", choices=("markdown", "json", "sarif"), default="markdown",
+                        dest="out_format", help="markdown (default), JSON findings, or SARIF")
     parser.add_argument("--output", "-o", metavar="FILE", help="also write the result here")
     parser.add_argument("--no-redact", action="store_true", help=NO_REDACT_HELP)
     parser.add_argument(
@@ -74,6 +70,7 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help="answer length limit (default 4096; 768 for the fallback model)",
     )
+    add_whole_arguments(parser)
     parser.set_defaults(run=run)  # fmt: skip
 
 
@@ -88,8 +85,12 @@ def run(args: argparse.Namespace) -> int:
 
     repo = scan_repo(args)
     focus = focus_paths(repo, args.focus)
-    facts = facts_for_repo(repo)
     choice = choose(repo.root, model=args.model, server=args.server)
+    if args.plan:  # the whole-repo plan only: no model is loaded or asked
+        from repoctx.cli._review_whole import print_plan
+
+        return print_plan(args, repo, choice, _max_tokens(args, choice.is_fallback))
+    facts = facts_for_repo(repo)
     args.redact = redaction_for(args, choice.server, warn)
     renderer = Renderer(json_mode=args.out_format != "markdown", think=bool(args.think))
     if choice.is_fallback:
@@ -114,7 +115,7 @@ def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, c
     from repoctx.review import prepare_fitted
 
     plain = choice.is_fallback
-    max_tokens = args.max_tokens or (768 if plain else 4096)
+    max_tokens = _max_tokens(args, plain)
     backend, sizing = open_backend(
         choice, budget=parse_budget(args.budget), max_tokens=max_tokens,
         kv_type=args.kv_type, on_warning=warn,
@@ -124,6 +125,11 @@ def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, c
         options = Options(max_tokens=max_tokens, think=args.think,
                           temperature=0.0 if greedy else 0.6,
                           repeat_penalty=1.15 if greedy else 1.0)  # fmt: skip
+        if whole_wanted(args, repo, sizing.pack_budget):
+            from repoctx.cli._review_whole import review_whole_cli
+
+            return review_whole_cli(args, repo, choice, backend, sizing.pack_budget, options,
+                                    renderer, facts.to_markdown(), focus)
         prepared = prepare_fitted(
             repo, backend.count_tokens, backend.context_length, budget=sizing.pack_budget,
             facts=facts, focus=focus, fmt=args.out_format, options=options, plain=plain,
@@ -159,6 +165,16 @@ def report_redactions(redactions: Any, warn: Any) -> None:
         files = len({r.path for r in redactions})
         warn(f"redacted {len(redactions)} secret(s) in {files} file(s) before sending "
              "the repository to the model")
+
+
+def _max_tokens(args: argparse.Namespace, plain: bool) -> int:
+    return int(args.max_tokens or (768 if plain else 4096))
+
+
+def whole_wanted(args: argparse.Namespace, repo: Any, budget: int) -> bool:
+    from repoctx.cli._review_whole import wanted
+
+    return wanted(args, repo, budget)
 
 
 def _stream(backend: Backend, prepared: Prepared, renderer: Renderer) -> Stats:
@@ -197,11 +213,17 @@ def _footer(stats: Stats) -> str:
 
 
 def _emit_structured(args: argparse.Namespace, answer: str, model: str, plain: bool) -> int:
+    from repoctx.review import parse_findings
+
+    return emit_document(args, parse_findings(answer), model, plain)
+
+
+def emit_document(args: argparse.Namespace, doc: dict[str, Any], model: str, plain: bool) -> int:
+    """Print (and ``--output``) a findings document as JSON or SARIF."""
     from repoctx import __version__
     from repoctx.llm.fallback import BANNER
-    from repoctx.review import parse_findings, to_sarif
+    from repoctx.review import to_sarif
 
-    doc = parse_findings(answer)
     if plain:
         doc["summary"] = f"{BANNER}\n\n{doc['summary']}"
     out = doc if args.out_format == "json" else to_sarif(doc, tool_version=__version__, model=model)
