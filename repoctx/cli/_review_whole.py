@@ -47,10 +47,9 @@ def settings(args: argparse.Namespace, root: Path) -> tuple[float, int]:
     from repoctx.whole import DEFAULT_SHARE
 
     share, parallel = args.whole_share, args.parallel
-    for origin, table in reversed(config_settings(root)):
+    for _, table in reversed(config_settings(root)):  # lowest precedence first
         share = share if args.whole_share is not None else table.get("whole_share", share)
         parallel = parallel if args.parallel is not None else table.get("parallel", parallel)
-        del origin
     share = DEFAULT_SHARE if share is None else share
     parallel = 1 if parallel is None else parallel
     if not isinstance(share, int | float) or not 0 < share <= 1:
