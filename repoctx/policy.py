@@ -69,6 +69,42 @@ def redact_secrets(no_redact: bool, server: str | None) -> bool:
             f"--no-redact is for models on this machine only; {server} is not on localhost "
             "(drop --no-redact: secrets are then replaced by [REDACTED:<kind>])"
         )
+    proxy = env_proxy(server) if server is not None else None
+    if proxy is not None:
+        raise InputError(
+            f"--no-redact is for models on this machine only; requests to {server} would go "
+            f"through the proxy {proxy} (set NO_PROXY=127.0.0.1,localhost, or drop --no-redact)"
+        )
+    return False
+
+
+def env_proxy(url: str) -> str | None:
+    """The proxy the environment (HTTP_PROXY, ALL_PROXY, NO_PROXY) routes ``url`` through,
+    unless that proxy is itself on this machine.
+
+    The HTTP clients honour these variables even for a loopback URL, so with HTTP_PROXY set
+    and no NO_PROXY, "http://127.0.0.1:8437" is reached through another machine.
+    """
+    import urllib.request
+
+    proxies = urllib.request.getproxies_environment()
+    scheme = urlsplit(url if "://" in url else f"http://{url}").scheme.lower() or "http"
+    proxy = proxies.get(scheme) or proxies.get("all")
+    if not proxy or is_loopback(proxy):
+        return None
+    if _bypassed(url_host(url), proxies.get("no", "")):
+        return None
+    return proxy
+
+
+def _bypassed(host: str, no_proxy: str) -> bool:
+    """NO_PROXY as curl, urllib and httpx read it: ``*``, hosts, domain suffixes."""
+    for raw in no_proxy.split(","):
+        entry = raw.strip().lower().strip("[]").lstrip(".")
+        if entry.count(":") == 1:  # host:port (a bare IPv6 address has more colons)
+            entry = entry.split(":")[0]
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+            return True
     return False
 
 

@@ -215,6 +215,9 @@ def _plain_listing(root: Path, problems: list[Problem]) -> Iterator[str]:
             rel = f"{rel_dir}/{name}" if rel_dir else name
             if name in NON_GIT_SKIP_DIRS or _ignored(stack, rel + "/"):
                 continue
+            if os.path.islink(os.path.join(dirpath, name)):
+                yield rel  # reported as a symlink (as git lists it), never walked into
+                continue
             kept.append(name)
         dirnames[:] = kept
         for name in filenames:

@@ -1,5 +1,8 @@
 """The bad-input matrix for the core (walk → scan → pack): every case continues or fails
-with one line; each reason lands in the manifest (and faults on stderr)."""
+with one line; each reason lands in the manifest (and faults on stderr).
+
+The fixtures are built by tests/bad_inputs.py, which bench/reliability.py also runs through
+the real CLI to write docs/reliability.md."""
 
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+import bad_inputs
 import pytest
+from bad_inputs import DEEP_LEAF, NON_UTF8_NAME, SYNTAX_ERRORS
 
 import repoctx
 from repoctx.cli import main
@@ -28,31 +33,24 @@ def _manifest(root: Path, capsys: pytest.CaptureFixture[str], budget: str = "400
     return rows, err
 
 
-def test_binary_content_with_any_extension(make_repo, capsys) -> None:
-    root = make_repo({"looks_like.py": b"\x00\x01\x02ELF\x00" * 50, "ok.py": "x = 1\n"})
+def test_binary_content_with_any_extension(tmp_path: Path, capsys) -> None:
+    root = bad_inputs.binary(tmp_path)
     rows, _ = _manifest(root, capsys)
     assert (rows["looks_like.py"]["tier"], rows["looks_like.py"]["reason"]) == \
         ("excluded", "binary")
     assert rows["ok.py"]["tier"] == "full"
 
 
-def test_fifty_megabyte_text_file_is_listed_not_read(make_repo, capsys) -> None:
-    root = make_repo({"small.py": "x = 1\n"})
-    with open(root / "huge.txt", "w") as handle:
-        handle.write(("all work and no play\n" * 2500) * 1000)
+def test_fifty_megabyte_text_file_is_listed_not_read(tmp_path: Path, capsys) -> None:
+    root = bad_inputs.huge_text(tmp_path)
     assert (root / "huge.txt").stat().st_size > 50_000_000
     rows, _ = _manifest(root, capsys)
     assert rows["huge.txt"]["tier"] == "listed"
     assert str(rows["huge.txt"]["reason"]).startswith("too large")
 
 
-def test_encodings_and_line_endings(make_repo, capsys) -> None:
-    root = make_repo({
-        "utf16.txt": "héllo wörld\n".encode("utf-16"),
-        "latin1.py": "s = 'café'\n".encode("latin-1"),
-        "invalid.py": b"x = '\xff\xfe\xfa'\n",
-        "crlf.py": b"a = 1\r\nb = 2\r\n",
-    })
+def test_encodings_and_line_endings(tmp_path: Path, capsys) -> None:
+    root = bad_inputs.encodings(tmp_path)
     rows, err = _manifest(root, capsys)
     assert "decoded as UTF-16 (BOM)" in str(rows["utf16.txt"]["reason"])
     assert "Latin-1" in str(rows["latin1.py"]["reason"])
@@ -63,18 +61,13 @@ def test_encodings_and_line_endings(make_repo, capsys) -> None:
     assert "héllo wörld" in repoctx.pack(repo, 4000).text
 
 
-def test_symlink_loop_and_escape_are_not_followed(make_repo, tmp_path: Path, capsys) -> None:
-    secret = tmp_path / "secret.txt"
-    secret.write_text("TOP SECRET\n")
-    root = make_repo({"a.py": "x = 1\n"})
-    os.symlink(root / "loop_b", root / "loop_a")
-    os.symlink(root / "loop_a", root / "loop_b")
-    os.symlink(secret, root / "leak.txt")
-    os.symlink(tmp_path, root / "outside_dir")
+def test_symlink_loop_and_escape_are_not_followed(tmp_path: Path, capsys) -> None:
+    root = bad_inputs.symlinks(tmp_path)
     rows, err = _manifest(root, capsys)
     assert rows["loop_a"]["reason"] == "broken or looping symlink"
     assert str(rows["leak.txt"]["reason"]).startswith("symlink pointing outside")
     assert "leak.txt: symlink pointing outside" in err
+    assert str(rows["outside_dir"]["reason"]).startswith("symlink pointing outside")
     text = repoctx.pack(repoctx.scan(root), 4000).text
     assert "TOP SECRET" not in text
 
@@ -83,15 +76,7 @@ def test_symlink_loop_and_escape_are_not_followed(make_repo, tmp_path: Path, cap
 def test_unreadable_files_and_directories() -> None:
     """Run as a non-root user (root reads everything): via setpriv when we are root."""
     tmp_path = Path(tempfile.mkdtemp(prefix="repoctx-perm-"))  # pytest's tmp is 0700
-    root = tmp_path / "perm"
-    (root / "locked_dir").mkdir(parents=True)
-    (root / "ok.py").write_text("x = 1\n")
-    (root / "locked.py").write_text("y = 2\n")
-    (root / "locked_dir" / "inner.py").write_text("z = 3\n")
-    os.chmod(root / "locked.py", 0)
-    os.chmod(root / "locked_dir", 0)
-    for path in (tmp_path, root):
-        os.chmod(path, 0o755)
+    root = bad_inputs.unreadable(tmp_path)
     command = [sys.executable, "-m", "repoctx", "pack", str(root), "--budget", "2000",
                "--manifest", str(tmp_path / "m.json")]
     env = {**os.environ, "REPOCTX_CACHE_DIR": str(tmp_path / "cache")}
@@ -104,8 +89,7 @@ def test_unreadable_files_and_directories() -> None:
     try:
         result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
     finally:
-        os.chmod(root / "locked_dir", 0o755)
-        os.chmod(root / "locked.py", 0o644)
+        bad_inputs.restore_unreadable(root)
         rows_text = (tmp_path / "m.json").read_text() if (tmp_path / "m.json").exists() else ""
         shutil.rmtree(tmp_path)
     assert result.returncode == 0, result.stderr
@@ -116,11 +100,9 @@ def test_unreadable_files_and_directories() -> None:
     assert rows["ok.py"]["tier"] == "full"
 
 
-def test_odd_file_names(make_repo, capsys) -> None:
-    root = make_repo({"name with spaces.py": "a = 1\n", "new\nline.py": "b = 2\n",
-                      "tab\there.py": "c = 3\n"}, git=True)
-    weird = os.fsdecode(b"caf\xe9.py")
-    (root / weird).write_text("d = 4\n")
+def test_odd_file_names(tmp_path: Path, capsys) -> None:
+    root = bad_inputs.odd_names(tmp_path)
+    weird = NON_UTF8_NAME
     rows, _ = _manifest(root, capsys)
     assert {"name with spaces.py", "new\nline.py", "tab\there.py", weird} <= set(rows)
     text = repoctx.pack(repoctx.scan(root), 4000).text
@@ -131,39 +113,24 @@ def test_odd_file_names(make_repo, capsys) -> None:
     assert '"caf\\351.py"' in listing and '"new\\nline.py"' in listing
 
 
-def test_empty_files_empty_repo_and_empty_dir(make_repo, tmp_path: Path, capsys) -> None:
-    root = make_repo({"empty.py": "", "blank.md": ""})
+def test_empty_files_empty_repo_and_empty_dir(tmp_path: Path, capsys) -> None:
+    root = bad_inputs.empty_files(tmp_path)
     rows, _ = _manifest(root, capsys)
     assert rows["empty.py"]["tier"] == "full" and rows["empty.py"]["tokens"] == 0
-    bare_dir = tmp_path / "nothing"
-    bare_dir.mkdir()
+    bare_dir = bad_inputs.empty_dir(tmp_path)
     rows, _ = _manifest(bare_dir, capsys)
     assert rows == {}
-    import git
-
-    git.Repo.init(tmp_path / "fresh")
-    rows, _ = _manifest(tmp_path / "fresh", capsys)
+    rows, _ = _manifest(bad_inputs.empty_git_repo(tmp_path), capsys)
     assert rows == {}
 
 
 def test_two_hundred_deep_tree(tmp_path: Path, capsys) -> None:
-    root = tmp_path / "deep"
-    deepest = root.joinpath(*[f"d{i}" for i in range(200)])
-    deepest.mkdir(parents=True)
-    (deepest / "leaf.py").write_text("x = 1\n")
-    (root / "top.py").write_text("y = 2\n")
-    rows, _ = _manifest(root, capsys)
-    leaf = "/".join(f"d{i}" for i in range(200)) + "/leaf.py"
-    assert rows[leaf]["tier"] == "full"
+    rows, _ = _manifest(bad_inputs.deep_tree(tmp_path), capsys)
+    assert rows[DEEP_LEAF]["tier"] == "full"
 
 
 def test_hundred_thousand_tiny_files(tmp_path: Path) -> None:
-    root = tmp_path / "many"
-    for d in range(100):
-        folder = root / f"d{d:02d}"
-        folder.mkdir(parents=True)
-        for i in range(1000):
-            (folder / f"f{i}.py").write_text(f"x{i} = {i}\n")
+    root = bad_inputs.many_files(tmp_path)
     repo = repoctx.scan(root)
     assert len(repo.files) == 100_000
     result = repoctx.pack(repo, 16_384)
@@ -171,31 +138,10 @@ def test_hundred_thousand_tiny_files(tmp_path: Path) -> None:
     assert sum(result.counts().values()) == 100_000
 
 
-SYNTAX_ERRORS = {
-    "python": ("bad.py", "def broken(:\n    return\n"),
-    "javascript": ("bad.js", "function (} {\n"),
-    "typescript": ("bad.ts", "let x: = ;\ninterface {\n"),
-    "tsx": ("bad.tsx", "const a = <div><span></div>;\n"),
-    "go": ("bad.go", "package main\nfunc main( {\n"),
-    "rust": ("bad.rs", "fn main( {\n let = ;\n"),
-    "java": ("Bad.java", "class Bad { void m( { }\n"),
-    "kotlin": ("bad.kt", "fun main( {\n"),
-    "c": ("bad.c", "int main( {\n"),
-    "cpp": ("bad.cpp", "class { int x\n"),
-    "csharp": ("Bad.cs", "class Bad { void M( { }\n"),
-    "ruby": ("bad.rb", "def broken(\n  end end end\n"),
-    "php": ("bad.php", "<?php function ( { \n"),
-    "scala": ("bad.scala", "object { def = }\n"),
-    "swift": ("bad.swift", "func ( {\n"),
-    "bash": ("bad.sh", "if then fi fi\n"),
-    "lua": ("bad.lua", "function ( end end\n"),
-}
-
-
-def test_syntax_errors_in_every_supported_language(make_repo, capsys) -> None:
+def test_syntax_errors_in_every_supported_language(tmp_path: Path, capsys) -> None:
     with_grammar = {lang.name for lang in LANGUAGES if has_grammar(lang.name)}
     assert with_grammar == set(SYNTAX_ERRORS)
-    root = make_repo(dict(SYNTAX_ERRORS.values()))
+    root = bad_inputs.syntax_errors(tmp_path)
     rows, err = _manifest(root, capsys)
     for language, (name, _) in SYNTAX_ERRORS.items():
         assert "syntax error" in str(rows[name]["reason"]), language
@@ -203,44 +149,25 @@ def test_syntax_errors_in_every_supported_language(make_repo, capsys) -> None:
         assert f"{name}: syntax error" in err
 
 
-def test_git_states(make_repo, tmp_path: Path, capsys) -> None:
-    import git
-
-    root = make_repo({"a.py": "x = 1\n", "b.py": "import a\n"}, git=True)
-    repo = git.Repo(root)
-    (root / "c.py").write_text("import b\n")
-    repo.git.add("c.py")
-    repo.git.commit("-m", "second")
-    repo.git.checkout("HEAD~1")  # detached HEAD
+def test_git_states(tmp_path: Path, capsys) -> None:
+    root = bad_inputs.detached_head(tmp_path)  # HEAD~1 of a two-commit history
     rows, _ = _manifest(root, capsys)
     assert set(rows) == {"a.py", "b.py"}
-    shallow = tmp_path / "shallow"
-    repo.git.checkout("-")
-    git.Repo.clone_from(f"file://{root}", shallow, depth=1)
+    shallow = bad_inputs.shallow_clone(tmp_path / "clone")
     rows, _ = _manifest(shallow, capsys)
     assert set(rows) == {"a.py", "b.py", "c.py"}
 
 
-def test_submodule_is_listed_not_scanned(make_repo, tmp_path: Path, capsys) -> None:
-    import git
-
-    library = make_repo({"lib.py": "def f():\n    pass\n"}, git=True, name="library")
-    root = make_repo({"app.py": "x = 1\n"}, git=True, name="app")
-    repo = git.Repo(root)
-    repo.git.execute(["git", "-c", "protocol.file.allow=always", "submodule", "add",
-                      str(library), "vendor_lib"])
-    repo.git.commit("-m", "add submodule")
+def test_submodule_is_listed_not_scanned(tmp_path: Path, capsys) -> None:
+    root = bad_inputs.submodule(tmp_path)
     rows, _ = _manifest(root, capsys)
     assert rows["vendor_lib"]["tier"] == "listed"
     assert "submodule" in str(rows["vendor_lib"]["reason"])
     assert "vendor_lib/lib.py" not in rows
 
 
-def test_lfs_pointer_and_non_git_directory(make_repo, capsys) -> None:
-    pointer = ("version https://git-lfs.github.com/spec/v1\n"
-               "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
-               "size 12345\n")
-    root = make_repo({"model.onnx": pointer, "data/table.csv": pointer, "a.py": "x = 1\n"})
+def test_lfs_pointer_and_non_git_directory(tmp_path: Path, capsys) -> None:
+    root = bad_inputs.lfs_pointers(tmp_path)
     rows, _ = _manifest(root, capsys)
     for name in ("model.onnx", "data/table.csv"):
         assert rows[name]["reason"] == "git LFS pointer (content not checked out)"
@@ -248,9 +175,7 @@ def test_lfs_pointer_and_non_git_directory(make_repo, capsys) -> None:
 
 
 def test_bare_repository_is_a_one_line_error(tmp_path: Path, capsys) -> None:
-    import git
-
-    git.Repo.init(tmp_path / "bare.git", bare=True)
+    bad_inputs.bare_repo(tmp_path)
     with pytest.raises(InputError, match="bare git repository"):
         repoctx.scan(tmp_path / "bare.git")
     assert main(["pack", str(tmp_path / "bare.git")]) == 2

@@ -40,6 +40,30 @@ def test_no_redact_allowed_only_for_local_models() -> None:
     assert info.value.exit_code == 2 and "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("proxy_env, refused", [
+    ({"HTTP_PROXY": "http://proxy.example:3128"}, True),
+    ({"http_proxy": "http://proxy.example:3128"}, True),
+    ({"ALL_PROXY": "socks5://proxy.example:1080"}, True),
+    ({"HTTP_PROXY": "http://proxy.example:3128", "NO_PROXY": "127.0.0.1,localhost"}, False),
+    ({"HTTP_PROXY": "http://127.0.0.1:3128"}, False),  # a proxy on this machine
+    ({"HTTPS_PROXY": "http://proxy.example:3128"}, False),  # not for an http:// URL
+])  # fmt: skip
+def test_a_loopback_url_behind_an_environment_proxy_is_not_local(
+    proxy_env: dict[str, str], refused: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name, value in proxy_env.items():
+        monkeypatch.setenv(name, value)
+    if refused:
+        with pytest.raises(InputError, match="through the proxy"):
+            redact_secrets(True, "http://127.0.0.1:8437")
+    else:
+        assert redact_secrets(True, "http://127.0.0.1:8437") is False
+    assert redact_secrets(True, None) is False  # a local GGUF is never behind a proxy
+
+
 def _staged_diff(tmp_path: Path) -> str:
     root = tmp_path / "r"
     root.mkdir()
