@@ -23,7 +23,7 @@ from typing import TypeVar
 from repoctx.errors import RepoctxError
 from repoctx.llm.base import Backend, Done, Event, Options, Prompt, Stats, Text
 from repoctx.multipack import PackPlan, PlannedPack, render_packs
-from repoctx.packer import Pack
+from repoctx.packer import Pack, PackOverflow
 from repoctx.render import Format
 from repoctx.review import prompt_tokens
 from repoctx.scanner import Repo
@@ -80,13 +80,21 @@ class Producer:
 
     def __iter__(self) -> Iterator[Part | Unfit]:
         for planned in self.plan.packs:
-            pieces = render_packs(self.repo, self.plan, planned, self.fmt,
-                                  self.redact)
-            self.total += len(pieces) - 1
-            for piece, packed in pieces:
-                yield from self._fitted(piece, packed)
+            yield from self._pieces(planned)
+
+    def _pieces(self, planned: PlannedPack) -> Iterator[Part | Unfit]:
+        try:
+            pieces = render_packs(self.repo, self.plan, planned, self.fmt, self.redact)
+        except PackOverflow as exc:  # one file (with the tree) over the budget after all
+            yield Unfit(self._take(), planned.files, f"does not fit a pack: {exc}")
+            return
+        self.total += len(pieces) - 1
+        for piece, packed in pieces:
+            yield from self._fitted(piece, packed)
 
     def _fitted(self, piece: PlannedPack, packed: Pack) -> Iterator[Part | Unfit]:
+        """The part, if the model's own tokenizer agrees it fits; else smaller: halved along
+        the order, or (one file) without the interface skeletons, which are a courtesy."""
         prompt, options, key = part_prompt(self.repo, self.spec, packed.text, piece.files,
                                            self._next, self.total)
         need = prompt_tokens(prompt, self.count)
@@ -94,19 +102,18 @@ class Producer:
         if need <= room:
             yield Part(self._take(), piece.files, piece.interfaces, packed.total_tokens, need,
                        prompt, options, key, tuple(packed.redactions))
-            return
-        if len(piece.files) < 2:
+        elif len(piece.files) >= 2:
+            self.total += 1
+            middle = len(piece.files) // 2
+            for half in (piece.files[:middle], piece.files[middle:]):
+                yield from self._pieces(PlannedPack(piece.index, half, piece.interfaces,
+                                                    piece.estimate // 2))
+        elif piece.interfaces:
+            yield from self._pieces(PlannedPack(piece.index, piece.files, (), piece.estimate))
+        else:
             yield Unfit(self._take(), piece.files,
                         f"{piece.files[0]} alone is {need:,} tokens in the model's vocabulary; "
                         f"its context holds {room:,} besides the answer")
-            return
-        self.total += 1
-        middle = len(piece.files) // 2
-        for half in (piece.files[:middle], piece.files[middle:]):
-            part = PlannedPack(piece.index, half, piece.interfaces, piece.estimate // 2)
-            for sub, rendered in render_packs(self.repo, self.plan, part, self.fmt,
-                                              self.redact):
-                yield from self._fitted(sub, rendered)
 
     def _take(self) -> int:
         number, self._next = self._next, self._next + 1

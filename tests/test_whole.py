@@ -284,3 +284,32 @@ def test_unreachable_server_fails_in_one_line(capsys) -> None:
                  "--server", _closed_port_server()])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 3 and "unreachable" in err and "Traceback" not in err
+
+
+def test_packs_over_the_models_own_count_are_halved_then_stripped_of_interfaces() -> None:
+    """The plan counts in Qwen 3.5 tokens; a model whose vocabulary needs more (here: one
+    token per character) gets smaller parts, every file still reviewed exactly once."""
+    from repoctx.review import prompt_tokens
+    from repoctx.whole_run import Part, Producer, Unfit
+
+    repo = repoctx.scan(FIXTURE)
+    plan = plan_packs(repo, 1000, fmt="qwen")
+    spec = _spec(options=Options(max_tokens=100))
+    producer = Producer(repo, plan, spec, fmt="qwen", count=len, context=3700,
+                        redact_secrets=True)
+    items = list(producer)
+    parts = [i for i in items if isinstance(i, Part)]
+    assert len(items) > len(plan.packs) and producer.total == len(items)
+    assert [i.number for i in items] == list(range(1, len(items) + 1))
+    reviewed = [f for i in items for f in i.files]
+    assert sorted(reviewed) == sorted(SOURCES)  # exactly once, in full or reported unfit
+    assert all(prompt_tokens(p.prompt, len) <= 3700 - 100 for p in parts)
+    planned_cli = next(p for p in plan.packs if "inventory/cli.py" in p.files)
+    (cli,) = [p for p in parts if p.files == ("inventory/cli.py",)]
+    assert planned_cli.interfaces and not cli.interfaces  # a lone file dropped its skeletons
+    assert not any(isinstance(i, Unfit) for i in items)
+    tighter = list(Producer(repo, plan, spec, fmt="qwen", count=len, context=3000,
+                            redact_secrets=True))
+    (unfit,) = [i for i in tighter if isinstance(i, Unfit)]
+    assert unfit.files == ("inventory/store.py",) and "alone is" in unfit.reason
+    assert sorted(f for i in tighter for f in i.files) == sorted(SOURCES)
