@@ -19,6 +19,7 @@ def test_info_then_clear(make_repo, capsys: pytest.CaptureFixture[str]) -> None:
     facts = json.loads(capsys.readouterr().out)
     assert facts["scan"]["entries"] == 2 and facts["scan"]["bytes"] > 0
     assert facts["states"] == {"path": str(states), "bytes": 2048, "entries": 1}
+    assert facts["reviews"]["entries"] == 0
     assert main(["cache", "clear", "--states"]) == 0
     assert "removed 2.0 KiB" in capsys.readouterr().err
     assert not states.exists()
@@ -27,3 +28,17 @@ def test_info_then_clear(make_repo, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["cache", "info"]) == 0
     out = capsys.readouterr().out
     assert "parse results and token counts: 0 entries" in out
+
+
+def test_clear_reviews_only(capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlite3
+
+    directory = Path(os.environ["REPOCTX_CACHE_DIR"])
+    directory.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(directory / "whole_reviews.sqlite") as db:
+        db.execute("CREATE TABLE reviews (key TEXT PRIMARY KEY, body TEXT)")
+        db.execute("INSERT INTO reviews VALUES ('a', 'b')")
+    assert main(["cache", "info", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["reviews"]["entries"] == 1
+    assert main(["cache", "clear", "--reviews"]) == 0
+    assert not (directory / "whole_reviews.sqlite").exists()

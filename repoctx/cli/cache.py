@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 STATE_DIR = "states"  # saved model prefix states (incremental ingest)
+REVIEWS = "whole_reviews.sqlite"  # per-pack answers of `repoctx review --whole` (resume)
 
 
 def register(subparsers: Any) -> None:
@@ -26,6 +27,8 @@ def register(subparsers: Any) -> None:
     which = clear.add_mutually_exclusive_group()
     which.add_argument("--scan", action="store_true", help="only parse results and counts")
     which.add_argument("--states", action="store_true", help="only saved model states")
+    which.add_argument("--reviews", action="store_true",
+                       help="only stored per-pack reviews of `review --whole`")
     clear.set_defaults(run=run_clear)
 
 
@@ -44,7 +47,30 @@ def _inventory() -> dict[str, Any]:
     files = [p for p in states_dir.rglob("*") if p.is_file()] if states_dir.is_dir() else []
     states = {"path": str(states_dir), "bytes": sum(p.stat().st_size for p in files),
               "entries": len(files)}
-    return {"directory": str(directory), "scan": scan, "states": states}
+    reviews_path = directory / REVIEWS
+    reviews = {"path": str(reviews_path), "bytes": _bytes_with_wal(reviews_path),
+               "entries": _review_entries(reviews_path)}
+    return {"directory": str(directory), "scan": scan, "states": states, "reviews": reviews}
+
+
+def _bytes_with_wal(path: Path) -> int:
+    return sum(Path(f"{path}{suffix}").stat().st_size for suffix in ("", "-wal", "-shm")
+               if Path(f"{path}{suffix}").exists())
+
+
+def _review_entries(path: Path) -> int:
+    import sqlite3
+
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            tables = [row[0] for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type='table'")]
+            return sum(int(db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0])
+                       for t in tables if t != "meta")
+    except sqlite3.Error:
+        return 0
 
 
 def run_info(args: argparse.Namespace) -> int:
@@ -54,7 +80,8 @@ def run_info(args: argparse.Namespace) -> int:
         return 0
     print(f"cache directory: {facts['directory']}")
     for key, label in (("scan", "parse results and token counts"),
-                       ("states", "saved model prefix states")):
+                       ("states", "saved model prefix states"),
+                       ("reviews", "stored per-pack reviews (review --whole)")):
         part = facts[key]
         print(f"  {label}: {part['entries']} entries, {_size(part['bytes'])} ({part['path']})")
     return 0
@@ -65,13 +92,16 @@ def run_clear(args: argparse.Namespace) -> int:
 
     directory = default_cache_dir()
     removed = 0
-    if not args.states:
+    everything = not (args.scan or args.states or args.reviews)
+    for name, wanted in (("cache.sqlite", args.scan), (REVIEWS, args.reviews)):
+        if not (wanted or everything):
+            continue
         for suffix in ("", "-wal", "-shm"):
-            target = Path(f"{directory / 'cache.sqlite'}{suffix}")
+            target = Path(f"{directory / name}{suffix}")
             if target.exists():
                 removed += target.stat().st_size
                 target.unlink()
-    if not args.scan and (directory / STATE_DIR).is_dir():
+    if (args.states or everything) and (directory / STATE_DIR).is_dir():
         removed += sum(p.stat().st_size for p in (directory / STATE_DIR).rglob("*")
                        if p.is_file())
         shutil.rmtree(directory / STATE_DIR)
