@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from capture_proxy import CaptureProxy, capture_proxy
-from secret_repo import ENV_VALUE, NEEDLES, SECRET_FILES, needles_in
+from secret_repo import ENV_VALUE, KEY_BLOCK, NEEDLES, SECRET_FILES, needles_in
 from test_hook_common import (
     FAST_HOOK,
     SOURCES,
@@ -148,3 +148,20 @@ def test_a_repo_config_cannot_turn_redaction_off(tmp_path: Path) -> None:
     (root / "pyproject.toml").write_text("[tool.repoctx.hook]\nno_redact = true\n")
     done = run_cli(root, "hook", "run", "--server", "http://127.0.0.1:9")
     assert done.returncode == 2 and "--no-redact on the command line" in done.stderr
+
+
+def test_whole_review_sends_no_secret_in_any_pack(tmp_path: Path, proxy: CaptureProxy) -> None:
+    # --whole packs source files only (data files stay paths): the key goes into code too
+    keys = {"app/keys.py": f'DEPLOY_KEY = """{KEY_BLOCK}"""\n'}
+    more = {f"app/part{i}.py": "".join(f"def f{i}_{j}(x):\n    return x * {j}\n\n\n"
+                                       for j in range(12)) for i in range(4)}  # fmt: skip
+    root = init_repo(tmp_path / "whole", {**SOURCES, **SECRET_FILES, **keys, **more})
+    done = run_cli(root, "review", ".", "--server", proxy.url, "--whole", "--budget", "700",
+                   "--max-tokens", "4", "--fresh")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    sent = proxy.bodies()
+    asked = proxy.posted("chat/completions")
+    assert len(asked) >= 3  # several packs and a merge
+    assert "app/settings.py" in sent and "app/keys.py" in sent
+    assert "[REDACTED:aws-access-key-id]" in sent and "[REDACTED:private-key]" in sent
+    assert needles_in(sent) == []
