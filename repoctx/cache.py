@@ -88,7 +88,7 @@ class Cache:
         except (sqlite3.DatabaseError, OSError) as exc:
             self.warning = f"cache {self.path} was unusable ({exc}); rebuilt it"
             try:
-                _move_aside(self.path)
+                move_aside(self.path)
                 return self._connect()
             except (sqlite3.DatabaseError, OSError) as again:
                 self.warning = f"cache disabled: {self.path}: {again}"
@@ -247,7 +247,8 @@ def _storable(text: str) -> bool:
     return True
 
 
-def _move_aside(path: Path) -> None:
+def move_aside(path: Path) -> None:
+    """Rename a database (and its WAL files) to ``*.corrupt`` so a fresh one can start."""
     for suffix in ("", "-wal", "-shm"):
         candidate = Path(f"{path}{suffix}")
         if candidate.exists():

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from repoctx.cache import move_aside
+
 SCHEMA = "1"
 FILE_NAME = "whole_reviews.sqlite"
 MAX_ENTRIES = 20_000
@@ -73,10 +75,7 @@ class ResultStore:
         except (sqlite3.DatabaseError, OSError) as exc:
             self.warning = f"pack result store {self.path} was unusable ({exc}); rebuilt it"
             try:
-                for suffix in ("", "-wal", "-shm"):
-                    stale = Path(f"{self.path}{suffix}")
-                    if stale.exists():
-                        stale.replace(Path(f"{self.path}{suffix}.corrupt"))
+                move_aside(self.path)
                 return self._connect()
             except (sqlite3.DatabaseError, OSError) as again:
                 self.warning = f"pack results not cached: {self.path}: {again}"
