@@ -54,3 +54,18 @@ def test_skeleton_extractor_on_token_soup(case: tuple[str, bytes]) -> None:
 @given(files=pack_repos(), budget=st.integers(300, 8000), fmt=st.sampled_from(FORMATS))
 def test_packer_on_hostile_generated_repos(files: dict[str, str], budget: int, fmt: str) -> None:
     check_pack(files, budget, fmt)
+
+
+# Found by bench/fuzz.py (kept as fixed examples): a tsconfig whose "extends" is neither a
+# string nor a list raised TypeError and stopped the whole scan; a PHP reference whose
+# module expands to no name but carries group names raised IndexError.
+def test_tsconfig_extends_of_any_json_type() -> None:
+    for extends in ("1", "true", "null", '{"a": "./b"}', '["./base", 3]'):
+        texts = {"tsconfig.json": f'{{"extends": {extends}}}', "src/a.ts": "", "src/b.ts": ""}
+        refs = {"src/a.ts": [ImportRef("./b", "import", 1)], "src/b.ts": []}
+        check_resolve({**texts}, {**refs, "tsconfig.json": []})
+
+
+def test_php_reference_without_a_name_but_with_group_names() -> None:
+    refs = {"a.php": [ImportRef("{", "use", 1, names=("",))], "b.php": []}
+    check_resolve({"a.php": "", "b.php": ""}, refs)

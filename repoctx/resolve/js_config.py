@@ -76,7 +76,8 @@ class TsConfigs:
             return _Options()
         options = _Options()
         extends = data.get("extends")
-        for parent in [extends] if isinstance(extends, str) else extends or []:
+        parents = [extends] if isinstance(extends, str) else extends
+        for parent in parents if isinstance(parents, list) else []:  # "extends": 1 → none
             parent_path = self._extends_path(config, parent) if isinstance(parent, str) else None
             if parent_path is not None:
                 _merge(options, self._options(parent_path, depth + 1))

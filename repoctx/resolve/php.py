@@ -65,7 +65,7 @@ class PhpResolver:
             return [found] if found else []
         targets: list[str] = []
         names = _expand_group(spec)
-        if ref.names:  # ``use A\{B, C as D}`` arrives as "A" + names (aliases included)
+        if ref.names and names:  # ``use A\{B, C as D}`` arrives as "A" + names (aliases too)
             names = [names[0] + "\\" + n.lstrip("\\") for n in ref.names]
         for name in names:
             for found in self._class_files(name):
