@@ -154,6 +154,9 @@ def interrupt_after_call() -> Iterator[None]:
         _interrupted.set()
 
     previous = signal.getsignal(signal.SIGINT)
+    if previous is None:  # a handler installed outside Python: leave it alone
+        yield
+        return
     signal.signal(signal.SIGINT, hold)
     try:
         yield
@@ -162,7 +165,7 @@ def interrupt_after_call() -> Iterator[None]:
         _interrupted.clear()
         if held and callable(previous):
             previous(signal.SIGINT, None)
-        elif held and previous in (signal.SIG_DFL, None):
+        elif held and previous == signal.SIG_DFL:
             os.kill(os.getpid(), signal.SIGINT)
 
 
