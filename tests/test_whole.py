@@ -313,3 +313,19 @@ def test_packs_over_the_models_own_count_are_halved_then_stripped_of_interfaces(
     (unfit,) = [i for i in tighter if isinstance(i, Unfit)]
     assert unfit.files == ("inventory/store.py",) and "alone is" in unfit.reason
     assert sorted(f for i in tighter for f in i.files) == sorted(SOURCES)
+
+
+def test_the_fallback_model_never_goes_whole_on_its_own(make_repo, capsys) -> None:  # type: ignore[no-untyped-def]
+    import argparse
+
+    from repoctx.cli._review_whole import wanted
+
+    root = make_repo({f"m{i}.py": "x = 1\n" * 200 for i in range(6)})
+    repo = repoctx.scan(root)
+    args = argparse.Namespace(whole=None, whole_share=None, parallel=None)
+    small = source_tokens(repo) // 4
+    assert wanted(args, repo, small)
+    assert not wanted(args, repo, small, fallback=True)
+    assert "--whole reviews all of it" in capsys.readouterr().err
+    assert wanted(argparse.Namespace(whole=True, whole_share=None, parallel=None), repo,
+                  small, fallback=True)

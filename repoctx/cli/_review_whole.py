@@ -59,12 +59,23 @@ def settings(args: argparse.Namespace, root: Path) -> tuple[float, int]:
     return float(share), parallel
 
 
-def wanted(args: argparse.Namespace, repo: Repo, budget: int) -> bool:
+def wanted(args: argparse.Namespace, repo: Repo, budget: int, *, fallback: bool = False) -> bool:
+    """``--whole``/``--no-whole``, else automatic when too little of the repo fits one pack —
+    but never automatically for the embedded fallback model: its small context would turn
+    a first try of ``repoctx review .`` into hundreds of packs and hours on a CPU."""
     if args.whole is not None:
         return bool(args.whole)
     from repoctx.whole import needs_whole
 
-    return needs_whole(repo, budget, settings(args, repo.root)[0])
+    if not needs_whole(repo, budget, settings(args, repo.root)[0]):
+        return False
+    if fallback:
+        from repoctx.cli._common import warn
+
+        warn("the repository is larger than the fallback model's context: reviewing its most "
+             "relevant part (--whole reviews all of it, pack by pack)")
+        return False
+    return True
 
 
 def planned_budget(args: argparse.Namespace, choice: Choice, max_tokens: int) -> int:

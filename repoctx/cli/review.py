@@ -125,7 +125,7 @@ def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, c
         options = Options(max_tokens=max_tokens, think=args.think,
                           temperature=0.0 if greedy else 0.6,
                           repeat_penalty=1.15 if greedy else 1.0)  # fmt: skip
-        if whole_wanted(args, repo, sizing.pack_budget):
+        if whole_wanted(args, repo, sizing.pack_budget, fallback=plain):
             from repoctx.cli._review_whole import review_whole_cli
 
             return review_whole_cli(args, repo, choice, backend, sizing.pack_budget, options,
@@ -171,10 +171,11 @@ def _max_tokens(args: argparse.Namespace, plain: bool) -> int:
     return int(args.max_tokens or (768 if plain else 4096))
 
 
-def whole_wanted(args: argparse.Namespace, repo: Any, budget: int) -> bool:
+def whole_wanted(args: argparse.Namespace, repo: Any, budget: int, *,
+                 fallback: bool = False) -> bool:
     from repoctx.cli._review_whole import wanted
 
-    return wanted(args, repo, budget)
+    return wanted(args, repo, budget, fallback=fallback)
 
 
 def _stream(backend: Backend, prepared: Prepared, renderer: Renderer) -> Stats:
