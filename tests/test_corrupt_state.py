@@ -82,3 +82,33 @@ def test_the_hook_skips_past_a_broken_state_file(tmp_path: Path) -> None:
     done = run_cli(root, "hook", "run", env=hook_env(REPOCTX_CACHE_DIR=str(cache)))
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and "skipped" in done.stderr
+
+
+@pytest.mark.parametrize("damage", ["garbage", "torn", "bad-row"])
+def test_the_whole_review_store_survives_damage(damage: str, tmp_path: Path) -> None:
+    """review --whole's per-pack result store: moved aside and rebuilt, or disabled; a run
+    never fails on it."""
+    import sqlite3
+
+    from repoctx.whole_store import FILE_NAME, ResultStore
+
+    store = ResultStore(tmp_path)
+    for i in range(200):
+        store.put(f"k{i}", "pack", {"answer": "x" * 200, "i": i})
+    store.close()
+    database = tmp_path / FILE_NAME
+    if damage == "garbage":
+        database.write_bytes(b"not a database" * 100)
+    elif damage == "torn":
+        with database.open("r+b") as f:
+            f.seek(4096)
+            f.write(os.urandom(max(0, database.stat().st_size - 4096)))
+    else:
+        with sqlite3.connect(database) as db:
+            db.execute("UPDATE results SET data='{not json' WHERE key='k1'")
+    again = ResultStore(tmp_path)
+    assert again.get("k1") is None  # nothing wrong is ever served
+    again.put("fresh", "pack", {"answer": "y"})
+    if damage != "bad-row":
+        assert again.warning and ("rebuilt" in again.warning or "not cached" in again.warning)
+        assert again.get("fresh") in ({"answer": "y"}, None)
