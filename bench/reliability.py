@@ -115,7 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-faults", action="store_true", help="bad inputs only")
     parser.add_argument("--no-docs", action="store_true", help="do not write docs/")
     parser.add_argument("--json", type=Path, default=ROOT / "bench/results/reliability.json")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite docs/reliability.md from --json without running anything")
     args = parser.parse_args(argv)
+    if args.report_only:
+        write_docs(ROOT / "docs" / "reliability.md", json.loads(args.json.read_text()))
+        return 0
     rows: list[Row] = []
     for case in CASES:
         if args.only.lower() not in case.name.lower():

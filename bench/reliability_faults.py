@@ -67,7 +67,7 @@ def interrupted(base: Path, name: str, args: list[str], stage: str, *, pause: bo
     if "--output" in args:
         text = out.read_text() if out.exists() else ""
         parts = [p for p, mark in (("static facts", "## Static facts"),
-                                   ("partial answer", "## Model review")) if mark in text]
+                                   ("model section so far", "## Model review")) if mark in text]
         row.reasons["--output"] = "kept: " + ", ".join(parts) if parts else "absent"
     return row
 

@@ -127,6 +127,24 @@ def write_docs(path: Path, doc: dict[str, Any]) -> None:
         "",
     ]
     if doc["faults"]:
-        text += ["## Faults", "", "Each fault made real (bench/reliability_faults.py says how).",
-                 "", *_fault_table(doc["faults"]), ""]
+        text += ["## Faults", "", "Each fault made real (bench/reliability_faults.py says how; "
+                 "`REPOCTX_STAGES=1` names the stages on stderr, `pause:<stage>` holds a run "
+                 "there for the signal).", "", *_fault_table(doc["faults"]), "", *NOT_HERE]
     path.write_text("\n".join(text))
+
+
+NOT_HERE = [
+    "## Not reproducible on this machine",
+    "",
+    "**Out of memory during prefill.** On a GPU, llama.cpp can fail to grow a device buffer "
+    "while evaluating a batch (`llama_decode` returns -2 and logs the failed allocation); "
+    "repoctx then raises `OutOfMemory` with one line (exit 3). On this CPU build no such "
+    "failure is recoverable: the KV cache and compute buffers are reserved when the context "
+    "is created (that failure is the row above, retried at half the context), and what is "
+    "allocated while decoding — the OpenMP worker threads and the CPU backend's work buffer "
+    "(C++ `new`) — aborts the process under an address-space limit (libgomp \"Thread "
+    "creation failed\", `std::bad_alloc` → terminate) instead of failing the call. A retry "
+    "of the prefill at a smaller budget therefore has nothing real to be tested against "
+    "here, and is not implemented.",
+    "",
+]

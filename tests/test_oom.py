@@ -11,7 +11,7 @@ Out of memory *during prefill* cannot be produced on this CPU build: llama.cpp r
 KV cache and compute buffers when the context is created, and what it allocates while
 decoding (OpenMP threads, the CPU backend's work buffer via ``new``) aborts the process
 (libgomp "Thread creation failed", ``std::bad_alloc`` → terminate) instead of failing the
-call — see docs/security.md.
+call — see docs/reliability.md.
 """
 
 from __future__ import annotations
