@@ -117,23 +117,30 @@ def pack(
     if budget <= 0:
         raise InputError(f"budget must be a positive number of tokens, not {budget}")
     stages.enter("pack")
-    _check_known(repo, [*focus, *pinned, *dropped])
+    _check_known(repo, [*focus, *pinned, *dropped, *(fixed or {})])
     nodes = [p for p, f in repo.files.items() if not (f.skip and f.skip.tier == "excluded")]
-    languages = {p: repo.files[p].language for p in nodes}
     if fixed is not None:  # the caller chose every tier: no relevance ranking needed
         ranking = Ranking(order=[], score={}, reason={})
-    ranking = ranking or rank(nodes, repo.graph.edges, [*pinned, *focus], languages)
+    ranking = ranking or rank(nodes, repo.graph.edges, [*pinned, *focus],
+                              {p: repo.files[p].language for p in nodes})
     history = repo.churn() if stable_order else {}
     placed = dependency_order(nodes, repo.graph.edges, tie_key=_stability_key(history))
     bodies = Bodies(repo, redact_secrets=redact_secrets)
     boundary = boundary_for(sorted(f.digest or "" for f in repo.files.values()))
     state = Selector(repo, fmt, budget, boundary, bodies, ranking, set(focus) | set(pinned),
-                      full_share)
-    if fixed is not None:
-        _check_known(repo, list(fixed))
-        choices = state.select_fixed(fixed)
-    else:
-        choices = state.select(set(pinned), set(dropped))
+                     full_share)
+    choices = (state.select_fixed(fixed) if fixed is not None
+               else state.select(set(pinned), set(dropped)))
+    text, blocks, total = _fit(repo, fmt, state, choices, placed, bodies, fixed is not None)
+    entries = _entries(repo, choices, blocks, bodies, history)
+    redactions = [r for b in blocks for r in bodies.redactions(b.path, b.tier)]
+    return Pack(text, budget, total, fmt, repo.counter.name, entries, list(repo.problems),
+                redactions, redact_secrets)
+
+
+def _fit(repo: Repo, fmt: Format, state: Selector, choices: dict[str, Choice],
+         placed: Sequence[str], bodies: Bodies, fixed: bool) -> tuple[str, list[Block], int]:
+    """Render, count exactly, and step the least relevant file down until the text fits."""
     while True:
         text, blocks = _render(repo, fmt, state.boundary, choices, placed, bodies,
                                state.tree_depth)
@@ -141,17 +148,13 @@ def pack(
             state.boundary = boundary_for(block.body for block in blocks)  # never in a body
             continue
         total = repo.counter.count(text)
-        if total <= budget:
-            break
+        if total <= state.budget:
+            return text, blocks, total
         if not state.demote_last(choices):
-            if fixed is not None:
-                raise PackOverflow(total, budget)
-            raise InputError(f"budget of {budget} tokens is too small: the repository "
+            if fixed:
+                raise PackOverflow(total, state.budget)
+            raise InputError(f"budget of {state.budget} tokens is too small: the repository "
                              f"summary and tree alone need {total}")
-    entries = _entries(repo, choices, blocks, bodies, history)
-    redactions = [r for b in blocks for r in bodies.redactions(b.path, b.tier)]
-    return Pack(text, budget, total, fmt, repo.counter.name, entries, list(repo.problems),
-                redactions, redact_secrets)
 
 
 def _stability_key(history: Mapping[str, Churn]) -> Callable[[str], tuple[object, ...]]:
