@@ -9,6 +9,7 @@ next question about the same repo evaluates only its own tokens (see snapshot.py
 from __future__ import annotations
 
 import codecs
+import contextlib
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
@@ -26,9 +27,12 @@ from repoctx.llm.base import (
     Stats,
 )
 from repoctx.llm.chat import Rendered, ThinkSplitter, render
+from repoctx.llm.ingest import Ingest
+from repoctx.llm.ingest import checkpoints as block_checkpoints
 from repoctx.llm.runtime import LoadSettings, OutOfMemory, Runtime
 from repoctx.llm.sampling import Sampler, schema_grammar
 from repoctx.llm.snapshot import Snapshot, StateKeeper
+from repoctx.llm.statestore import StateStore
 
 WarningCallback = Callable[[str], None]
 
@@ -43,11 +47,15 @@ class LlamaCppBackend:
         *,
         on_warning: WarningCallback | None = None,
         label: str | None = None,
+        states: StateStore | None = None,
     ) -> None:
         self.path = path
         stages.enter("load")
         self.rt = _load_with_retry(path, settings, on_warning)
-        self.state = StateKeeper(self.rt)
+        # a lineage keeps ≤ 16 checkpoints (see ingest.interval_for), plus prefix ends
+        self.state = StateKeeper(self.rt, max_snapshots=24)
+        self.ingest = Ingest(self.rt, self.state, states)
+        self._piece_bytes: dict[int, int] = {}
         self._label = label or path.name
         self._template = self.rt.chat_template()
         self._bos, self._eos = self.rt.bos_eos_text()
@@ -82,7 +90,7 @@ class LlamaCppBackend:
                 f"the prompt is {len(tokens)} tokens but the context holds {self.rt.n_ctx}"
             )
         started = time.perf_counter()
-        cached = yield from self.prefill(tokens, prefix)
+        cached = yield from self.ingest_prompt(rendered, tokens, prefix)
         prefill_s = time.perf_counter() - started
         stats = Stats(prompt_tokens=len(tokens), cached_tokens=cached, prefill_s=prefill_s)
         yield from self._generate(opts, rendered.thinking_open, stats)
@@ -101,12 +109,19 @@ class LlamaCppBackend:
         head = tuple(tokens[:prefix])
         if any(s.tokens == head and self.state.usable(s) for s in self.state.snapshots):
             return prefix  # already warm
-        for event in self.prefill(list(head), prefix):
+        if self.ingest.resume_exact(head):
+            return prefix  # read from a saved state
+        for event in self.ingest_prompt(rendered, list(head), prefix):
             if on_progress is not None:
                 on_progress(event)
         return prefix
 
     def close(self) -> None:
+        """Save the last repo prefix to the state cache (when enabled), then free the model."""
+        if self.rt.ctx is not None:
+            # a cache: a full disk must not turn a finished answer into an error
+            with contextlib.suppress(OSError, ModelError):
+                self.ingest.persist()
         self.rt.close()
 
     # ------------------------------------------------------------------ pieces
@@ -118,27 +133,62 @@ class LlamaCppBackend:
         special token in chat templates, where llama.cpp splits anyway.
         """
         text, cut = rendered.text, rendered.prefix_chars
-        add = self.rt.add_bos and not (self._bos and text.startswith(self._bos))
+        add = self._adds_bos(text)
         head = self.rt.tokenize(text[:cut], add_special=add) if cut else []
         tail = self.rt.tokenize(text[cut:], add_special=add and not head)
         return head + tail, len(head)
 
-    def prefill(
-        self, tokens: list[int], prefix: int = 0, checkpoints: Sequence[int] = ()
+    def ingest_prompt(
+        self, rendered: Rendered, tokens: list[int], prefix: int
     ) -> Generator[PrefillProgress, None, int]:
+        """Evaluate a rendered prompt incrementally (issue 9, see ingest.py).
+
+        Checkpoints at the packed repo's file blocks; resumes from memory, or from the state
+        cache on disk when that skips more; bit-identical to a full evaluation.
+        """
+        marks = self.checkpoints(rendered, tokens, prefix)
+        if prefix:
+            self.ingest.resume(tokens, {0, prefix, *marks})
+        cached = yield from self.prefill(tokens, prefix, marks, aligned=prefix > 0)
+        if prefix:
+            self.ingest.finished(tokens[:prefix], marks)
+        return cached
+
+    def checkpoints(self, rendered: Rendered, tokens: list[int], prefix: int) -> list[int]:
+        """Token positions of file-block starts in the prompt's prefix, ``interval`` apart."""
+        if prefix == 0:
+            return []
+        return block_checkpoints(
+            rendered.text[: rendered.prefix_chars], tokens[:prefix], self._piece_len,
+            interval=self.ingest.interval, skip_first=self._adds_bos(rendered.text),
+        )  # fmt: skip
+
+    def _piece_len(self, token: int) -> int:
+        size = self._piece_bytes.get(token)
+        if size is None:
+            size = self._piece_bytes[token] = len(self.rt.piece(token))
+        return size
+
+    def prefill(
+        self, tokens: list[int], prefix: int = 0, checkpoints: Sequence[int] = (), *,
+        aligned: bool = False,
+    ) -> Generator[PrefillProgress, None, int]:  # fmt: skip
         """Evaluate ``tokens`` from the best reusable point; snapshot at ``prefix``.
 
-        ``checkpoints`` are further positions (e.g. file boundaries every few thousand tokens,
-        for incremental ingest) where a snapshot is taken on the way; chunks are cut there.
+        ``checkpoints`` are further positions (file boundaries, for incremental ingest) where
+        a snapshot is taken on the way; chunks are always cut at them and at ``prefix``.
+        ``aligned``: resume only at one of those positions (or by appending to the live
+        state), so the result is bit-identical to evaluating ``tokens`` from scratch.
         Returns (as the generator's value) how many tokens were reused.
         """
         stages.enter("prefill")
-        cached = self.state.prepare(tokens)
+        marks = {p for p in (prefix, *checkpoints) if 0 < p <= len(tokens)}
+        cached = self.state.prepare(tokens, {0, *marks} if aligned else None)
         pos, total = cached, len(tokens)
         rate = Rate(total, cached)
         yield rate.progress(pos, cached)
         have = {s.n for s in self.state.snapshots if s.tokens == tuple(tokens[: s.n])}
-        stops = sorted({p for p in (prefix, *checkpoints) if cached < p <= total} - have)
+        stops = sorted(p for p in marks if p > cached)
         while pos < total:
             end = min(total, pos + self.rt.n_batch)
             if stops and stops[0] < end:
@@ -147,9 +197,14 @@ class LlamaCppBackend:
             pos = end
             if stops and pos == stops[0]:
                 stops.pop(0)
-                self.state.take()
+                if pos not in have:
+                    self.state.take()
             yield rate.progress(pos, cached)
         return cached
+
+    def _adds_bos(self, text: str) -> bool:
+        """Whether tokenizing ``text`` adds a BOS token (one the text does not spell out)."""
+        return self.rt.add_bos and not (self._bos and text.startswith(self._bos))
 
     def snapshot(self, *, full: bool = False) -> Snapshot:
         """Snapshot what sequence 0 holds now (for callers managing their own prefixes)."""
