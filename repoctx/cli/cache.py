@@ -6,6 +6,7 @@ import argparse
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +47,24 @@ def _inventory() -> dict[str, Any]:
     states_dir = directory / STATE_DIR
     files = [p for p in states_dir.rglob("*") if p.is_file()] if states_dir.is_dir() else []
     states = {"path": str(states_dir), "bytes": sum(p.stat().st_size for p in files),
-              "entries": len(files)}
+              "entries": len(files), **_state_details(states_dir)}
     reviews_path = directory / REVIEWS
     reviews = {"path": str(reviews_path), "bytes": _bytes_with_wal(reviews_path),
                "entries": _review_entries(reviews_path)}
     return {"directory": str(directory), "scan": scan, "states": states, "reviews": reviews}
+
+
+def _state_details(states_dir: Path) -> dict[str, Any]:
+    """Each saved prefix state: model, tokens, checkpoints, size, last use; and the cap."""
+    from repoctx.llm.statestore import ENV, StateStore, cap_from_env
+
+    store = StateStore(states_dir, cap_from_env())
+    saved = [{"model": e.header.get("model", "?"), "key": e.path.parent.name, "tokens": e.n,
+              "checkpoints": len(e.marks()), "bytes": e.size,
+              "n_ctx": (e.header.get("identity") or {}).get("settings", {}).get("n_ctx"),
+              "last_used": time.strftime("%Y-%m-%d %H:%M", time.localtime(e.used))}
+             for e in store.entries()]  # fmt: skip
+    return {"cap_bytes": store.cap, "cap_setting": ENV, "saved": saved}
 
 
 def _bytes_with_wal(path: Path) -> int:
@@ -84,7 +98,18 @@ def run_info(args: argparse.Namespace) -> int:
                        ("reviews", "stored per-pack reviews (review --whole)")):
         part = facts[key]
         print(f"  {label}: {part['entries']} entries, {_size(part['bytes'])} ({part['path']})")
+        if key == "states":
+            _print_states(part)
     return 0
+
+
+def _print_states(part: dict[str, Any]) -> None:
+    cap = part["cap_bytes"]
+    limit = f"at most {_size(cap)}" if cap > 0 else "saving off"
+    print(f"    {limit} ({part['cap_setting']}), least recently used evicted first")
+    for s in part["saved"]:
+        print(f"    {s['model']}: {s['tokens']:,} tokens, {s['checkpoints']} checkpoints, "
+              f"{_size(s['bytes'])}, context {s['n_ctx']}, last used {s['last_used']}")
 
 
 def run_clear(args: argparse.Namespace) -> int:
