@@ -51,8 +51,9 @@ class ClientGone(Exception):
 class ServeApp:
     """The loaded model and what the server keeps between requests.
 
-    Incremental ingest (issue 9) adds its per-repo prefix checkpoints here: this object lives
-    as long as the server and every request passes through :meth:`events`.
+    Incremental ingest (issue 9): the backend keeps the repo prefix's checkpoints between
+    requests (so the hook's next commit resumes at its first changed file) and saves the last
+    prefix to the state cache when the server stops; ``/health`` reports them.
     """
 
     def __init__(self, backend: Backend, *, model_path: str, plain: bool, fallback: bool) -> None:
@@ -64,14 +65,27 @@ class ServeApp:
         self.started = time.time()
         self.served = 0
         self.closing = False
+        self.last: Stats | None = None  # the latest finished request's token accounting
 
     def info(self) -> dict[str, Any]:
         return {
             "status": "ok", "server": SERVER_NAME, "version": __version__, "pid": os.getpid(),
             "model": self.backend.name, "model_path": self.model_path,
             "n_ctx": self.backend.context_length, "plain": self.plain, "fallback": self.fallback,
-            "busy": self.lock.locked(), "served": self.served,
+            "busy": self.lock.locked(), "served": self.served, "ingest": self._ingest(),
         }  # fmt: skip
+
+    def _ingest(self) -> dict[str, Any]:
+        """What the model holds for the next request (checkpoints) and what the last reused."""
+        snapshots = list(getattr(getattr(self.backend, "state", None), "snapshots", ()))
+        last = self.last
+        return {
+            "checkpoints": len(snapshots),
+            "checkpoint_bytes": sum(s.nbytes for s in snapshots),
+            "last_prompt_tokens": last.prompt_tokens if last else 0,
+            "last_cached_tokens": last.cached_tokens if last else 0,
+            "last_prefill_s": round(last.prefill_s, 4) if last else 0.0,
+        }
 
     def events(self, prompt: Prompt, options: Options, gone: Callable[[], bool]) -> Iterator[Event]:
         """The backend's events for one request, holding the model until done or abandoned."""
@@ -82,6 +96,8 @@ class ServeApp:
                 for event in stream:
                     if self.closing or (isinstance(event, PrefillProgress | Text) and gone()):
                         raise ClientGone()
+                    if isinstance(event, Done):
+                        self.last = event.stats
                     yield event
             finally:
                 close = getattr(stream, "close", None)

@@ -68,10 +68,16 @@ def open_backend(
         sizing = _planned(path, budget, max_tokens, kv_type) or size_context(
             budget, max_tokens, cap=_n_ctx_train(path), auto_ctx=GGUF_AUTO_CTX
         )
+    from repoctx.llm.statestore import StateStore
+
     settings = LoadSettings(
         n_ctx=sizing.n_ctx, n_ubatch=sizing.n_ubatch, type_k=kv_type, type_v=kv_type
     )
-    return LlamaCppBackend(path, settings, on_warning=on_warning, label=label), sizing
+    # evaluated repo prefixes are saved in the cache dir and resumed by the next run
+    # (incremental ingest; REPOCTX_STATE_CACHE=0 turns it off)
+    states = StateStore.default()
+    local = LlamaCppBackend(path, settings, on_warning=on_warning, label=label, states=states)
+    return local, sizing
 
 
 def _n_ctx_train(path: Path) -> int:

@@ -254,9 +254,13 @@ def _stats(
     end = time.perf_counter()
     prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
     output = int(getattr(usage, "completion_tokens", 0) or produced)
+    # OpenAI's prompt_tokens_details.cached_tokens (repoctx serve, vLLM, llama-server):
+    # how much of the prompt the server resumed instead of reading (incremental ingest)
+    cached = int(getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", 0) or 0)
     first_at = first if first is not None else end
     return Stats(
         prompt_tokens=prompt_tokens,
+        cached_tokens=min(cached, prompt_tokens),
         output_tokens=output,
         prefill_s=first_at - started,
         decode_s=end - first_at,
