@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 WINDOW = 500  # recent commits looked at
+RECENT = 3  # files changed by the newest commits count as volatile: likely to change again
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,15 +23,22 @@ class Churn:
     commits: int = 0  # commits in the window that touched the file
     last_change: int = 0  # unix time of the newest of those (0: none in the window)
     dirty: bool = False  # modified, staged or untracked in the work tree
+    recent: bool = False  # changed by one of the newest RECENT commits
 
     @property
     def bucket(self) -> int:
-        """0 untouched in the window, 1 rarely changed, 2 often changed, 3 being edited."""
+        """0 untouched in the window, 1 rarely changed, 2 often or recently changed, 3 being
+        edited.
+
+        Recency keeps a file that was just committed late: without it, a file edited for one
+        commit went last while dirty and jumped back to its old place once committed, so the
+        next commit's prompt changed there (the hook through ``repoctx serve``, issue 9).
+        """
         if self.dirty:
             return 3
         if self.commits == 0:
             return 0
-        return 1 if self.commits <= 2 else 2
+        return 1 if self.commits <= 2 and not self.recent else 2
 
     def describe(self) -> str:
         if self.dirty:
@@ -39,7 +47,9 @@ class Churn:
             return f"stable (unchanged in the last {WINDOW} commits)"
         day = time.strftime("%Y-%m-%d", time.gmtime(self.last_change))
         noun = "commit" if self.commits == 1 else "commits"
-        return f"{self.commits} {noun} in the last {WINDOW}, last on {day}"
+        recent = self.recent and self.commits <= 2  # what moved it to the volatile bucket
+        late = f"; changed in the last {RECENT} commits" if recent else ""
+        return f"{self.commits} {noun} in the last {WINDOW}, last on {day}{late}"
 
 
 def churn(root: Path, paths: set[str], window: int = WINDOW) -> dict[str, Churn]:
@@ -57,26 +67,33 @@ def churn(root: Path, paths: set[str], window: int = WINDOW) -> dict[str, Churn]
                                  prefix or ".")
     except Exception:  # not a repository, no commits yet, git missing
         return {}
-    counts, newest = _parse_log(log, prefix, paths)
+    counts, newest, recent = _parse_log(log, prefix, paths)
     dirty = _parse_status(status, prefix)
-    return {path: Churn(counts.get(path, 0), newest.get(path, 0), path in dirty)
+    return {path: Churn(counts.get(path, 0), newest.get(path, 0), path in dirty, path in recent)
             for path in paths if path in counts or path in dirty}
 
 
-def _parse_log(log: str, prefix: str, paths: set[str]) -> tuple[dict[str, int], dict[str, int]]:
+def _parse_log(
+    log: str, prefix: str, paths: set[str]
+) -> tuple[dict[str, int], dict[str, int], set[str]]:
     counts: dict[str, int] = {}
     newest: dict[str, int] = {}
+    recent: set[str] = set()
+    seen = 0  # commits read so far (git log lists the newest first)
     for record in log.split("\0"):
         lines = [line for line in record.split("\n") if line]
         if not lines or not lines[0].isdigit():
             continue
         stamp = int(lines[0])
+        seen += 1
         for name in lines[1:]:
             path = name[len(prefix):] if prefix and name.startswith(prefix) else name
             if path in paths:
                 counts[path] = counts.get(path, 0) + 1
                 newest[path] = max(newest.get(path, 0), stamp)
-    return counts, newest
+                if seen <= RECENT:
+                    recent.add(path)
+    return counts, newest, recent
 
 
 def _parse_status(status: str, prefix: str) -> set[str]:

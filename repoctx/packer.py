@@ -126,7 +126,9 @@ def pack(
     history = repo.churn() if stable_order else {}
     placed = dependency_order(nodes, repo.graph.edges, tie_key=_stability_key(history))
     bodies = Bodies(repo, redact_secrets=redact_secrets)
-    boundary = boundary_for(sorted(f.digest or "" for f in repo.files.values()))
+    # from the paths, not the contents: an edit must not change every file tag (prefix reuse,
+    # issue 9); a body that contains it gets a boundary derived from all bodies (below)
+    boundary = boundary_for(sorted(repo.files))
     state = Selector(repo, fmt, budget, boundary, bodies, ranking, set(focus) | set(pinned),
                      full_share)
     choices = (state.select_fixed(fixed) if fixed is not None

@@ -6,8 +6,10 @@
 * ``qwen``: Qwen's own repository-level tokens (``<|repo_name|>``, ``<|file_sep|>``), the
   format Qwen coder models were trained on.
 
-The boundary is derived from the packed content itself, so output stays byte-identical
-for the same input while no file can predict it.
+The boundary is derived from the repository's file paths, so output stays byte-identical for
+the same input and an edit leaves every other file's tags alone (a prompt changes only from
+the edited file on: prefix reuse); a file whose body contains it moves the pack to a boundary
+derived from all emitted bodies, which no file can predict, so none can close its own block.
 """
 
 from __future__ import annotations
