@@ -59,7 +59,8 @@ def block_start(backend: LlamaCppBackend, prompt: Prompt, path: str) -> int:
     tokens, prefix = backend.tokenize_rendered(rendered)
     text = rendered.text[: rendered.prefix_chars]
     positions = block_positions(text, tokens[:prefix], backend._piece_len)
-    starts = [i for i in range(len(text)) if text.startswith("<|file_sep|>", i)]
+    starts = [i for i in range(len(text)) if text.startswith("<|file_sep|>", i)
+              and not text.startswith("<|file_sep|>REPOSITORY_SUMMARY\n", i)]  # fmt: skip
     index = next(k for k, i in enumerate(starts) if text.startswith(f"<|file_sep|>{path}\n", i))
     assert all(exact for _, exact in positions)  # qwen format: markers are special tokens
     return positions[index][0]
@@ -191,3 +192,19 @@ def test_a_state_llama_cpp_refuses_is_a_cold_read(
     finally:
         backend.close()
     assert cached == 0 and text == fresh(qwen35_gguf, packs["base"])[0]
+
+
+def test_the_preamble_is_kept_whatever_the_interval(
+    qwen35_gguf: Path, packs: dict[str, Prompt], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first file block is always a checkpoint: an edit to the first file keeps the
+    instructions, summary and tree however far apart the other checkpoints are."""
+    monkeypatch.setenv("REPOCTX_CHECKPOINT_TOKENS", "100000")
+    backend = load(qwen35_gguf)
+    try:
+        answer(backend, packs["base"])
+        _, cached, _, _ = answer(backend, packs["early"])
+        first = block_start(backend, packs["early"], "pkg/m00.py")
+    finally:
+        backend.close()
+    assert cached == first > 100

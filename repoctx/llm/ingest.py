@@ -22,7 +22,8 @@ a prompt are a function of its own prefix (greedy from the start), every evaluat
 chunks there, and a resume only starts at one of the new prompt's own checkpoints. An
 incremental ingest therefore computes exactly what a full ingest of the same prompt does.
 
-Interval: 16 checkpoints across a full context for stateful models (4,096 tokens at 64K; the
+Interval: besides the first file block (the end of the preamble), 16 checkpoints across a
+full context for stateful models (4,096 tokens at 64K; the
 memory a lineage keeps stays ≤ 16 × the recurrent state), 64 for plain attention models,
 whose checkpoints cost no memory (a truncation is enough). ``REPOCTX_CHECKPOINT_TOKENS``
 sets it.
@@ -45,7 +46,10 @@ if TYPE_CHECKING:
 
 ENV_INTERVAL = "REPOCTX_CHECKPOINT_TOKENS"
 MIN_INTERVAL = 64
-BLOCK_START = re.compile(r"<\|file_sep\|>|^<file-[0-9a-f]+ path=|^### `", re.MULTILINE)
+# file blocks only: the qwen format's REPOSITORY_SUMMARY block is the preamble
+BLOCK_START = re.compile(
+    r"<\|file_sep\|>(?!REPOSITORY_SUMMARY\n)|^<file-[0-9a-f]+ path=|^### `", re.MULTILINE
+)
 
 
 def interval_for(n_ctx: int, stateful: bool, env: Mapping[str, str] | None = None) -> int:
@@ -88,15 +92,18 @@ def checkpoints(
     text: str, tokens: Sequence[int], piece_len: Callable[[int], int], *, interval: int,
     skip_first: bool = False,
 ) -> list[int]:  # fmt: skip
-    """Block starts at least ``interval`` tokens apart, chosen greedily from the start.
+    """The first file block's start, then block starts at least ``interval`` tokens apart,
+    chosen greedily from the start.
 
-    Greedy from the start makes the checkpoints below any position depend only on the
-    tokens before it, so two prompts sharing a start share their checkpoints there.
+    The first file block ends the preamble (instructions, summary, directory tree), which
+    an edit to any file's text leaves alone. Greedy from the start makes the checkpoints
+    below any position depend only on the tokens before it, so two prompts sharing a start
+    share their checkpoints there.
     """
     chosen: list[int] = []
-    last = 0
+    last = -interval  # the first block start is always taken
     for position, _ in block_positions(text, tokens, piece_len, skip_first=skip_first):
-        if position - last >= interval and position < len(tokens):
+        if position - last >= interval and 0 < position < len(tokens):
             chosen.append(position)
             last = position
     return chosen
