@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,7 @@ def test_checkpoints_below_a_position_depend_only_on_what_precedes_it(
     # a marker cut in half is no block start: agreement holds below the last whole marker
     shared = min(cut, len(text)) - len("<|file_sep|>")
     assert [m for m in marks if m <= shared] == [m for m in other if m <= shared]
-    assert all(b - a >= interval for a, b in zip(marks, marks[1:], strict=False))
+    assert all(b - a >= interval for a, b in pairwise(marks))
     later = [p for p in range(1, len(text)) if text.startswith("<|file_sep|>", p)]
     assert marks[:1] == later[:1]  # the first block after the start is always taken
 
@@ -131,6 +132,18 @@ def test_lru_eviction_under_the_cap(tmp_path: Path) -> None:
     assert first.exists() and third.exists() and not second.exists()
     assert store.save("k", {}, [1, 2], b"x" * 5000, []) is None  # larger than the cap
     assert StateStore(tmp_path / "off", cap=0).save("k", {}, [1], b"x", []) is None
+
+
+def test_a_killed_writer_s_temp_file_is_swept(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "states")
+    stale = tmp_path / "states" / "k" / ".tmp-abc.state"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"half")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    fresh = stale.with_name(".tmp-def.state")
+    fresh.write_bytes(b"being written")
+    save(store, list(range(20)))
+    assert not stale.exists() and fresh.exists() and len(store.entries()) == 1
 
 
 def test_damaged_files_are_ignored(tmp_path: Path) -> None:

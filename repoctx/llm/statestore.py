@@ -175,6 +175,7 @@ class StateStore:
         head = json.dumps(doc, sort_keys=True).encode()
         directory = self.root / key
         directory.mkdir(parents=True, exist_ok=True)
+        _sweep(directory)
         self.evict(room=size + len(head))
         target = directory / f"{prefix_hash(tokens)}{SUFFIX}"
         handle, temp = tempfile.mkstemp(prefix=".tmp-", suffix=SUFFIX, dir=directory)
@@ -214,6 +215,14 @@ class StateStore:
             return [p for p in self.root.glob(pattern) if not p.name.startswith(".")]
         except OSError:
             return []
+
+
+def _sweep(directory: Path, age_s: float = 3600.0) -> None:
+    """Remove temp files a killed writer left behind (a save takes seconds, not an hour)."""
+    for temp in directory.glob(f".tmp-*{SUFFIX}"):
+        with contextlib.suppress(OSError):
+            if time.time() - temp.stat().st_mtime > age_s:
+                temp.unlink()
 
 
 def prefix_hash(tokens: Sequence[int]) -> str:
