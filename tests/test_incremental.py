@@ -208,3 +208,36 @@ def test_the_preamble_is_kept_whatever_the_interval(
     finally:
         backend.close()
     assert cached == first > 100
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_prefix_that_grew_resumes_at_one_of_its_checkpoints(
+    model: str, packs: dict[str, Prompt], request: pytest.FixtureRequest, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A new file packed last extends the old prefix: its end is no checkpoint of the new one,
+    so resuming there (in memory after a warm-up, or from a saved state) would cut chunks a
+    full ingest does not: the resume goes back to a checkpoint instead."""
+    monkeypatch.setenv("REPOCTX_CHECKPOINT_TOKENS", "100000")  # only the first file block
+    gguf = request.getfixturevalue(model)
+    old = packs["base"]
+    grown = Prompt.of(old.messages[0].content + "<|file_sep|>pkg/zz.py\nZ = 1\n", QUESTION)
+    warm = load(gguf)
+    try:
+        warm.warm(old)
+        first = block_start(warm, grown, "pkg/m00.py")
+        _, cached, _, logits = answer(warm, grown)
+    finally:
+        warm.close()
+    assert cached == first
+    assert logits == fresh(gguf, grown)[1]
+    store = StateStore(tmp_path / "states")
+    saved = load(gguf, store)
+    answer(saved, old)
+    saved.close()  # the old prefix goes to disk
+    disk = load(gguf, store)
+    try:
+        _, cached_disk, _, logits_disk = answer(disk, grown)
+    finally:
+        disk.close()
+    assert cached_disk == first and logits_disk == logits

@@ -158,12 +158,16 @@ class StateKeeper:
         """Where :meth:`prepare` would resume (tokens reused, snapshot to restore); no effect."""
         limit = max(len(tokens) - 1, 0)
         shared = common_prefix(self.live, tokens)
+        # appending to the live state: always inside the tail (a conversation going on);
+        # within the prefix only from one of its marks (an extended prefix is no append)
+        appends = shared == len(self.live) <= limit and (
+            aligned is None or shared in aligned or shared >= max(aligned, default=0))
         if not self.stateful:
             n = min(shared, limit)
-            if aligned is not None and n < len(self.live):  # not an append: resume at a mark
+            if aligned is not None and not appends:  # resume at a mark
                 n = max((p for p in aligned if p <= n), default=0)
             return n, None
-        best_n, best = (len(self.live), None) if shared == len(self.live) <= limit else (0, None)
+        best_n, best = (len(self.live), None) if appends else (0, None)
         for snap in self.snapshots:
             if not best_n < snap.n <= limit or (not snap.full and snap.n > shared):
                 continue  # not better, or a partial one whose KV is no longer live
