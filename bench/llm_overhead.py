@@ -120,7 +120,7 @@ def main() -> None:
         "prefill_overhead_pct": round(100 * (1 - best["ours"][0] / best["bare"][0]), 2),
         "decode_overhead_pct": round(100 * (1 - best["ours"][1] / best["bare"][1]), 2),
     }  # fmt: skip
-    print(json.dumps(result, indent=2))
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

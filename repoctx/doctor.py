@@ -203,7 +203,7 @@ def _predicted(plan: BudgetPlan) -> int:
 def _flash_attention(log: Sequence[str]) -> bool | None:
     for line in reversed(log):
         lowered = line.lower()
-        if "flash_attn" in lowered:
+        if "flash_attn " in lowered or "flash attention" in lowered:  # not FLASH_ATTN_EXT nodes
             if any(word in lowered for word in ("= 0", "disabled", "not supported")):
                 return False
             if any(word in lowered for word in ("= 1", "enabled", "auto")):

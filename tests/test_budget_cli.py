@@ -30,8 +30,8 @@ def test_table_for_a_4090(header: str, capsys: pytest.CaptureFixture[str]) -> No
     assert "16 attention + 48 recurrent" in out
     for ctx in ("4K", "8K", "16K", "32K", "64K", "128K", "256K"):
         assert ctx in out
-    assert "Largest context that fits: 110,848 tokens (f16 KV" in out
-    assert "Packing budget: 106,240 tokens" in out
+    assert "Largest context that fits: 109,824 tokens (f16 KV" in out
+    assert "Packing budget: 105,216 tokens" in out
     assert "q8_0" in err and "slower" in err  # the proposal, on stderr
 
 
@@ -44,7 +44,7 @@ def test_json_shape(header: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert all(set(row) == ROW_KEYS for row in data["rows"])
     assert [r["n_ctx"] for r in data["rows"]] == [4096 << i for i in range(7)]
     assert data["model"]["n_recurrent_layers"] == 48 and data["device"]["source"] == "what-if"
-    assert data["max_ctx"] == 110_848 and data["kv_type"] == "f16"
+    assert data["max_ctx"] == 109_824 and data["kv_type"] == "f16"
     assert all(isinstance(v, int) for r in data["rows"] for k, v in r.items() if k != "fits")
     row = data["rows"][4]  # 64K
     assert row["kv_bytes"] == 4 << 30 and row["all_attention_total_bytes"] > row["total_bytes"]

@@ -22,6 +22,7 @@ def test_doctor_measures_a_real_model_on_the_cpu(qwen35_gguf: Path,
     assert all(row["prefill_tok_s"] > 0 and row["decode_tok_s"] > 0 for row in report["rows"])
     assert len(report["requests_memory_bytes"]) == 3
     assert report["system"]["gpu_offload"] is False
+    assert report["flash_attention"] is True  # read from llama.cpp's context log line
     assert any("without GPU offload" in cliff for cliff in report["cliffs"])
 
 

@@ -7,7 +7,8 @@ flash attention, evaluates a prompt, reads NVML's used memory, and prints one JS
 run with repoctx's plan for the same configuration and llama.cpp's allocation log lines.
 
     python3 bench/gpu/budget_vs_nvml.py gen MODEL.gguf
-    python3 bench/gpu/budget_vs_nvml.py measure MODEL.gguf 8192:f16:8192 32768:f16:32768 ...
+    python3 bench/gpu/budget_vs_nvml.py measure MODEL.gguf 8192:f16:8192 32768:f16:32768:2048 ...
+    (n_ctx:kv_type:prompt_tokens[:n_ubatch], n_ubatch 512 when left out)
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def _used() -> int:
         pynvml.nvmlShutdown()
 
 
-def child(path: str, n_ctx: int, kv: str, prompt: int) -> None:
+def child(path: str, n_ctx: int, kv: str, prompt: int, n_ubatch: int) -> None:
     import ctypes
 
     import llama_cpp  # before numpy: the other order crashed model loading there
@@ -70,8 +71,8 @@ def child(path: str, n_ctx: int, kv: str, prompt: int) -> None:
         n_gpu_layers=-1,
         flash_attn=True,
         n_ctx=n_ctx,
-        n_batch=2048,
-        n_ubatch=512,
+        n_batch=max(2048, n_ubatch),
+        n_ubatch=n_ubatch,
         type_k=ids[kv],
         type_v=ids[kv],
         swa_full=False,
@@ -101,13 +102,15 @@ def measure(path: str, configs: list[str]) -> None:
 
     meta = read_model_meta(path)
     for config in configs:
-        n_ctx, kv, prompt = config.split(":")
+        n_ctx, kv, prompt, *rest = config.split(":")
+        n_ubatch = rest[0] if rest else "512"
         base = _used()
         device = detect()
-        p = plan(meta, device, kv_type=kv, ctx=int(n_ctx), n_ubatch=512)
+        p = plan(meta, device, kv_type=kv, ctx=int(n_ctx), n_ubatch=int(n_ubatch))
         row = next(r for r in p.rows if r.n_ctx == int(n_ctx))
         out = subprocess.run(
-            [sys.executable, "-X", "faulthandler", __file__, "child", path, n_ctx, kv, prompt],
+            [sys.executable, "-X", "faulthandler", __file__, "child", path, n_ctx, kv, prompt,
+             n_ubatch],
             capture_output=True,
             text=True,
             timeout=500,
@@ -124,6 +127,7 @@ def measure(path: str, configs: list[str]) -> None:
             json.dumps(
                 {
                     "config": config,
+                    "n_ubatch": int(n_ubatch),
                     "prefilled": got["prefill_s"] is not None,
                     "device": device.name,
                     "baseline_used": base,
@@ -146,7 +150,7 @@ if __name__ == "__main__":
     if cmd == "gen":
         gen(sys.argv[2])
     elif cmd == "child":
-        child(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]))
+        child(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
     elif cmd == "measure":
         measure(sys.argv[2], sys.argv[3:])
     else:

@@ -57,6 +57,8 @@ def model() -> Path:
     started = time.time()
     if TINY:
         path = ggufgen.cached_qwen35_hybrid()
+    elif Path("/tmp/qwen35-27b.gguf").exists():  # written by an earlier step of the session
+        path = Path("/tmp/qwen35-27b.gguf")
     else:
         path = ggufgen.write_27b_header("/tmp/qwen35-27b.gguf")
     emit("gen", path=str(path), seconds=round(time.time() - started, 1))

@@ -4,8 +4,9 @@ With every layer offloaded (llama.cpp ``n_gpu_layers = -1``), each device holds 
 the weights by layer split (llama_model_base::load_tensors), the KV cache and recurrent state
 of its layers (offload_kqv: the cache of layer il lives with layer il), a compute buffer
 (llama_context::sched_reserve; the logits part with the output layer) and the runtime
-overhead. A row fits when every device's total plus the safety margin is within its free
-memory.
+overhead. A layer split over several GPUs runs as llama.cpp's pipeline, whose compute
+buffers are measured multiples of one GPU's. A row fits when every device's total plus the
+safety margin (growing with n_ubatch) is within its free memory.
 """
 
 from __future__ import annotations
@@ -70,7 +71,6 @@ class Footprint:
             layer_devices(m.n_layer_all, free) if device.is_gpu else [0] * (m.n_layer_all + 1)
         )
         self.n_dev = len(device.devices)
-        self.margin = int(memory.measured()["safety_margin_bytes"])
         self.state = memory.recurrent_state(m, n_seq_max)
 
     def _weights(self) -> list[int]:
@@ -101,8 +101,9 @@ class Footprint:
         if self.device.is_gpu:
             per[4] = [memory.gpu_overhead_bytes()] * self.n_dev
         totals = tuple(sum(col[i] for col in per) for i in range(self.n_dev))
+        margin = memory.safety_margin_bytes(cp.n_ubatch)
         fits = all(
-            t + self.margin <= d.free_bytes
+            t + margin <= d.free_bytes
             for t, d in zip(totals, self.device.devices, strict=True)
         )
         naive = memory.all_attention_kv(self.m, cp, kv_type)
@@ -110,8 +111,15 @@ class Footprint:
         return Row(cp.n_ctx, w, kv, st, cb, ov, w + naive + cb + ov, fits, totals)
 
     def _compute(self, out: list[int], cp: Cparams) -> None:
-        # logits live with the output layer; activations on every device of a layer split
-        logits = memory.compute_bytes(self.m, cp.n_ubatch) - self._activations(cp.n_ubatch)
+        single = memory.compute_bytes(self.m, cp.n_ubatch)
+        used = sorted(set(self.dev_of))
+        if self.device.is_gpu and len(used) > 1:  # a pipeline: measured per-device factors
+            others, output = memory.pipeline_compute_factors()
+            for i in used:
+                out[i] += int(single * (output if i == self.dev_of[-1] else others))
+            return
+        # one device: the logits with the output layer, activations on every device
+        logits = single - self._activations(cp.n_ubatch)
         out[self.dev_of[-1]] += logits
         for i in range(self.n_dev):
             out[i] += self._activations(cp.n_ubatch)

@@ -213,6 +213,22 @@ def compute_bytes(m: ModelMeta, n_ubatch: int) -> int:
     return int(n_ubatch * per_token)
 
 
+def safety_margin_bytes(n_ubatch: int) -> int:
+    """Headroom on top of the planned total: ggml-alloc's compute reservation varies by up to
+    ~450 MiB between context sizes at n_ubatch 2048 (measured, not predictable in closed
+    form), so the margin grows with the ubatch that drives it."""
+    m = measured()["safety_margin"]
+    return int(m["base_bytes"] + n_ubatch * m["per_ubatch_token_bytes"])
+
+
+def pipeline_compute_factors() -> tuple[float, float]:
+    """(other devices, output device): compute buffer of a layer split over several GPUs,
+    relative to one GPU's. llama.cpp runs such a split as a pipeline with several graph
+    copies, so each device reserves far more than its share (measured on two H200s)."""
+    p = measured()["pipeline_parallel"]
+    return float(p["other_devices_factor"]), float(p["output_device_factor"])
+
+
 def gpu_overhead_bytes() -> int:
     """CUDA context, cuBLAS workspace and pools per GPU after the first prefill (measured)."""
     return int(measured()["cuda_overhead_bytes"])

@@ -82,7 +82,7 @@ def cpu_has_amx() -> bool:
 # llama.cpp logs through one process-wide callback. Ours forwards every line to the
 # "repoctx.llama" logger (so tests and the budget module can read allocation lines) and keeps
 # the last lines so a failed load can say *why* in one line.
-_recent: deque[str] = deque(maxlen=64)
+_recent: deque[str] = deque(maxlen=1024)  # a 64-layer load logs hundreds of lines
 _log_lock = threading.Lock()
 _callback_ref: Any = None
 # ggml_log_level: NONE 0, DEBUG 1, INFO 2, WARN 3, ERROR 4, CONT 5 (continues the last line)
@@ -94,8 +94,8 @@ def _on_log(level: int, text: bytes | None, _user: Any) -> None:
     line = (text or b"").decode("utf-8", "replace").rstrip("\n")
     py_level = _last_level[0] if level == 5 else _LEVELS.get(level, logging.DEBUG)
     _last_level[0] = py_level
-    if line.strip():
-        with _log_lock:
+    if line.strip() and py_level >= logging.INFO:  # debug lines (graph dumps) would crowd out
+        with _log_lock:  # the context's settings and the errors kept for messages
             _recent.append(line)
         log.log(py_level, "%s", line)
 
