@@ -94,6 +94,28 @@ def test_repo_prefix_is_reused_across_requests(served: Served) -> None:
     assert second["choices"][0]["message"]["role"] == "assistant"
 
 
+def test_review_uses_a_running_serve_and_rereads_nothing_unchanged(
+    served: Served, tmp_path: Path
+) -> None:
+    """`repoctx review` with no model named finds the running serve (as the hook does); a
+    second review of the unchanged repo reuses the packed repo the first one left there and
+    evaluates only the tail (instructions and static facts)."""
+    repo = tmp_path / "proj"
+    (repo / "pkg").mkdir(parents=True)
+    (repo / "pkg" / "core.py").write_text("def add(a, b):\n    return a + b\n" * 20)
+    (repo / "pkg" / "app.py").write_text("from pkg.core import add\n\nprint(add(1, 2))\n")
+    env = hook_env(REPOCTX_CACHE_DIR=str(served.cache_dir))
+    reused = []
+    for _ in range(2):
+        done = run_cli(repo, "review", ".", "--max-tokens", "8", "--no-redact", env=env)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert f"repoctx serve at {served.url}" in done.stdout
+        footer = next(ln for ln in done.stdout.splitlines() if "tokens in" in ln)
+        reused.append(int(footer.split("(")[1].split(" reused")[0].replace(",", "")))
+        prompt = int(footer.split("tokens in ")[1].split(" ")[0].replace(",", ""))
+    assert reused[0] == 0 and reused[1] > 0.5 * prompt, (reused, prompt)
+
+
 def test_bad_requests_are_one_line_errors(served: Served) -> None:
     assert post(served.url, {"messages": "nope"})[0] == 400
     status, doc = post(served.url, chat("x", system="word " * 20000))

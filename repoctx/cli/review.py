@@ -22,6 +22,7 @@ from repoctx.policy import NO_REDACT_HELP
 if TYPE_CHECKING:
     from repoctx.cli._review_render import Renderer
     from repoctx.llm.base import Backend, Stats
+    from repoctx.llm.discover import Choice
     from repoctx.review import Prepared
 
 KV_TYPES = ("f16", "q8_0", "q4_0", "q5_0", "q5_1", "q4_1", "iq4_nl", "f32")
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
 
     repo = scan_repo(args)
     focus = focus_paths(repo, args.focus)
-    choice = choose(repo.root, model=args.model, server=args.server)
+    choice = _prefer_running_serve(args, choose(repo.root, model=args.model, server=args.server))
     if args.plan:  # the whole-repo plan only: no model is loaded or asked
         from repoctx.cli._review_whole import print_plan
 
@@ -148,6 +149,22 @@ def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, c
         return 0
     finally:
         backend.close()
+
+
+def _prefer_running_serve(args: argparse.Namespace, choice: Choice) -> Choice:
+    """A running ``repoctx serve`` keeps the model loaded and this repo's state warm, so a
+    second review reads only what changed (docs/backends.md): use it, as the hook does,
+    unless ``--model`` or a server was named. One that serves the embedded fallback is
+    skipped: a local fallback run is as quick and carries the fallback's settings."""
+    if args.model is not None or choice.server is not None:
+        return choice
+    from repoctx.llm.discover import Choice as Picked
+    from repoctx.serve import find_running
+
+    running = find_running()
+    if running is None or running.fallback:
+        return choice
+    return Picked(None, running.url, f"repoctx serve at {running.url}")
 
 
 def redaction_for(args: argparse.Namespace, server: str | None, warn: Any) -> bool:
