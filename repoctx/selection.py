@@ -114,17 +114,33 @@ class Selector:
         marks: list[tuple[str, TreeMark]] = [
             (p, "listed") for p, c in choices.items() if c.tier != "excluded"
         ]
-        depth: int | None = None
-        cost = self.repo.counter.count(tree_text(marks))
-        deepest = tree_depth(p for p, _ in marks)
-        while cost > self.budget * TREE_SHARE and depth != 0:
-            depth = deepest if depth is None else depth - 1
-            cost = self.repo.counter.count(tree_text(marks, depth))
+        depth, cost = self._tree_fit(marks)
         self.tree_depth = depth
         summary = summary_text(self.repo, choices)
         head = preamble(self.fmt, self.repo.name, summary, "", self.boundary)
         # the summary's counts change after selection: leave room for a few more digits
         return cost + self.repo.counter.count(head) + 16
+
+    def _tree_fit(self, marks: list[tuple[str, TreeMark]]) -> tuple[int | None, int]:
+        """(depth, tokens) of the deepest tree within its share (None: uncollapsed; 0 when
+        even the top level is over). Binary search: a deep repo's tree is ~100K tokens to
+        count at each depth tried, and its cost only grows with the depth."""
+        limit = self.budget * TREE_SHARE
+        cost = self.repo.counter.count(tree_text(marks))
+        if cost <= limit:
+            return None, cost
+        lo, hi = 0, tree_depth(p for p, _ in marks)  # answer in [lo, hi]
+        costs: dict[int, int] = {}
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            costs[mid] = self.repo.counter.count(tree_text(marks, mid))
+            if costs[mid] <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        if lo not in costs:
+            costs[lo] = self.repo.counter.count(tree_text(marks, lo))
+        return lo, costs[lo]
 
     def _costs(self, path: str) -> tuple[int, int | None]:
         """Tokens of the file's block in full and (if it has one) as a skeleton."""

@@ -145,3 +145,30 @@ def test_pack_properties(make_repo, files: dict[str, str], budget: int, fmt: str
                 and owner[edge.source] != owner[edge.target]:
             assert position[edge.target] < position[edge.source]
     assert repoctx.pack(repo, budget, fmt=fmt).text == result.text  # type: ignore[arg-type]
+
+
+def test_deep_tree_collapses_to_the_deepest_level_within_its_share(tmp_path: Path) -> None:
+    """The tree keeps as many levels as fit its share of the budget (found by bisection,
+    checked here against the plain search from the top)."""
+    from repoctx.render import tree_depth, tree_text
+    from repoctx.selection import TREE_SHARE
+    from repoctx.tokens import qwen35
+
+    for a in range(6):
+        for b in range(5):
+            leaf = tmp_path / f"area{a}" / f"part{b}" / "inner" / "deeper" / "deepest"
+            leaf.mkdir(parents=True)
+            for c in range(6):
+                (leaf / f"module_{a}_{b}_{c}.py").write_text(f"X = {c}\n")
+    budget = 4_000
+    pack = repoctx.pack(repoctx.scan(tmp_path), budget)
+    listed = [(f.path, "listed") for f in pack.files if f.tier != "excluded"]
+    count = qwen35().count
+    depth = tree_depth(p for p, _ in listed)
+    while depth > 0 and count(tree_text(listed, depth)) > budget * TREE_SHARE:  # type: ignore[arg-type]
+        depth -= 1
+    assert 0 < depth < tree_depth(p for p, _ in listed)
+    collapsed = [ln for ln in tree_text(listed, depth).splitlines() if ln.endswith(" files)")]  # type: ignore[arg-type]
+    deeper = [ln for ln in tree_text(listed, depth + 1).splitlines() if ln.endswith(" files)")]  # type: ignore[arg-type]
+    assert collapsed and all(ln in pack.text for ln in collapsed)
+    assert not any(ln in pack.text for ln in deeper)
