@@ -842,8 +842,9 @@ def markdown(data: dict[str, object]) -> str:
         "tree-sitter parse, graph, exact token counts); *warm*: the same cache after one "
         "untimed run. *Unbounded*: `--budget 100000000`, every packable file in full "
         "(the closest to what repomix, files-to-prompt and gitingest emit). repomix runs "
-        "with `--no-security-check` (repoctx scans for no secrets, so this leaves repomix "
-        "only the work both do), its default o200k token count kept, output to a file. "
+        "with `--no-security-check` (repoctx's secret scan and redaction stay on, as users "
+        "get them, so repoctx does more work here than repomix), its default o200k token "
+        "count kept, output to a file. "
         "gitingest reads the local path; files-to-prompt its default plain format. aider's "
         "map: `--show-repo-map --map-tokens 65536` with a model-metadata file giving the "
         "model a huge context, no model call; cold deletes its `.aider.tags.cache.v4` "
@@ -860,8 +861,10 @@ def _profile_table(profile: dict[str, Any] | None) -> list[str]:
     if not profile or not all("stages" in profile.get(p, {}) for p in ("cold", "warm")):
         return []
     cold, warm = profile["cold"]["stages"], profile["warm"]["stages"]
+    stale = f" **{profile['stale']}**." if profile.get("stale") else ""
     rows = ["", "Where the time goes (cProfile, one process: `REPOCTX_WORKERS=1`; cumulative "
-            "seconds, inflated by the profiler; stages overlap where one calls another):", "",
+            f"seconds, inflated by the profiler; stages overlap where one calls another):{stale}",
+            "",
             "| stage | cold 64K | warm 64K |", "|---|---:|---:|"]
     for label, _, _ in STAGES:
         if label in cold or label in warm:
@@ -954,6 +957,12 @@ def _merged(new: dict[str, object], args: argparse.Namespace) -> dict[str, objec
         for key in ("verify", "profile"):
             if key in entry:
                 target[key] = entry[key]
+        profile = target.get("profile")
+        if "profile" not in entry and profile and any(
+            t["tool"].startswith("repoctx") for t in entry["tools"]
+        ):  # repoctx was remeasured, its profile was not: say whose it is
+            profile.setdefault("stale", f"not rerun on {new['machine']['date']}: from an "  # type: ignore[index]
+                               "earlier repoctx (the Tools line's commit)")
     machine_now = new["machine"]
     assert isinstance(machine_now, dict)
     record = {
