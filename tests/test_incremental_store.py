@@ -172,3 +172,26 @@ def test_cache_info_lists_states_and_clear_removes_them(
     assert "at most 2.0 GiB (REPOCTX_STATE_CACHE)" in out and "m.gguf: 20 tokens" in out
     assert main(["cache", "clear", "--states"]) == 0
     assert store.entries() == [] and not store.root.exists()
+
+
+def test_full_state_is_mapped_and_survives_replacement_but_not_truncation(tmp_path: Path) -> None:
+    """read_full maps the file: a state replaced by rename (how the store writes) or evicted
+    while a restore reads it keeps its old bytes; a file cut short is an OSError."""
+    store = StateStore(tmp_path / "states")
+    path = save(store, list(range(20)))
+    entry = read_entry(path)
+    assert entry is not None
+    buf = store.read_full(entry)
+    fresh = path.with_name("fresh")
+    fresh.write_bytes(b"x" * path.stat().st_size)
+    os.replace(fresh, path)  # what a later save of the same prefix does
+    assert bytes(buf) == b"F" * 100
+    path.unlink()  # what eviction does
+    assert bytes(buf) == b"F" * 100
+    path = save(store, list(range(20)))
+    entry = read_entry(path)
+    assert entry is not None
+    with open(path, "r+b") as f:
+        f.truncate(entry.data_start + 50)
+    with pytest.raises(OSError, match="truncated"):
+        store.read_full(entry)
