@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -27,6 +28,11 @@ time.sleep(600)
 """
 
 
+def say(stage: str) -> None:
+    """A progress line, so a run cut off by its time limit still shows where it stopped."""
+    print(json.dumps({"stage": stage, "t": round(time.time(), 1)}), flush=True)
+
+
 def child(model: Path, leave: int, prompt: int) -> None:
     import llama_cpp  # noqa: F401  (before numpy)
 
@@ -35,11 +41,13 @@ def child(model: Path, leave: int, prompt: int) -> None:
     from repoctx.llm.runtime import ModelError, OutOfMemory
 
     planned = plan(model, detect(), ctx=65536)
+    say("loading")
     backend = load_for_plan(model, planned)
-    hog = subprocess.Popen(
-        [sys.executable, "-c", HOG, str(leave)], stdout=subprocess.PIPE, text=True
-    )
+    say("loaded; starting the memory hog")
+    hog = subprocess.Popen([sys.executable, "-c", HOG, str(leave)], stdout=subprocess.PIPE,
+                           text=True)  # fmt: skip
     hogged = hog.stdout.readline().strip() if hog.stdout else ""
+    say(f"hog: {hogged or 'no answer (torch failed?)'}; prefill")
     tokens = [(i * 7919) % 200_000 + 1000 for i in range(prompt)]
     started = time.time()
     result: dict[str, object] = {"hog": hogged, "n_ctx": planned.n_ctx}
@@ -68,34 +76,30 @@ def main() -> None:
     ap.add_argument("model", type=Path)
     ap.add_argument("--leave", type=int, default=64)
     ap.add_argument("--prompt", type=int, default=32768)
+    ap.add_argument("--timeout", type=float, default=150.0)
     ap.add_argument("--child", action="store_true")
     args = ap.parse_args()
     if args.child:
         child(args.model, args.leave, args.prompt)
         return
-    done = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            str(args.model),
-            "--leave",
-            str(args.leave),
-            "--prompt",
-            str(args.prompt),
-            "--child",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
-    for line in lines:
-        print(line)
-    tail = [
-        ln
-        for ln in done.stderr.splitlines()
-        if "alloc" in ln.lower() or "error" in ln.lower() or "memory" in ln.lower()
-    ][-8:]
+    # one GPU only: with a layer split over several, the hog would starve just one of them
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES", "0")}
+    command = [sys.executable, __file__, str(args.model), "--leave", str(args.leave),
+               "--prompt", str(args.prompt), "--child"]  # fmt: skip
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout,
+                              env=env)  # fmt: skip
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        print("\n".join(ln for ln in out.splitlines() if ln.startswith("{")))
+        print(json.dumps({"child": f"still running after {args.timeout:.0f} s, killed: "
+                                   "llama.cpp hung rather than failing the call"}))  # fmt: skip
+        return
+    for line in done.stdout.splitlines():
+        if line.startswith("{"):
+            print(line)
+    tail = [ln for ln in done.stderr.splitlines() if "alloc" in ln.lower() or "error" in ln.lower()
+            or "memory" in ln.lower()][-8:]  # fmt: skip
     print(json.dumps({"child_rc": done.returncode, "stderr_lines": tail}))
 
 
