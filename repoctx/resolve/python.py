@@ -26,6 +26,7 @@ class PythonResolver:
         self._roots = _find_roots(ctx.index)
         self._module_cache: dict[str, str | None] = {}
         self._cache: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
+        self._roots_memo: dict[tuple[str, str], list[str]] = {}
 
     @property
     def roots(self) -> list[str]:
@@ -108,7 +109,15 @@ class PythonResolver:
         return None
 
     def _roots_for(self, path: str, top: str) -> list[str]:
-        """Roots that have ``top`` as a module or directory; the importer's own roots first."""
+        """Roots that have ``top`` as a module or directory; the importer's own roots first.
+        Memoised per (directory, top): a large repo asks this thousands of times."""
+        key = (parent_dir(path), top)
+        found = self._roots_memo.get(key)
+        if found is None:
+            found = self._roots_memo[key] = self._roots_for_uncached(path, top)
+        return found
+
+    def _roots_for_uncached(self, path: str, top: str) -> list[str]:
         index = self._index
         have = [
             root
