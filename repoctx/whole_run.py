@@ -127,6 +127,20 @@ def stream_part(backend: Backend, part: Part) -> Iterator[Event]:
 
 def gather(events: Iterator[Event], cancel: threading.Event | None = None) -> Answer:
     """Drain a part's events into an :class:`Answer`; a backend error is kept, not raised."""
+    drained: Generator[None, None, Answer] = relay(events, None, cancel)
+    while True:
+        try:
+            next(drained)
+        except StopIteration as done:
+            answer: Answer = done.value
+            return answer
+
+
+def relay(events: Iterator[Event], wrap: Callable[[Event], T] | None,
+          cancel: threading.Event | None = None) -> Generator[T, None, Answer]:
+    """Forward a streamed answer's events (wrapped for the caller) while gathering it; a
+    backend error is kept in the answer, not raised. ``wrap=None`` forwards nothing; a set
+    ``cancel`` stops it early (the answer says so)."""
     started = time.perf_counter()
     answer = Answer()
     text: list[str] = []
@@ -135,28 +149,6 @@ def gather(events: Iterator[Event], cancel: threading.Event | None = None) -> An
             if cancel is not None and cancel.is_set():
                 answer.cancelled = True
                 break
-            if isinstance(event, Text):
-                text.append(event.text)
-            elif isinstance(event, Done):
-                answer.stats = event.stats
-    except RepoctxError as exc:
-        answer.error = exc
-    finally:
-        _close(events)
-    answer.text = "".join(text)
-    answer.seconds = time.perf_counter() - started
-    return answer
-
-
-def relay(events: Iterator[Event],
-          wrap: Callable[[Event], T] | None) -> Generator[T, None, Answer]:
-    """Forward a streamed answer's events (wrapped for the caller) while gathering it; a
-    backend error is kept in the answer, not raised. ``wrap=None`` forwards nothing."""
-    started = time.perf_counter()
-    answer = Answer()
-    text: list[str] = []
-    try:
-        for event in events:
             if wrap is not None:
                 yield wrap(event)
             if isinstance(event, Text):
