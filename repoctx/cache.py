@@ -91,34 +91,8 @@ class Cache:
             self._db = self._open()
 
     def _open(self) -> sqlite3.Connection | None:
-        try:
-            return self._connect()
-        except (sqlite3.DatabaseError, OSError) as exc:
-            self.warning = f"cache {self.path} was unusable ({exc}); rebuilt it"
-            try:
-                move_aside(self.path)
-                return self._connect()
-            except (sqlite3.DatabaseError, OSError) as again:
-                self.warning = f"cache disabled: {self.path}: {again}"
-                return None
-
-    def _connect(self) -> sqlite3.Connection:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None,
-                             check_same_thread=False)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_DDL)
-            row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            if row is None:
-                db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
-            elif row[0] != str(SCHEMA):
-                raise sqlite3.DatabaseError(f"schema {row[0]} != {SCHEMA}")
-            db.execute("PRAGMA quick_check(1)").fetchone()
-        except BaseException:
-            db.close()
-            raise
+        db, self.warning = open_sqlite(
+            self.path, _DDL, str(SCHEMA), f"cache {self.path}", f"cache disabled: {self.path}")
         return db
 
     def close(self) -> None:
@@ -216,6 +190,40 @@ class Cache:
     def _disable(self, exc: Exception) -> None:
         self.warning = f"cache disabled for this run: {self.path}: {exc}"
         self.close()
+
+
+def open_sqlite(path: Path, ddl: str, schema: str, name: str,
+                off: str) -> tuple[sqlite3.Connection | None, str | None]:
+    """A store's database, rebuilt once if damaged or foreign: (connection or None, the
+    one-line warning to show, if any). ``name`` and ``off`` word the two warnings."""
+    try:
+        return _connect_sqlite(path, ddl, schema), None
+    except (sqlite3.DatabaseError, OSError) as exc:
+        try:
+            move_aside(path)
+            return _connect_sqlite(path, ddl, schema), f"{name} was unusable ({exc}); rebuilt it"
+        except (sqlite3.DatabaseError, OSError) as again:
+            return None, f"{off}: {again}"
+
+
+def _connect_sqlite(path: Path, ddl: str, schema: str) -> sqlite3.Connection:
+    """WAL, our tables, a matching schema row and a passing quick check, or it raises."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(ddl)
+        row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if row is None:
+            db.execute("INSERT INTO meta VALUES ('schema', ?)", (schema,))
+        elif row[0] != schema:
+            raise sqlite3.DatabaseError(f"schema {row[0]} != {schema}")
+        db.execute("PRAGMA quick_check(1)").fetchone()
+    except BaseException:
+        db.close()
+        raise
+    return db
 
 
 def parsed_to_json(parsed: ParsedFile) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from repoctx.cache import move_aside
+from repoctx.cache import open_sqlite
 
 SCHEMA = "1"
 FILE_NAME = "whole_reviews.sqlite"
@@ -70,32 +70,8 @@ class ResultStore:
         return self._db is not None
 
     def _open(self) -> sqlite3.Connection | None:
-        try:
-            return self._connect()
-        except (sqlite3.DatabaseError, OSError) as exc:
-            self.warning = f"pack result store {self.path} was unusable ({exc}); rebuilt it"
-            try:
-                move_aside(self.path)
-                return self._connect()
-            except (sqlite3.DatabaseError, OSError) as again:
-                self.warning = f"pack results not cached: {self.path}: {again}"
-                return None
-
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_DDL)
-            row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            if row is None:
-                db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA,))
-            elif row[0] != SCHEMA:
-                raise sqlite3.DatabaseError(f"schema {row[0]} != {SCHEMA}")
-            db.execute("PRAGMA quick_check(1)").fetchone()
-        except BaseException:
-            db.close()
-            raise
+        db, self.warning = open_sqlite(self.path, _DDL, SCHEMA, f"pack result store {self.path}",
+                                       f"pack results not cached: {self.path}")
         return db
 
     def get(self, key: str) -> dict[str, Any] | None:
