@@ -38,7 +38,7 @@ from repoctx.llm.base import (
     Prompt,
     Stats,
     Text,
-    Thinking,
+    collect,
 )
 from repoctx.serve import SERVER_NAME, ServeState, remove_state, write_state
 from repoctx.serve_openai import options_from, prompt_from, usage
@@ -178,22 +178,13 @@ class Handler(BaseHTTPRequestHandler):
             self._error(400, str(exc))
 
     def _complete(self, events: Iterator[Event], head: dict[str, Any]) -> None:
-        text: list[str] = []
-        thinking: list[str] = []
-        stats = Stats()
-        for event in events:
-            if isinstance(event, Text):
-                text.append(event.text)
-            elif isinstance(event, Thinking):
-                thinking.append(event.text)
-            elif isinstance(event, Done):
-                stats = event.stats
-        message: dict[str, Any] = {"role": "assistant", "content": "".join(text)}
-        if thinking:
-            message["reasoning_content"] = "".join(thinking)
-        choice = {"index": 0, "message": message, "finish_reason": stats.finish_reason}
+        answer = collect(events)
+        message: dict[str, Any] = {"role": "assistant", "content": answer.text}
+        if answer.thinking:
+            message["reasoning_content"] = answer.thinking
+        choice = {"index": 0, "message": message, "finish_reason": answer.stats.finish_reason}
         self._json(200, {**head, "object": "chat.completion", "choices": [choice],
-                         "usage": usage(stats)})  # fmt: skip
+                         "usage": usage(answer.stats)})  # fmt: skip
 
     def _stream(self, events: Iterator[Event], head: dict[str, Any], with_usage: bool) -> None:
         self.send_response(200)
