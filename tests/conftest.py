@@ -27,25 +27,9 @@ def make_repo(tmp_path: Path) -> RepoFactory:
 
     def factory(files: Mapping[str, str | bytes], *, git: bool = False,
                 name: str = "repo") -> Path:
-        root = tmp_path / name
-        root.mkdir(parents=True, exist_ok=True)
-        for rel, content in files.items():
-            target = root / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                target.write_bytes(content)
-            else:
-                target.write_text(content, encoding="utf-8")
-        if git:
-            import git as gitpython
+        from bad_inputs import write
 
-            repo = gitpython.Repo.init(root)
-            with repo.config_writer() as config:
-                config.set_value("user", "name", "Test")
-                config.set_value("user", "email", "test@example.com")
-            repo.git.add("-A")
-            repo.git.commit("-m", "initial", "--allow-empty")
-        return root
+        return write(tmp_path / name, files, git=git)
 
     return factory
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import bad_inputs
 import pytest
 
 from repoctx.serve import wait_ready
@@ -54,13 +55,7 @@ def init_repo(root: Path, files: Mapping[str, str | bytes] = SOURCES, *,
 
 
 def write(root: Path, files: Mapping[str, str | bytes]) -> None:
-    for rel, content in files.items():
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            target.write_bytes(content)
-        else:
-            target.write_text(content, encoding="utf-8")
+    bad_inputs.write(root, files)
 
 
 def snapshot(root: Path) -> dict[str, object]:
