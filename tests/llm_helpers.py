@@ -62,7 +62,7 @@ def free_port() -> int:
 class Server:
     """A real ``python -m llama_cpp.server`` on 127.0.0.1, started and stopped by a test."""
 
-    def __init__(self, model: Path, n_ctx: int = 2048) -> None:
+    def __init__(self, model: Path, n_ctx: int = 2048, extra: tuple[str, ...] = ()) -> None:
         import subprocess
         import sys
         import time
@@ -71,7 +71,7 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = ["--model", str(model), "--host", "127.0.0.1", "--port", str(self.port),
-                "--n_ctx", str(n_ctx), "--verbose", "False"]  # fmt: skip
+                "--n_ctx", str(n_ctx), "--verbose", "False", *extra]  # fmt: skip
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _LAUNCH, *args],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

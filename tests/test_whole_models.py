@@ -12,12 +12,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from llm_helpers import _LAUNCH, free_port
+from llm_helpers import Server
 
 from repoctx.cli import main
 from repoctx.llm.fallback import BANNER
@@ -143,38 +142,11 @@ def test_ctrl_c_keeps_finished_packs_for_the_next_run(tmp_path: Path, qwen35_ggu
     assert len(reused) + len(reviewed) == PACKS and reviewed
 
 
-class _ParallelServer:
-    """llama_cpp.server (tests/llm_helpers launcher) that lets requests overlap: by default
-    it cuts a streaming answer off when the next request arrives."""
-
-    def __init__(self, model: Path, n_ctx: int = 2048) -> None:
-        import urllib.request
-
-        self.url = f"http://127.0.0.1:{free_port()}"
-        port = self.url.rsplit(":", 1)[1]
-        args = ["--model", str(model), "--host", "127.0.0.1", "--port", port, "--n_ctx",
-                str(n_ctx), "--verbose", "False", "--interrupt_requests", "False"]  # fmt: skip
-        self.proc = subprocess.Popen([sys.executable, "-c", _LAUNCH, *args],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                urllib.request.urlopen(f"{self.url}/v1/models", timeout=1).read()
-                return
-            except OSError:
-                time.sleep(0.25)
-        self.stop()
-        raise RuntimeError("llama_cpp.server did not start")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=30)
-
-
 @pytest.fixture
-def parallel_server(qwen35_gguf: Path) -> Iterator[_ParallelServer]:
-    server = _ParallelServer(qwen35_gguf)
+def parallel_server(qwen35_gguf: Path) -> Iterator[Server]:
+    """llama_cpp.server that lets requests overlap: by default it cuts a streaming answer off
+    when the next request arrives."""
+    server = Server(qwen35_gguf, extra=("--interrupt_requests", "False"))
     try:
         yield server
     finally:
@@ -183,7 +155,7 @@ def parallel_server(qwen35_gguf: Path) -> Iterator[_ParallelServer]:
 
 @pytest.mark.slow
 def test_parallel_review_against_a_real_server(
-    tmp_path: Path, parallel_server: _ParallelServer, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, parallel_server: Server, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(["review", str(FIXTURE), "--server", parallel_server.url, "--whole",
                  "--budget", "700", "--max-tokens", "8", "--parallel", "2"])  # fmt: skip
