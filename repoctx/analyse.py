@@ -89,6 +89,8 @@ def analyse_all(
     token counts, without one (lazy counting) counts are left to the caller."""
     workers = _worker_count(jobs)
     if workers > 1 and (counter is None or counter.name == QWEN35):
+        if counter is not None:
+            counter.count("")  # build the (lazy) encoding once: forked workers inherit it
         yield from _in_workers(jobs, workers, report, count=counter is not None)
         return
     pending: list[Analysed] = []

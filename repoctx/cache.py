@@ -18,11 +18,12 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from repoctx import __version__
+from repoctx.content import content_hash as content_hash  # where it always was
 from repoctx.types import Definition, ImportRef, ParsedFile
 
 SCHEMA = 1
@@ -51,10 +52,6 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("repoctx"))
 
 
-def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
 @cache
 def analysis_version() -> str:
     """Changes whenever parse output could change: our version, queries, grammar wheels."""
@@ -63,6 +60,8 @@ def analysis_version() -> str:
     for entry in sorted(queries.iterdir(), key=lambda item: item.name):
         if entry.name.endswith(".scm"):
             digest.update(entry.name.encode() + entry.read_bytes())
+    from importlib import metadata  # ~13 ms to import: not on a recalled pack's path
+
     from repoctx.languages import LANGUAGES  # the grammar wheels we load, by name: reading
     # every installed distribution's metadata instead cost ~0.1 s on each start-up
 

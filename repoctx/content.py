@@ -11,6 +11,7 @@ pose as another file.
 from __future__ import annotations
 
 import codecs
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -83,3 +84,8 @@ def display_path(path: str) -> str:
 def _escape_control(ch: str) -> str:
     named = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
     return named.get(ch, f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+
+
+def content_hash(data: bytes) -> str:
+    """The key of a file's content (cache entries, the pack memo's emitted files)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()

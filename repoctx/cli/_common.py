@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from repoctx.scanner import ProgressCallback
     from repoctx.tokens import TokenCounter
     from repoctx.types import Problem
+    from repoctx.walk import WalkOptions
 
 DEFAULT_BUDGET = 65_536  # used when no model/GPU plan is available for "auto"
 MAX_PROBLEMS_SHOWN = 20
@@ -64,17 +65,12 @@ def scan_repo(args: argparse.Namespace, counter: TokenCounter | None = None,
               *, count: bool = True) -> Repo:
     from repoctx.api import scan
     from repoctx.cache import Cache
-    from repoctx.walk import DEFAULT_MAX_BYTES, WalkOptions
 
-    options = WalkOptions(
-        max_bytes=args.max_file_bytes or DEFAULT_MAX_BYTES,
-        include_vendored=args.include_vendored,
-    )
     cache = Cache(enabled=not args.no_cache)
     try:
         with progress_bar() as progress:
-            repo = scan(Path(args.path), options=options, counter=counter, cache=cache,
-                        progress=progress, count=count)
+            repo = scan(Path(args.path), options=walk_options(args), counter=counter,
+                        cache=cache, progress=progress, count=count)
     finally:
         cache.close()
     for warning in repo.warnings:
@@ -82,20 +78,31 @@ def scan_repo(args: argparse.Namespace, counter: TokenCounter | None = None,
     return repo
 
 
+def walk_options(args: argparse.Namespace) -> WalkOptions:
+    from repoctx.walk import DEFAULT_MAX_BYTES, WalkOptions
+
+    return WalkOptions(max_bytes=args.max_file_bytes or DEFAULT_MAX_BYTES,
+                       include_vendored=args.include_vendored)
+
+
 def focus_paths(repo: Repo, given: Sequence[str]) -> list[str]:
+    return resolve_focus(repo.root, repo.files, given)
+
+
+def resolve_focus(root: Path, files: Container[str], given: Sequence[str]) -> list[str]:
     """Turn user-typed paths (relative to cwd, absolute, or repo-relative) into repo paths."""
     resolved: list[str] = []
     for raw in given:
         candidate = Path(raw)
         absolute = candidate if candidate.is_absolute() else Path.cwd() / candidate
         try:
-            rel = absolute.resolve().relative_to(repo.root).as_posix()
+            rel = absolute.resolve().relative_to(root).as_posix()
         except ValueError:
             rel = raw
-        if rel not in repo.files and raw in repo.files:
+        if rel not in files and raw in files:
             rel = raw
-        if rel not in repo.files:
-            raise InputError(f"--focus {raw}: not a file of {repo.root}")
+        if rel not in files:
+            raise InputError(f"--focus {raw}: not a file of {root}")
         resolved.append(rel)
     return resolved
 

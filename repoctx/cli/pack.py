@@ -18,7 +18,8 @@ from repoctx.cli._common import (
     write_atomic,
     write_stdout,
 )
-from repoctx.cli.budgeting import add_model_arguments
+from repoctx.cli._memo import MemoSlot, memo_slot
+from repoctx.cli.budgeting import BudgetChoice, add_model_arguments
 
 
 def register(subparsers: Any) -> None:
@@ -43,34 +44,68 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from repoctx.api import pack
     from repoctx.cli.budgeting import resolve_budget
     from repoctx.policy import redact_secrets
 
     redact = redact_secrets(args.no_redact, args.server)  # a remote server: refused, exit 2
     budget = resolve_budget(args)
-    repo = scan_repo(args, budget.counter, count=False)  # counted as the selection needs
-    focus = focus_paths(repo, args.focus)
+    slot = None if args.no_cache else memo_slot(args, budget.tokens, budget.counter.name,
+                                                  redact)  # a bad --focus fails here, first
+    recalled = slot.recall() if slot else None
+    if recalled is not None:
+        _notes(budget, redact)
+        text, manifest = recalled.text, recalled.manifest
+    else:
+        text, manifest = _pack(args, budget, redact, slot)
+    _emit(args, text, manifest)
+    return 0
+
+
+def _notes(budget: BudgetChoice, redact: bool) -> None:
     if budget.note:
         warn(budget.note)
     if not redact:
         warn("--no-redact: secrets stay in this prompt; send it only to a model on this "
              "machine")
+
+
+def _pack(args: argparse.Namespace, budget: BudgetChoice, redact: bool,
+          slot: MemoSlot | None) -> tuple[str, dict[str, Any]]:
+    from repoctx.api import pack
+
+    repo = scan_repo(args, budget.counter, count=False)  # counted as the selection needs
+    focus = focus_paths(repo, args.focus)
+    _notes(budget, redact)
     result = pack(repo, budget.tokens, focus=focus, fmt=args.fmt, redact_secrets=redact)
+    manifest = result.manifest()
+    if slot is not None:
+        emitted = {entry.path: repo.files[entry.path].digest or "" for entry in result.files
+                   if entry.tier in ("full", "skeleton")}
+        slot.remember(result.text, manifest, emitted)
+    return result.text, manifest
+
+
+def _emit(args: argparse.Namespace, text: str, manifest: dict[str, Any]) -> None:
+    """Output, manifest and stderr report: the same bytes for a fresh and a recalled pack."""
+    from repoctx.types import Problem
+
     if args.output:
-        write_atomic(Path(args.output), result.text)
+        write_atomic(Path(args.output), text)
     else:
-        write_stdout(result.text)
+        write_stdout(text)
     if args.manifest:
-        write_atomic(Path(args.manifest), json.dumps(result.manifest(), indent=2) + "\n")
-    report_problems(result.problems)
-    if result.redactions:
-        files = len({r.path for r in result.redactions})
-        warn(f"redacted {len(result.redactions)} secret(s) in {files} file(s) "
+        write_atomic(Path(args.manifest), json.dumps(manifest, indent=2) + "\n")
+    report_problems([Problem(p["path"], p["reason"]) for p in manifest["problems"]])
+    redactions = manifest["redactions"]
+    if redactions:
+        files = len({r["path"] for r in redactions})
+        warn(f"redacted {len(redactions)} secret(s) in {files} file(s) "
              "(see --manifest; --no-redact keeps them, for local models only)")
-    print(summary_line(result.counts(), result.total_tokens, result.budget, result.counter),
-          file=sys.stderr)
-    return 0
+    counts = {"full": 0, "skeleton": 0, "listed": 0, "excluded": 0}
+    for entry in manifest["files"]:
+        counts[entry["tier"]] += 1
+    print(summary_line(counts, manifest["total_tokens"], manifest["budget"],
+                       manifest["tokenizer"]), file=sys.stderr)
 
 
 def summary_line(counts: dict[str, int], total: int, budget: int, tokenizer: str) -> str:
