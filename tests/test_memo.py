@@ -63,15 +63,17 @@ def memos() -> list[Path]:
     return sorted((Path(os.environ["REPOCTX_CACHE_DIR"]) / "packs").glob("*.json"))
 
 
-@pytest.mark.parametrize("use_git", [True, False])
+@pytest.mark.parametrize(("use_git", "budget"), [(True, ["--budget", "2000"]),
+                                               (False, ["--budget", "2000"]),
+                                               (True, ["--no-redact"])])  # auto: a note
 def test_second_pack_is_recalled_with_identical_output(
         make_repo: RepoFactory, run: Run, trusted_now: None, no_scan: Callable[[], None],
-        use_git: bool) -> None:
+        use_git: bool, budget: list[str]) -> None:
     root = make_repo(FILES, git=use_git)
-    first = run(root, "--budget", "2000")
+    first = run(root, *budget)
     assert len(memos()) == 1
     no_scan()
-    assert run(root, "--budget", "2000") == first  # prompt, manifest, stderr report
+    assert run(root, *budget) == first  # prompt, manifest, stderr report
     assert "bad.py: syntax error" in first[2]  # problems are reported again on a recall
 
 
