@@ -128,11 +128,13 @@ def listing(root: Path) -> Listing:
     return Listing(root, sorted(set(paths)), False, "", problems)
 
 
-def walk(root: Path, options: WalkOptions | None = None) -> WalkResult:
-    """List the repository's files with what we can tell without reading them whole."""
+def walk(root: Path, options: WalkOptions | None = None,
+         listed: Listing | None = None) -> WalkResult:
+    """List the repository's files with what we can tell without reading them whole
+    (``listed``: the listing of ``root`` a caller already made, e.g. for the pack memo)."""
     options = options or WalkOptions()
-    listed = listing(root)
-    root, problems = listed.root, listed.problems
+    listed = listed if listed is not None else listing(root)
+    root, problems = listed.root, list(listed.problems)
     ignore = _repoctx_ignore(root, options.extra_ignore)
     files: list[SourceFile] = []
     for rel in listed.paths:

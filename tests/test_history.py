@@ -61,3 +61,22 @@ def test_manifest_says_why_each_file_is_where_it_is(make_repo, tmp_path: Path,
     assert re.fullmatch(r"imports nothing in the repo; 5 commits in the last 500, "
                         r"last on \d{4}-\d\d-\d\d", rows["hot.py"]["placement"])
     assert rows["app.py"]["placement"].startswith("after its 3 import(s); 1 commit")
+
+
+def test_churn_of_non_ascii_and_subdirectory_paths(make_repo) -> None:  # type: ignore[no-untyped-def]
+    """git quotes such names in `log --name-only` unless told not to; a scan rooted in a
+    subdirectory sees paths relative to itself."""
+    root = make_repo({"pkg/é.py": "A = 1\n", "pkg/plain.py": "B = 1\n"}, git=True)
+    repo = git.Repo(root)
+    _commit(repo, {"pkg/é.py": "A = 2\n"}, "accent", 1_700_000_000)
+    facts = churn(root, {"pkg/é.py", "pkg/plain.py"})
+    assert facts["pkg/é.py"].commits == 2 and facts["pkg/plain.py"].commits == 1
+    inner = churn(root / "pkg", {"é.py", "plain.py"})
+    assert inner["é.py"].commits == 2
+
+
+def test_no_history_without_commits_or_git(tmp_path: Path) -> None:
+    assert churn(tmp_path, {"a.py"}) == {}
+    git.Repo.init(tmp_path)
+    (tmp_path / "a.py").write_text("A = 1\n")
+    assert churn(tmp_path, {"a.py"}) == {}  # no commit yet: git log fails
