@@ -58,8 +58,13 @@ class Unreadable:
 Outcome = Analysed | Unreadable
 
 
-def analyse_file(job: Job, counter: TokenCounter | None = None) -> Outcome:
-    """Everything the cache stores about one file; ``counter`` given → count here too."""
+def analyse_file(job: Job, counter: TokenCounter | None = None, *,
+                 skeleton_text: bool = True) -> Outcome:
+    """Everything the cache stores about one file; ``counter`` given → count here too.
+
+    ``skeleton_text=False`` (lazy counting: a pack shows few skeletons) leaves the skeleton
+    unrendered: the facts store it as null and ``texts`` holds "" for it.
+    """
     try:
         data = job.abspath.read_bytes()
     except OSError as exc:
@@ -67,19 +72,32 @@ def analyse_file(job: Job, counter: TokenCounter | None = None) -> Outcome:
     from repoctx.parse import parse_source
 
     decoded = decode(data)
-    parsed = (parse_source(job.language, decoded.text.encode("utf-8"), job.path)
-              if job.language and has_grammar(job.language)
-              else ParsedFile(job.language or "text"))
+    grammar = bool(job.language and has_grammar(job.language))
+    parsed = (parse_source(job.language, decoded.text.encode("utf-8"), job.path,
+                           skeleton_text=skeleton_text)
+              if job.language and grammar else ParsedFile(job.language or "text"))
     text = defang(decoded.text)
     skeleton = defang(parsed.skeleton)
     facts: dict[str, object] = {
-        "parsed": parsed_to_json(parsed), "note": decoded.note,
+        "parsed": parsed_to_json(parsed, skeleton=skeleton_text or not grammar),
+        "note": decoded.note,
         "lines": decoded.text.count("\n") + (0 if decoded.text.endswith("\n") else 1),
     }
     digest = content_hash(data)
     if counter is None:
         return Analysed(job.path, digest, facts, texts=(text, skeleton))
     return Analysed(job.path, digest, facts, counter.count(text), counter.count(skeleton))
+
+
+def render_skeleton(job: Job) -> tuple[str, str, dict[str, object]] | None:
+    """(digest, skeleton, facts) of a file whose scan left its skeleton unrendered, read
+    again now that a pack wants it (None: it became unreadable)."""
+    outcome = analyse_file(job)
+    if isinstance(outcome, Unreadable):
+        return None
+    parsed = outcome.facts["parsed"]
+    assert isinstance(parsed, dict)
+    return outcome.digest, str(parsed["skeleton"]), outcome.facts
 
 
 def analyse_all(
@@ -95,7 +113,7 @@ def analyse_all(
     for done, job in enumerate(jobs):
         if done % CHUNK_FILES == 0:
             report(done, len(jobs))
-        outcome = analyse_file(job)
+        outcome = analyse_file(job, skeleton_text=counter is not None)
         if isinstance(outcome, Unreadable):
             yield outcome
         elif counter is None:
@@ -183,6 +201,6 @@ def _analyse_chunk(chunk: list[Job]) -> list[Outcome]:
 
 
 def _analyse_chunk_uncounted(chunk: list[Job]) -> list[Outcome]:
-    outcomes = [analyse_file(job) for job in chunk]
+    outcomes = [analyse_file(job, skeleton_text=False) for job in chunk]
     return [Analysed(o.path, o.digest, o.facts) if isinstance(o, Analysed) else o
             for o in outcomes]

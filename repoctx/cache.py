@@ -26,6 +26,9 @@ from repoctx import __version__
 from repoctx.types import Definition, ImportRef, ParsedFile
 
 SCHEMA = 1
+# Bumped when the facts' JSON changes meaning, so no build reads another's rows. 2: a
+# "skeleton" of null means "not rendered yet" (older builds would read it as empty).
+FACTS_FORMAT = 2
 MAX_AGE_DAYS = 30
 
 _DDL = """
@@ -58,7 +61,7 @@ def content_hash(data: bytes) -> str:
 @cache
 def analysis_version() -> str:
     """Changes whenever parse output could change: our version, queries, grammar wheels."""
-    digest = hashlib.blake2b(f"{__version__}/{SCHEMA}".encode(), digest_size=8)
+    digest = hashlib.blake2b(f"{__version__}/{SCHEMA}/{FACTS_FORMAT}".encode(), digest_size=8)
     queries = resources.files("repoctx").joinpath("languages/queries")
     for entry in sorted(queries.iterdir(), key=lambda item: item.name):
         if entry.name.endswith(".scm"):
@@ -226,8 +229,11 @@ def _connect_sqlite(path: Path, ddl: str, schema: str) -> sqlite3.Connection:
     return db
 
 
-def parsed_to_json(parsed: ParsedFile) -> dict[str, Any]:
-    """Field by field: ``dataclasses.asdict`` deep-copies and was a third of a cold scan."""
+def parsed_to_json(parsed: ParsedFile, *, skeleton: bool = True) -> dict[str, Any]:
+    """Field by field: ``dataclasses.asdict`` deep-copies and was a third of a cold scan.
+
+    ``skeleton=False``: the skeleton was not rendered; it is stored as null, never as "".
+    """
     return {
         "language": parsed.language,
         "imports": [
@@ -238,9 +244,14 @@ def parsed_to_json(parsed: ParsedFile) -> dict[str, Any]:
             {"kind": d.kind, "name": d.name, "line": d.line, "end_line": d.end_line}
             for d in parsed.definitions
         ],
-        "skeleton": parsed.skeleton,
+        "skeleton": parsed.skeleton if skeleton else None,
         "error": parsed.error,
     }
+
+
+def has_skeleton_text(data: dict[str, Any]) -> bool:
+    """Whether parsed-file JSON holds its skeleton (possibly empty) or left it unrendered."""
+    return isinstance(data.get("skeleton"), str)
 
 
 def parsed_from_json(data: dict[str, Any]) -> ParsedFile:
@@ -251,7 +262,7 @@ def parsed_from_json(data: dict[str, Any]) -> ParsedFile:
     definitions = tuple(Definition(**item) for item in data.get("definitions", ()))
     return ParsedFile(
         language=data["language"], imports=imports, definitions=definitions,
-        skeleton=data.get("skeleton", ""), error=data.get("error"),
+        skeleton=data.get("skeleton") or "", error=data.get("error"),
     )
 
 

@@ -90,11 +90,14 @@ class _Captures:
 _local = threading.local()  # tree-sitter parsers are not thread-safe: one per thread
 
 
-def parse_source(language: str, source: bytes, path: str = "") -> ParsedFile:
+def parse_source(language: str, source: bytes, path: str = "", *,
+                 skeleton_text: bool = True) -> ParsedFile:
     """Imports, definitions and skeleton of ``source``; languages without a grammar get none.
 
     ``path`` only labels errors. Never raises: an internal failure comes back as a
     ParsedFile with ``error`` set (and whatever was extracted before it).
+    ``skeleton_text=False`` skips rendering the skeleton (a third of the work): the result's
+    ``skeleton`` is then "" whatever the file holds, and the caller must know it is unset.
     """
     if language not in _KNOWN or not has_grammar(language):
         return ParsedFile(language)
@@ -109,10 +112,11 @@ def parse_source(language: str, source: bytes, path: str = "") -> ParsedFile:
         return ParsedFile(language, error=_describe(exc, path))
     error = _syntax_error(tree.root_node)
     try:
-        definitions, skel = skeleton.build(caps.defs, import_nodes, source, grammar.elision)
+        definitions, skel = skeleton.build(caps.defs, import_nodes, source, grammar.elision,
+                                           text=skeleton_text)
     except Exception as exc:
         return ParsedFile(language, imports, error=_describe(exc, path))
-    return ParsedFile(language, imports, definitions, skel, error)
+    return ParsedFile(language, imports, definitions, skel or "", error)
 
 
 def _tree(language: str, grammar: _Grammar, source: bytes) -> tuple[_Grammar, ts.Tree]:
