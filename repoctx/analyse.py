@@ -102,12 +102,19 @@ def render_skeleton(job: Job) -> tuple[str, str, dict[str, object]] | None:
 
 def analyse_all(
     jobs: Sequence[Job], counter: TokenCounter | None, report: Callable[[int, int], None],
+    idle: Callable[[], None] | None = None,
 ) -> Iterator[Outcome]:
     """Outcomes for all jobs (in no particular order); with a ``counter``, each with its
-    token counts, without one (lazy counting) counts are left to the caller."""
+    token counts, without one (lazy counting) counts are left to the caller.
+
+    ``idle`` is work of the caller's own (building its token counter) to do in this
+    process while workers parse; without workers it is not called.
+    """
     workers = _worker_count(jobs)
     if workers > 1 and (counter is None or counter.name == QWEN35):
-        yield from _in_workers(jobs, workers, report, count=counter is not None)
+        if counter is not None:
+            qwen35().prepare()  # forked workers inherit it instead of each building one
+        yield from _in_workers(jobs, workers, report, count=counter is not None, idle=idle)
         return
     pending: list[Analysed] = []
     for done, job in enumerate(jobs):
@@ -145,6 +152,7 @@ def _worker_count(jobs: Sequence[Job]) -> int:
 
 def _in_workers(
     jobs: Sequence[Job], workers: int, report: Callable[[int, int], None], count: bool,
+    idle: Callable[[], None] | None,
 ) -> Iterator[Outcome]:
     chunks = [list(jobs[i:i + CHUNK_FILES]) for i in range(0, len(jobs), CHUNK_FILES)]
     done = 0
@@ -155,6 +163,8 @@ def _in_workers(
         analyse = _analyse_chunk if count else _analyse_chunk_uncounted
         with _ctrl_c_held():  # map() spawns the workers: they start with Ctrl-C blocked
             results = pool.map(analyse, chunks)
+        if idle is not None:
+            idle()
         for outcomes in results:
             done += len(outcomes)
             report(done, len(jobs))

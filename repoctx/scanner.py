@@ -17,7 +17,7 @@ from repoctx.cache import Cache, content_hash, has_skeleton_text, parsed_from_js
 from repoctx.content import decode, defang
 from repoctx.errors import RepoctxError
 from repoctx.history import Churn, churn
-from repoctx.tokens import TokenCounter, qwen35
+from repoctx.tokens import QwenCounter, TokenCounter, qwen35
 from repoctx.types import Graph, ParsedFile, Problem
 from repoctx.walk import Skip, SourceFile, WalkOptions, walk
 
@@ -224,7 +224,9 @@ def _analyse(
             entry.skeleton_tokens = skeleton_counts.get(digest)
         else:
             todo.append(source)
-    problems = _read_and_parse(todo, files, counter if count else None, cache, report)
+    # counting later: build the counter while the workers parse, not after them
+    idle = counter.prepare if isinstance(counter, QwenCounter) and not count else None
+    problems = _read_and_parse(todo, files, counter if count else None, cache, report, idle)
     cache.remember_hashes(root_key, [
         (s.path, s.size, s.mtime_ns, files[s.path].digest or "") for s in packable
         if files[s.path].digest
@@ -243,6 +245,7 @@ def _read_and_parse(
     counter: TokenCounter | None,
     cache: Cache,
     report: ProgressCallback,
+    idle: Callable[[], None] | None,
 ) -> list[Problem]:
     jobs = [Job(s.path, s.abspath, files[s.path].language, s.size) for s in todo]
     problems: list[Problem] = []
@@ -250,7 +253,7 @@ def _read_and_parse(
     full: list[tuple[str, int]] = []
     skeleton: list[tuple[str, int]] = []
     on_progress = lambda done, total: report(Progress("parse", done, total))  # noqa: E731
-    for outcome in analyse_all(jobs, counter, on_progress):
+    for outcome in analyse_all(jobs, counter, on_progress, idle):
         entry = files[outcome.path]
         if isinstance(outcome, Unreadable):
             entry.skip = Skip("excluded", outcome.reason)
