@@ -90,9 +90,10 @@ def build(collector: Collector, imports: list[ts.Node], source: bytes, elision: 
 
     ``text=False`` leaves the skeleton out (None): rendering it is a third of a file's
     parse, and a budgeted pack shows the skeletons of a few dozen files at most. Nesting
-    still runs, since it decides which functions are methods.
+    still runs, since it decides which functions are methods (imports never do: they
+    are not records, and tree nodes nest or are disjoint).
     """
-    top = _nest(collector, imports)
+    top = _nest(collector, imports if text else [])
     definitions = _definitions(collector, source)
     if not text:
         return definitions, None
