@@ -9,13 +9,14 @@ stay in-process: starting workers costs more than it saves below a few hundred f
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -47,6 +48,7 @@ class Analysed:
     tokens: int | None = None  # counted in a worker; None → the caller counts ``texts``
     skeleton_tokens: int | None = None
     texts: tuple[str, str] | None = None  # (text, skeleton) as packed
+    encoded: str = ""  # ``facts`` as the cache stores them: JSON, encoded in the worker
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +86,11 @@ def analyse_file(job: Job, counter: TokenCounter | None = None, *,
         "lines": decoded.text.count("\n") + (0 if decoded.text.endswith("\n") else 1),
     }
     digest = content_hash(data)
+    encoded = json.dumps(facts)
     if counter is None:
-        return Analysed(job.path, digest, facts, texts=(text, skeleton))
-    return Analysed(job.path, digest, facts, counter.count(text), counter.count(skeleton))
+        return Analysed(job.path, digest, facts, texts=(text, skeleton), encoded=encoded)
+    return Analysed(job.path, digest, facts, counter.count(text), counter.count(skeleton),
+                    encoded=encoded)
 
 
 def render_skeleton(job: Job) -> tuple[str, str, dict[str, object]] | None:
@@ -124,7 +128,7 @@ def analyse_all(
         if isinstance(outcome, Unreadable):
             yield outcome
         elif counter is None:
-            yield Analysed(outcome.path, outcome.digest, outcome.facts)
+            yield replace(outcome, texts=None)
         else:
             pending.append(outcome)
     if counter is not None:
@@ -138,7 +142,7 @@ def _count(pending: list[Analysed], counter: TokenCounter) -> Iterator[Analysed]
     full = counter.count_many(texts)
     skeleton = counter.count_many(skeletons)
     for item, tokens, skeleton_tokens in zip(pending, full, skeleton, strict=True):
-        yield Analysed(item.path, item.digest, item.facts, tokens, skeleton_tokens)
+        yield replace(item, tokens=tokens, skeleton_tokens=skeleton_tokens, texts=None)
 
 
 def _worker_count(jobs: Sequence[Job]) -> int:
@@ -212,5 +216,5 @@ def _analyse_chunk(chunk: list[Job]) -> list[Outcome]:
 
 def _analyse_chunk_uncounted(chunk: list[Job]) -> list[Outcome]:
     outcomes = [analyse_file(job, skeleton_text=False) for job in chunk]
-    return [Analysed(o.path, o.digest, o.facts) if isinstance(o, Analysed) else o
+    return [replace(o, texts=None) if isinstance(o, Analysed) else o
             for o in outcomes]

@@ -130,10 +130,12 @@ class Cache:
                 found[digest] = json.loads(data)
         return found
 
-    def store_facts(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> None:
+    def store_facts(self, rows: Iterable[tuple[str, dict[str, Any] | str]]) -> None:
+        """Facts by content hash, as dicts or already JSON (workers encode their own)."""
         version, today = analysis_version(), int(time.time() // 86400)
         self._write("INSERT OR REPLACE INTO facts VALUES (?, ?, ?, ?)",
-                    [(digest, version, json.dumps(data), today) for digest, data in rows])
+                    [(digest, version, data if isinstance(data, str) else json.dumps(data),
+                      today) for digest, data in rows])
 
     # -- token counts ----------------------------------------------------------------------
     def counts(self, counter: str, kind: str, hashes: Iterable[str]) -> dict[str, int]:

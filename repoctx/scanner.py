@@ -249,7 +249,7 @@ def _read_and_parse(
 ) -> list[Problem]:
     jobs = [Job(s.path, s.abspath, files[s.path].language, s.size) for s in todo]
     problems: list[Problem] = []
-    new_facts: list[tuple[str, dict[str, object]]] = []
+    new_facts: list[tuple[str, dict[str, object] | str]] = []
     full: list[tuple[str, int]] = []
     skeleton: list[tuple[str, int]] = []
     on_progress = lambda done, total: report(Progress("parse", done, total))  # noqa: E731
@@ -262,7 +262,7 @@ def _read_and_parse(
         entry.digest = outcome.digest
         _apply_facts(entry, outcome.facts)
         entry.tokens, entry.skeleton_tokens = outcome.tokens, outcome.skeleton_tokens
-        new_facts.append((outcome.digest, outcome.facts))
+        new_facts.append((outcome.digest, outcome.encoded or outcome.facts))
         if outcome.tokens is not None and outcome.skeleton_tokens is not None:
             full.append((outcome.digest, outcome.tokens))
             skeleton.append((outcome.digest, outcome.skeleton_tokens))
