@@ -140,3 +140,21 @@ def test_a_file_gone_before_its_skeleton_is_rendered_gives_no_skeleton(make_repo
     lazy = repoctx.scan(root, count=False)
     (root / "a.py").unlink()
     assert lazy.skeleton("a.py") == ""
+
+
+def test_the_lean_query_skips_skeleton_only_patterns() -> None:
+    import tree_sitter as ts
+
+    from repoctx import parse
+
+    source = (b'"""Doc."""\nimport os\n\n\n@dec\nclass A:\n    x: int = 0\n\n'
+              b"    def f(self):\n        pass\n")
+    roles: dict[bool, set[str]] = {}
+    for lean in (False, True):
+        grammar = parse._grammar("python", lean)
+        assert not isinstance(grammar, str)
+        tree = parse._parser("python", grammar.language).parse(source)
+        roles[lean] = {parse._role(match)[0]
+                       for _, match in ts.QueryCursor(grammar.query).matches(tree.root_node)}
+    assert roles[False] == {"import", "scope", "definition", "other"}
+    assert roles[True] == {"import", "scope", "definition"}
