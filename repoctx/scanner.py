@@ -66,6 +66,7 @@ class Repo:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     _churn: dict[str, Churn] | None = None
+    _rendered: list[tuple[str, dict[str, object]]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -79,9 +80,11 @@ class Repo:
                                                  or self.files[p].skeleton_tokens is None)]
         if not wanted:
             return
+        self._render_skeletons(wanted)
         cache = Cache()
         try:
-            self._render_skeletons(wanted, cache)
+            cache.store_facts(self._rendered)
+            self._rendered = []
             texts = [self.text(p) for p in wanted]
             skeletons = [defang(self.skeleton(p)) for p in wanted]
             full = self.counter.count_many(texts)
@@ -113,25 +116,20 @@ class Repo:
             entry.digest, entry.tokens = digest, self.counter.count(text)
         return text
 
-
     def skeleton(self, path: str) -> str:
         """The file's skeleton as parsed (not defanged), rendered now if the scan skipped it."""
+        self._render_skeletons([path])
         entry = self.files[path]
-        if not entry.skeleton_ready:
-            cache = Cache()
-            try:
-                self._render_skeletons([path], cache)
-            finally:
-                cache.close()
         return entry.parsed.skeleton if entry.parsed is not None else ""
 
-    def _render_skeletons(self, paths: Iterable[str], cache: Cache) -> None:
-        """Render the skeletons a lazy scan left out, and cache the now complete facts.
+    def _render_skeletons(self, paths: Iterable[str]) -> None:
+        """Render the skeletons a lazy scan left out.
 
         The file is parsed again: a pack needs a few dozen skeletons, a scan would have
         rendered thousands. Its content is read now, as ``text`` reads it for full text.
+        The now complete facts wait in ``_rendered`` for ``ensure_counts`` to cache them:
+        it opens the cache anyway, and opening it for one file costs more than a render.
         """
-        rows: list[tuple[str, dict[str, object]]] = []
         for path in paths:
             entry = self.files[path]
             if entry.skeleton_ready:
@@ -141,8 +139,7 @@ class Repo:
             if found is not None and entry.parsed is not None:
                 digest, skeleton, facts = found
                 entry.parsed = replace(entry.parsed, skeleton=skeleton)
-                rows.append((digest, facts))
-        cache.store_facts(rows)
+                self._rendered.append((digest, facts))
 
 
 def scan(

@@ -118,7 +118,8 @@ def test_an_entry_without_its_skeleton_is_rendered_not_served_empty(
     assert not lazy.files["a.py"].skeleton_ready
     assert Bodies(lazy).has_skeleton("a.py")
     assert Bodies(lazy).skeleton("a.py") == eager_skeleton
-    again = repoctx.scan(root, count=False)  # the rendered facts were stored
+    lazy.ensure_counts()  # which also caches the facts rendered meanwhile
+    again = repoctx.scan(root, count=False)
     assert again.files["a.py"].skeleton_ready
     assert again.files["a.py"].parsed.skeleton == eager_skeleton  # type: ignore[union-attr]
 
