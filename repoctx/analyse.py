@@ -61,11 +61,12 @@ Outcome = Analysed | Unreadable
 
 
 def analyse_file(job: Job, counter: TokenCounter | None = None, *,
-                 skeleton_text: bool = True) -> Outcome:
+                 skeleton_text: bool = True, lean: bool = False) -> Outcome:
     """Everything the cache stores about one file; ``counter`` given → count here too.
 
     ``skeleton_text=False`` (lazy counting: a pack shows few skeletons) leaves the skeleton
-    unrendered: the facts store it as null and ``texts`` holds "" for it.
+    unrendered: the facts store it as null and ``texts`` holds "" for it. ``lean``: see
+    ``parse_source`` (workers only).
     """
     try:
         data = job.abspath.read_bytes()
@@ -76,7 +77,7 @@ def analyse_file(job: Job, counter: TokenCounter | None = None, *,
     decoded = decode(data)
     grammar = bool(job.language and has_grammar(job.language))
     parsed = (parse_source(job.language, decoded.text.encode("utf-8"), job.path,
-                           skeleton_text=skeleton_text)
+                           skeleton_text=skeleton_text, lean=lean)
               if job.language and grammar else ParsedFile(job.language or "text"))
     text = defang(decoded.text)
     skeleton = defang(parsed.skeleton)
@@ -215,6 +216,6 @@ def _analyse_chunk(chunk: list[Job]) -> list[Outcome]:
 
 
 def _analyse_chunk_uncounted(chunk: list[Job]) -> list[Outcome]:
-    outcomes = [analyse_file(job, skeleton_text=False) for job in chunk]
+    outcomes = [analyse_file(job, skeleton_text=False, lean=True) for job in chunk]
     return [replace(o, texts=None) if isinstance(o, Analysed) else o
             for o in outcomes]

@@ -94,17 +94,20 @@ _local = threading.local()  # tree-sitter parsers are not thread-safe: one per t
 
 
 def parse_source(language: str, source: bytes, path: str = "", *,
-                 skeleton_text: bool = True) -> ParsedFile:
+                 skeleton_text: bool = True, lean: bool = False) -> ParsedFile:
     """Imports, definitions and skeleton of ``source``; languages without a grammar get none.
 
     ``path`` only labels errors. Never raises: an internal failure comes back as a
     ParsedFile with ``error`` set (and whatever was extracted before it).
     ``skeleton_text=False`` skips rendering the skeleton (a third of the work): the result's
     ``skeleton`` is then "" whatever the file holds, and the caller must know it is unset.
+    ``lean`` (with ``skeleton_text=False``) also runs the query without its skeleton-only
+    patterns. That query is compiled on its own, so it is for processes that never render
+    a skeleton (scan workers): some languages' queries take most of a second to compile.
     """
     if language not in _KNOWN or not has_grammar(language):
         return ParsedFile(language)
-    grammar = _grammar(language, not skeleton_text)
+    grammar = _grammar(language, lean and not skeleton_text)
     if isinstance(grammar, str):
         return ParsedFile(language, error=grammar)
     try:

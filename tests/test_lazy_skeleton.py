@@ -30,8 +30,10 @@ def test_parse_without_skeleton_text_keeps_everything_else(sample: Path) -> None
     language = language_for_path(sample.name)
     assert language is not None
     eager = parse_source(language, sample.read_bytes(), sample.name)
-    lazy = parse_source(language, sample.read_bytes(), sample.name, skeleton_text=False)
-    assert lazy == dataclasses.replace(eager, skeleton="")
+    for lean in (False, True):
+        lazy = parse_source(language, sample.read_bytes(), sample.name, skeleton_text=False,
+                            lean=lean)
+        assert lazy == dataclasses.replace(eager, skeleton="")
 
 
 def _samples_repo(make_repo) -> Path:  # type: ignore[no-untyped-def]
