@@ -112,6 +112,10 @@ def analyse_all(
     """Outcomes for all jobs (in no particular order); with a ``counter``, each with its
     token counts, without one (lazy counting) counts are left to the caller.
 
+    Lazy counting in workers also leaves skeleton text unrendered (null in the facts): the
+    pack renders the few it shows. Jobs small enough to run here are too few for that to
+    pay (a pack would parse most of them again), so here skeletons are rendered at once.
+
     ``idle`` is work of the caller's own (building its token counter) to do in this
     process while workers parse; without workers it is not called.
     """
@@ -125,7 +129,7 @@ def analyse_all(
     for done, job in enumerate(jobs):
         if done % CHUNK_FILES == 0:
             report(done, len(jobs))
-        outcome = analyse_file(job, skeleton_text=counter is not None)
+        outcome = analyse_file(job)
         if isinstance(outcome, Unreadable):
             yield outcome
         elif counter is None:

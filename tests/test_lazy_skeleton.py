@@ -25,6 +25,21 @@ SAMPLES = Path(__file__).parent.parent / "fixtures" / "parse" / "skeleton"
 SOURCES = sorted(p for p in SAMPLES.iterdir() if p.suffix not in (".skeleton", ".defs"))
 
 
+@pytest.fixture(autouse=True)
+def _workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scans in workers, as for a large repository: only there do skeletons wait."""
+    monkeypatch.setenv("REPOCTX_WORKERS", "2")
+
+
+def test_a_small_scan_in_process_renders_skeletons_at_once(
+        make_repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REPOCTX_WORKERS")
+    root = make_repo({"a.py": "def f(x):\n    return x + 1\n"})
+    repo = repoctx.scan(root, count=False)
+    assert repo.files["a.py"].skeleton_ready
+    assert repo.files["a.py"].parsed.skeleton == "def f(x):\n    ...\n"  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize("sample", SOURCES, ids=lambda p: p.name)
 def test_parse_without_skeleton_text_keeps_everything_else(sample: Path) -> None:
     language = language_for_path(sample.name)
