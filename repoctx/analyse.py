@@ -94,15 +94,15 @@ def analyse_file(job: Job, counter: TokenCounter | None = None, *,
                     encoded=encoded)
 
 
-def render_skeleton(job: Job) -> tuple[str, str, dict[str, object]] | None:
-    """(digest, skeleton, facts) of a file whose scan left its skeleton unrendered, read
-    again now that a pack wants it (None: it became unreadable)."""
+def render_skeleton(job: Job) -> tuple[str, str, str] | None:
+    """(digest, skeleton, facts as JSON) of a file whose scan left its skeleton unrendered,
+    read again now that a pack wants it (None: it became unreadable)."""
     outcome = analyse_file(job)
     if isinstance(outcome, Unreadable):
         return None
     parsed = outcome.facts["parsed"]
     assert isinstance(parsed, dict)
-    return outcome.digest, str(parsed["skeleton"]), outcome.facts
+    return outcome.digest, str(parsed["skeleton"]), outcome.encoded
 
 
 def analyse_all(

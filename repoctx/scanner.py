@@ -66,7 +66,7 @@ class Repo:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     _churn: dict[str, Churn] | None = None
-    _rendered: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+    _rendered: list[tuple[str, str]] = field(default_factory=list)  # (digest, facts JSON)
 
     @property
     def name(self) -> str:
