@@ -9,13 +9,14 @@ stay in-process: starting workers costs more than it saves below a few hundred f
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -47,6 +48,7 @@ class Analysed:
     tokens: int | None = None  # counted in a worker; None → the caller counts ``texts``
     skeleton_tokens: int | None = None
     texts: tuple[str, str] | None = None  # (text, skeleton) as packed
+    encoded: str = ""  # ``facts`` as the cache stores them: JSON, encoded in the worker
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +60,14 @@ class Unreadable:
 Outcome = Analysed | Unreadable
 
 
-def analyse_file(job: Job, counter: TokenCounter | None = None) -> Outcome:
-    """Everything the cache stores about one file; ``counter`` given → count here too."""
+def analyse_file(job: Job, counter: TokenCounter | None = None, *,
+                 skeleton_text: bool = True, lean: bool = False) -> Outcome:
+    """Everything the cache stores about one file; ``counter`` given → count here too.
+
+    ``skeleton_text=False`` (lazy counting: a pack shows few skeletons) leaves the skeleton
+    unrendered: the facts store it as null and ``texts`` holds "" for it. ``lean``: see
+    ``parse_source`` (workers only).
+    """
     try:
         data = job.abspath.read_bytes()
     except OSError as exc:
@@ -67,31 +75,55 @@ def analyse_file(job: Job, counter: TokenCounter | None = None) -> Outcome:
     from repoctx.parse import parse_source
 
     decoded = decode(data)
-    parsed = (parse_source(job.language, decoded.text.encode("utf-8"), job.path)
-              if job.language and has_grammar(job.language)
-              else ParsedFile(job.language or "text"))
+    grammar = bool(job.language and has_grammar(job.language))
+    parsed = (parse_source(job.language, decoded.text.encode("utf-8"), job.path,
+                           skeleton_text=skeleton_text, lean=lean)
+              if job.language and grammar else ParsedFile(job.language or "text"))
     text = defang(decoded.text)
     skeleton = defang(parsed.skeleton)
     facts: dict[str, object] = {
-        "parsed": parsed_to_json(parsed), "note": decoded.note,
+        "parsed": parsed_to_json(parsed, skeleton=skeleton_text or not grammar),
+        "note": decoded.note,
         "lines": decoded.text.count("\n") + (0 if decoded.text.endswith("\n") else 1),
     }
     digest = content_hash(data)
+    encoded = json.dumps(facts)
     if counter is None:
-        return Analysed(job.path, digest, facts, texts=(text, skeleton))
-    return Analysed(job.path, digest, facts, counter.count(text), counter.count(skeleton))
+        return Analysed(job.path, digest, facts, texts=(text, skeleton), encoded=encoded)
+    return Analysed(job.path, digest, facts, counter.count(text), counter.count(skeleton),
+                    encoded=encoded)
+
+
+def render_skeleton(job: Job) -> tuple[str, str, str] | None:
+    """(digest, skeleton, facts as JSON) of a file whose scan left its skeleton unrendered,
+    read again now that a pack wants it (None: it became unreadable)."""
+    outcome = analyse_file(job)
+    if isinstance(outcome, Unreadable):
+        return None
+    parsed = outcome.facts["parsed"]
+    assert isinstance(parsed, dict)
+    return outcome.digest, str(parsed["skeleton"]), outcome.encoded
 
 
 def analyse_all(
     jobs: Sequence[Job], counter: TokenCounter | None, report: Callable[[int, int], None],
+    idle: Callable[[], None] | None = None,
 ) -> Iterator[Outcome]:
     """Outcomes for all jobs (in no particular order); with a ``counter``, each with its
-    token counts, without one (lazy counting) counts are left to the caller."""
+    token counts, without one (lazy counting) counts are left to the caller.
+
+    Lazy counting in workers also leaves skeleton text unrendered (null in the facts): the
+    pack renders the few it shows. Jobs small enough to run here are too few for that to
+    pay (a pack would parse most of them again), so here skeletons are rendered at once.
+
+    ``idle`` is work of the caller's own (building its token counter) to do in this
+    process while workers parse; without workers it is not called.
+    """
     workers = _worker_count(jobs)
     if workers > 1 and (counter is None or counter.name == QWEN35):
         if counter is not None:
-            counter.count("")  # build the (lazy) encoding once: forked workers inherit it
-        yield from _in_workers(jobs, workers, report, count=counter is not None)
+            qwen35().prepare()  # forked workers inherit it instead of each building one
+        yield from _in_workers(jobs, workers, report, count=counter is not None, idle=idle)
         return
     pending: list[Analysed] = []
     for done, job in enumerate(jobs):
@@ -101,7 +133,7 @@ def analyse_all(
         if isinstance(outcome, Unreadable):
             yield outcome
         elif counter is None:
-            yield Analysed(outcome.path, outcome.digest, outcome.facts)
+            yield replace(outcome, texts=None)
         else:
             pending.append(outcome)
     if counter is not None:
@@ -115,7 +147,7 @@ def _count(pending: list[Analysed], counter: TokenCounter) -> Iterator[Analysed]
     full = counter.count_many(texts)
     skeleton = counter.count_many(skeletons)
     for item, tokens, skeleton_tokens in zip(pending, full, skeleton, strict=True):
-        yield Analysed(item.path, item.digest, item.facts, tokens, skeleton_tokens)
+        yield replace(item, tokens=tokens, skeleton_tokens=skeleton_tokens, texts=None)
 
 
 def _worker_count(jobs: Sequence[Job]) -> int:
@@ -129,6 +161,7 @@ def _worker_count(jobs: Sequence[Job]) -> int:
 
 def _in_workers(
     jobs: Sequence[Job], workers: int, report: Callable[[int, int], None], count: bool,
+    idle: Callable[[], None] | None,
 ) -> Iterator[Outcome]:
     chunks = [list(jobs[i:i + CHUNK_FILES]) for i in range(0, len(jobs), CHUNK_FILES)]
     done = 0
@@ -139,6 +172,8 @@ def _in_workers(
         analyse = _analyse_chunk if count else _analyse_chunk_uncounted
         with _ctrl_c_held():  # map() spawns the workers: they start with Ctrl-C blocked
             results = pool.map(analyse, chunks)
+        if idle is not None:
+            idle()
         for outcomes in results:
             done += len(outcomes)
             report(done, len(jobs))
@@ -185,6 +220,6 @@ def _analyse_chunk(chunk: list[Job]) -> list[Outcome]:
 
 
 def _analyse_chunk_uncounted(chunk: list[Job]) -> list[Outcome]:
-    outcomes = [analyse_file(job) for job in chunk]
-    return [Analysed(o.path, o.digest, o.facts) if isinstance(o, Analysed) else o
+    outcomes = [analyse_file(job, skeleton_text=False, lean=True) for job in chunk]
+    return [replace(o, texts=None) if isinstance(o, Analysed) else o
             for o in outcomes]

@@ -1,6 +1,7 @@
 """bodies: the text of each file as it will appear in a pack — defanged and redacted.
 
-Skeletons come from the scan (cached); full texts are read only when a file is emitted,
+Skeletons come from the scan (cached), or are rendered when first asked for (a lazily
+counted scan leaves them out); full texts are read only when a file is emitted,
 so a warm pack of a large repository reads just the files it prints. Every body passes
 through secret redaction (``repoctx.secrets``) unless the caller turned it off; the
 redactions are collected for the manifest.
@@ -23,12 +24,11 @@ class Bodies:
 
     def has_skeleton(self, path: str) -> bool:
         entry = self.repo.files[path]
-        return bool(entry.packable and entry.parsed and entry.parsed.skeleton)
+        return bool(entry.packable and entry.parsed and self.repo.skeleton(path))
 
     def skeleton(self, path: str) -> str:
         if path not in self._skeleton:
-            parsed = self.repo.files[path].parsed
-            text = defang(parsed.skeleton if parsed else "")
+            text = defang(self.repo.skeleton(path))
             self._skeleton[path] = self._clean(path, "skeleton", text)
         return self._skeleton[path]
 

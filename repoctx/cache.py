@@ -27,6 +27,9 @@ from repoctx.content import content_hash as content_hash  # where it always was
 from repoctx.types import Definition, ImportRef, ParsedFile
 
 SCHEMA = 1
+# Bumped when the facts' JSON changes meaning, so no build reads another's rows. 2: a
+# "skeleton" of null means "not rendered yet" (older builds would read it as empty).
+FACTS_FORMAT = 2
 MAX_AGE_DAYS = 30
 
 _DDL = """
@@ -55,7 +58,7 @@ def default_cache_dir() -> Path:
 @cache
 def analysis_version() -> str:
     """Changes whenever parse output could change: our version, queries, grammar wheels."""
-    digest = hashlib.blake2b(f"{__version__}/{SCHEMA}".encode(), digest_size=8)
+    digest = hashlib.blake2b(f"{__version__}/{SCHEMA}/{FACTS_FORMAT}".encode(), digest_size=8)
     queries = resources.files("repoctx").joinpath("languages/queries")
     for entry in sorted(queries.iterdir(), key=lambda item: item.name):
         if entry.name.endswith(".scm"):
@@ -126,10 +129,12 @@ class Cache:
                 found[digest] = json.loads(data)
         return found
 
-    def store_facts(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> None:
+    def store_facts(self, rows: Iterable[tuple[str, dict[str, Any] | str]]) -> None:
+        """Facts by content hash, as dicts or already JSON (workers encode their own)."""
         version, today = analysis_version(), int(time.time() // 86400)
         self._write("INSERT OR REPLACE INTO facts VALUES (?, ?, ?, ?)",
-                    [(digest, version, json.dumps(data), today) for digest, data in rows])
+                    [(digest, version, data if isinstance(data, str) else json.dumps(data),
+                      today) for digest, data in rows])
 
     # -- token counts ----------------------------------------------------------------------
     def counts(self, counter: str, kind: str, hashes: Iterable[str]) -> dict[str, int]:
@@ -225,8 +230,11 @@ def _connect_sqlite(path: Path, ddl: str, schema: str) -> sqlite3.Connection:
     return db
 
 
-def parsed_to_json(parsed: ParsedFile) -> dict[str, Any]:
-    """Field by field: ``dataclasses.asdict`` deep-copies and was a third of a cold scan."""
+def parsed_to_json(parsed: ParsedFile, *, skeleton: bool = True) -> dict[str, Any]:
+    """Field by field: ``dataclasses.asdict`` deep-copies and was a third of a cold scan.
+
+    ``skeleton=False``: the skeleton was not rendered; it is stored as null, never as "".
+    """
     return {
         "language": parsed.language,
         "imports": [
@@ -237,9 +245,14 @@ def parsed_to_json(parsed: ParsedFile) -> dict[str, Any]:
             {"kind": d.kind, "name": d.name, "line": d.line, "end_line": d.end_line}
             for d in parsed.definitions
         ],
-        "skeleton": parsed.skeleton,
+        "skeleton": parsed.skeleton if skeleton else None,
         "error": parsed.error,
     }
+
+
+def has_skeleton_text(data: dict[str, Any]) -> bool:
+    """Whether parsed-file JSON holds its skeleton (possibly empty) or left it unrendered."""
+    return isinstance(data.get("skeleton"), str)
 
 
 def parsed_from_json(data: dict[str, Any]) -> ParsedFile:
@@ -250,7 +263,7 @@ def parsed_from_json(data: dict[str, Any]) -> ParsedFile:
     definitions = tuple(Definition(**item) for item in data.get("definitions", ()))
     return ParsedFile(
         language=data["language"], imports=imports, definitions=definitions,
-        skeleton=data.get("skeleton", ""), error=data.get("error"),
+        skeleton=data.get("skeleton") or "", error=data.get("error"),
     )
 
 

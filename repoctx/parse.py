@@ -34,6 +34,7 @@ captured in the same statement is dropped (the inner, more specific capture wins
 from __future__ import annotations
 
 import importlib
+import re
 import threading
 from dataclasses import dataclass, field
 from functools import cache
@@ -49,6 +50,7 @@ __all__ = ["parse_source"]
 
 _MAX_ERROR_LINES = 5
 _KNOWN = {lang.name for lang in LANGUAGES}
+_CAPTURE = re.compile(rb"@([\w.]+)")
 _IMPORT_KINDS: dict[str, EdgeKind] = {
     "import": "import", "import.type": "type", "import.reexport": "re-export",
     "import.include": "include", "import.mod": "mod", "import.dynamic": "dynamic",
@@ -61,6 +63,7 @@ class _Grammar:
     language: ts.Language
     query: ts.Query
     elision: str
+    lean: bool  # patterns only the skeleton text needs are disabled (see _lean)
     roles: dict[int, tuple[str, str]] = field(default_factory=dict)  # pattern → role, lazily
 
 
@@ -90,15 +93,21 @@ class _Captures:
 _local = threading.local()  # tree-sitter parsers are not thread-safe: one per thread
 
 
-def parse_source(language: str, source: bytes, path: str = "") -> ParsedFile:
+def parse_source(language: str, source: bytes, path: str = "", *,
+                 skeleton_text: bool = True, lean: bool = False) -> ParsedFile:
     """Imports, definitions and skeleton of ``source``; languages without a grammar get none.
 
     ``path`` only labels errors. Never raises: an internal failure comes back as a
     ParsedFile with ``error`` set (and whatever was extracted before it).
+    ``skeleton_text=False`` skips rendering the skeleton (a third of the work): the result's
+    ``skeleton`` is then "" whatever the file holds, and the caller must know it is unset.
+    ``lean`` (with ``skeleton_text=False``) also runs the query without its skeleton-only
+    patterns. That query is compiled on its own, so it is for processes that never render
+    a skeleton (scan workers): some languages' queries take most of a second to compile.
     """
     if language not in _KNOWN or not has_grammar(language):
         return ParsedFile(language)
-    grammar = _grammar(language)
+    grammar = _grammar(language, lean and not skeleton_text)
     if isinstance(grammar, str):
         return ParsedFile(language, error=grammar)
     try:
@@ -109,10 +118,11 @@ def parse_source(language: str, source: bytes, path: str = "") -> ParsedFile:
         return ParsedFile(language, error=_describe(exc, path))
     error = _syntax_error(tree.root_node)
     try:
-        definitions, skel = skeleton.build(caps.defs, import_nodes, source, grammar.elision)
+        definitions, skel = skeleton.build(caps.defs, import_nodes, source, grammar.elision,
+                                           text=skeleton_text)
     except Exception as exc:
         return ParsedFile(language, imports, error=_describe(exc, path))
-    return ParsedFile(language, imports, definitions, skel, error)
+    return ParsedFile(language, imports, definitions, skel or "", error)
 
 
 def _tree(language: str, grammar: _Grammar, source: bytes) -> tuple[_Grammar, ts.Tree]:
@@ -123,7 +133,7 @@ def _tree(language: str, grammar: _Grammar, source: bytes) -> tuple[_Grammar, ts
     if (not tree.root_node.has_error or lang.fallback is None
             or not any(marker in source for marker in lang.fallback_markers)):
         return grammar, tree
-    other = _grammar(lang.fallback)
+    other = _grammar(lang.fallback, grammar.lean)
     if isinstance(other, str):
         return grammar, tree
     other_tree = _parser(lang.fallback, other.language).parse(source)
@@ -143,8 +153,12 @@ def _describe(exc: Exception, path: str) -> str:
 
 
 @cache
-def _grammar(language: str) -> _Grammar | str:
-    """The compiled grammar and query, or why there is none (cached either way)."""
+def _grammar(language: str, lean: bool = False) -> _Grammar | str:
+    """The compiled grammar and query, or why there is none (cached either way).
+
+    ``lean``: the query for parses without skeleton text, compiled on its own (a query
+    cannot be copied, and some take most of a second to compile: a process compiles
+    only the ones it uses)."""
     lang = get_language(language)
     module_name = cast(str, lang.grammar_module)
     try:
@@ -157,7 +171,21 @@ def _grammar(language: str) -> _Grammar | str:
         query = ts.Query(ts_language, text)
     except Exception as exc:
         return f"query for {language} does not compile: {exc}"
-    return _Grammar(ts_language, query, lang.elision)
+    if lean:
+        _lean(query, text.encode("utf-8"))
+    return _Grammar(ts_language, query, lang.elision, lean)
+
+
+def _lean(query: ts.Query, text: bytes) -> None:
+    """Disable the patterns with no definition, import or scope capture (``@keep``,
+    ``@wrapper``, stand-alone ``@doc``): only the skeleton text reads them. Read from each
+    pattern's source, comments included, so a pattern is kept whenever in doubt."""
+    for index in range(query.pattern_count):
+        source = text[query.start_byte_for_pattern(index):query.end_byte_for_pattern(index)]
+        names = [name.decode() for name in _CAPTURE.findall(source)]
+        if not any(name.startswith(("definition.", "scope.")) or name in _IMPORT_KINDS
+                   for name in names):
+            query.disable_pattern(index)
 
 
 def _parser(language: str, ts_language: ts.Language) -> ts.Parser:

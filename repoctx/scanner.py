@@ -8,16 +8,16 @@ the TUI a status line without the core knowing about either.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from repoctx import stages
-from repoctx.analyse import Job, Unreadable, analyse_all
-from repoctx.cache import Cache, content_hash, parsed_from_json
+from repoctx.analyse import Job, Unreadable, analyse_all, render_skeleton
+from repoctx.cache import Cache, content_hash, has_skeleton_text, parsed_from_json
 from repoctx.content import decode, defang
 from repoctx.errors import RepoctxError
 from repoctx.history import Churn, churn
-from repoctx.tokens import TokenCounter, qwen35
+from repoctx.tokens import QwenCounter, TokenCounter, qwen35
 from repoctx.types import Graph, ParsedFile, Problem
 from repoctx.walk import Skip, SourceFile, WalkOptions, walk
 
@@ -46,6 +46,7 @@ class RepoFile:
     skeleton_tokens: int | None = None
     lines: int = 0
     note: str | None = None  # decoding note, shown in the manifest
+    skeleton_ready: bool = True  # False: ``parsed.skeleton`` is unset (see Repo.skeleton)
 
     @property
     def packable(self) -> bool:
@@ -65,6 +66,7 @@ class Repo:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     _churn: dict[str, Churn] | None = None
+    _rendered: list[tuple[str, str]] = field(default_factory=list)  # (digest, facts JSON)
 
     @property
     def name(self) -> str:
@@ -78,18 +80,21 @@ class Repo:
                                                  or self.files[p].skeleton_tokens is None)]
         if not wanted:
             return
-        texts = [self.text(p) for p in wanted]
-        skeletons = [_skeleton_text(self.files[p]) for p in wanted]
-        full = self.counter.count_many(texts)
-        skeleton = self.counter.count_many(skeletons)
-        rows = []
-        for path, tokens, skeleton_tokens in zip(wanted, full, skeleton, strict=True):
-            entry = self.files[path]
-            entry.tokens, entry.skeleton_tokens = tokens, skeleton_tokens
-            if entry.digest:
-                rows.append((entry.digest, tokens, skeleton_tokens))
+        self._render_skeletons(wanted)
         cache = Cache()
         try:
+            cache.store_facts(self._rendered)
+            self._rendered = []
+            texts = [self.text(p) for p in wanted]
+            skeletons = [defang(self.skeleton(p)) for p in wanted]
+            full = self.counter.count_many(texts)
+            skeleton = self.counter.count_many(skeletons)
+            rows = []
+            for path, tokens, skeleton_tokens in zip(wanted, full, skeleton, strict=True):
+                entry = self.files[path]
+                entry.tokens, entry.skeleton_tokens = tokens, skeleton_tokens
+                if entry.digest:
+                    rows.append((entry.digest, tokens, skeleton_tokens))
             cache.store_counts(self.counter.name, "full", [(d, t) for d, t, _ in rows])
             cache.store_counts(self.counter.name, "skeleton", [(d, s) for d, _, s in rows])
         finally:
@@ -111,9 +116,30 @@ class Repo:
             entry.digest, entry.tokens = digest, self.counter.count(text)
         return text
 
+    def skeleton(self, path: str) -> str:
+        """The file's skeleton as parsed (not defanged), rendered now if the scan skipped it."""
+        self._render_skeletons([path])
+        entry = self.files[path]
+        return entry.parsed.skeleton if entry.parsed is not None else ""
 
-def _skeleton_text(entry: RepoFile) -> str:
-    return defang(entry.parsed.skeleton) if entry.parsed is not None else ""
+    def _render_skeletons(self, paths: Iterable[str]) -> None:
+        """Render the skeletons a lazy scan left out.
+
+        The file is parsed again: a pack needs a few dozen skeletons, a scan would have
+        rendered thousands. Its content is read now, as ``text`` reads it for full text.
+        The now complete facts wait in ``_rendered`` for ``ensure_counts`` to cache them:
+        it opens the cache anyway, and opening it for one file costs more than a render.
+        """
+        for path in paths:
+            entry = self.files[path]
+            if entry.skeleton_ready:
+                continue
+            entry.skeleton_ready = True
+            found = render_skeleton(Job(path, self.root / path, entry.language, entry.size))
+            if found is not None and entry.parsed is not None:
+                digest, skeleton, facts = found
+                entry.parsed = replace(entry.parsed, skeleton=skeleton)
+                self._rendered.append((digest, facts))
 
 
 def scan(
@@ -188,13 +214,16 @@ def _analyse(
         entry = files[source.path]
         digest = entry.digest
         counted = digest in full_counts and digest in skeleton_counts
-        if digest and digest in cached_facts and (counted or not count):
-            _apply_facts(entry, cached_facts[digest])
+        facts = cached_facts.get(digest) if digest else None
+        if digest and facts is not None and (not count or (counted and _has_skeleton(facts))):
+            _apply_facts(entry, facts)
             entry.tokens = full_counts.get(digest)
             entry.skeleton_tokens = skeleton_counts.get(digest)
         else:
             todo.append(source)
-    problems = _read_and_parse(todo, files, counter if count else None, cache, report)
+    # counting later: build the counter while the workers parse, not after them
+    idle = counter.prepare if isinstance(counter, QwenCounter) and not count else None
+    problems = _read_and_parse(todo, files, counter if count else None, cache, report, idle)
     cache.remember_hashes(root_key, [
         (s.path, s.size, s.mtime_ns, files[s.path].digest or "") for s in packable
         if files[s.path].digest
@@ -213,14 +242,15 @@ def _read_and_parse(
     counter: TokenCounter | None,
     cache: Cache,
     report: ProgressCallback,
+    idle: Callable[[], None] | None,
 ) -> list[Problem]:
     jobs = [Job(s.path, s.abspath, files[s.path].language, s.size) for s in todo]
     problems: list[Problem] = []
-    new_facts: list[tuple[str, dict[str, object]]] = []
+    new_facts: list[tuple[str, dict[str, object] | str]] = []
     full: list[tuple[str, int]] = []
     skeleton: list[tuple[str, int]] = []
     on_progress = lambda done, total: report(Progress("parse", done, total))  # noqa: E731
-    for outcome in analyse_all(jobs, counter, on_progress):
+    for outcome in analyse_all(jobs, counter, on_progress, idle):
         entry = files[outcome.path]
         if isinstance(outcome, Unreadable):
             entry.skip = Skip("excluded", outcome.reason)
@@ -229,7 +259,7 @@ def _read_and_parse(
         entry.digest = outcome.digest
         _apply_facts(entry, outcome.facts)
         entry.tokens, entry.skeleton_tokens = outcome.tokens, outcome.skeleton_tokens
-        new_facts.append((outcome.digest, outcome.facts))
+        new_facts.append((outcome.digest, outcome.encoded or outcome.facts))
         if outcome.tokens is not None and outcome.skeleton_tokens is not None:
             full.append((outcome.digest, outcome.tokens))
             skeleton.append((outcome.digest, outcome.skeleton_tokens))
@@ -247,6 +277,7 @@ def _apply_facts(entry: RepoFile, facts: dict[str, object]) -> None:
     parsed_data = facts["parsed"]
     assert isinstance(parsed_data, dict)
     entry.parsed = parsed_from_json(parsed_data)
+    entry.skeleton_ready = has_skeleton_text(parsed_data)
     note = facts.get("note")
     errors = [str(note)] if note else []
     if entry.parsed.error:
@@ -254,6 +285,13 @@ def _apply_facts(entry: RepoFile, facts: dict[str, object]) -> None:
     entry.note = "; ".join(errors) or None
     lines = facts.get("lines", 0)
     entry.lines = lines if isinstance(lines, int) else 0
+
+
+def _has_skeleton(facts: dict[str, object]) -> bool:
+    """A counting scan serves cached facts only with their skeleton: whoever reads a
+    scanned file's ``parsed`` (multi-pack plans) may expect it to be there."""
+    parsed = facts.get("parsed")
+    return isinstance(parsed, dict) and has_skeleton_text(parsed)
 
 
 def _graph(root: Path, files: dict[str, RepoFile], report: ProgressCallback) -> Graph:

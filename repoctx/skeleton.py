@@ -84,17 +84,30 @@ def _first(match: dict[str, list[ts.Node]], name: str) -> ts.Node | None:
     return nodes[0] if nodes else None
 
 
-def build(collector: Collector, imports: list[ts.Node], source: bytes,
-          elision: str) -> tuple[tuple[Definition, ...], str]:
-    """The file's definitions (all of them, nested ones included) and its skeleton."""
-    top = _nest(collector, imports)
+def build(collector: Collector, imports: list[ts.Node], source: bytes, elision: str,
+          text: bool = True) -> tuple[tuple[Definition, ...], str | None]:
+    """The file's definitions (all of them, nested ones included) and its skeleton.
+
+    ``text=False`` leaves the skeleton out (None): rendering it is a third of a file's
+    parse, and a budgeted pack shows the skeletons of a few dozen files at most. Nesting
+    still runs, since it decides which functions are methods (imports never do: they
+    are not records, and tree nodes nest or are disjoint).
+    """
+    top = _nest(collector, imports if text else [])
     definitions = _definitions(collector, source)
-    text = Renderer(source, collector.wrappers, elision.encode()).items(top, b"")
-    text = text.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n")  # BOM, CRLF
-    text = text + b"\n" if text else text
-    if len(text) >= len(source):
-        text = source
-    return definitions, text.decode("utf-8", "replace")
+    if not text:
+        return definitions, None
+    return definitions, _render(collector, top, source, elision)
+
+
+def _render(collector: Collector, top: list[Item], source: bytes, elision: str) -> str:
+    """The skeleton text of the nested ``top`` items (the source itself if not shorter)."""
+    out = Renderer(source, collector.wrappers, elision.encode()).items(top, b"")
+    out = out.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n")  # BOM, CRLF
+    out = out + b"\n" if out else out
+    if len(out) >= len(source):
+        out = source
+    return out.decode("utf-8", "replace")
 
 
 def _nest(collector: Collector, imports: list[ts.Node]) -> list[Item]:

@@ -38,3 +38,30 @@ def test_unreadable_file_is_an_outcome_not_an_exception(tmp_path: Path) -> None:
     job = Job("gone.py", tmp_path / "gone.py", "python", 0)
     outcomes = list(analyse_all([job], qwen35(), lambda d, t: None))
     assert outcomes == [Unreadable("gone.py", "unreadable (No such file or directory)")]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_lazy_outcomes_in_workers_leave_the_skeleton_unrendered(
+        make_repo, monkeypatch: pytest.MonkeyPatch, workers: str) -> None:
+    root = make_repo({f"m{i}.py": f"def f{i}(x):\n    return x\n" for i in range(8)})
+    monkeypatch.setenv("REPOCTX_WORKERS", workers)
+    idle: list[int] = []
+    outcomes = list(analyse_all(_jobs(root), None, lambda d, t: None, lambda: idle.append(1)))
+    assert len(outcomes) == 8
+    for outcome in outcomes:
+        assert isinstance(outcome, Analysed) and outcome.tokens is None
+        parsed = outcome.facts["parsed"]
+        assert isinstance(parsed, dict) and parsed["definitions"]
+        # in workers the pack's skeletons wait (null, never ""); few jobs render at once
+        expected = f"def f{outcome.path[1:-3]}(x):\n    ...\n"
+        assert parsed["skeleton"] == (None if workers == "2" else expected)
+    assert idle == ([1] if workers == "2" else [])  # the caller's work, while workers parse
+
+
+def test_the_qwen_counter_is_built_on_first_use() -> None:
+    from repoctx.tokens import QwenCounter
+
+    counter = QwenCounter()
+    assert counter._built is None
+    assert counter.count("def f(): pass") == qwen35().count("def f(): pass")
+    assert counter._built is not None

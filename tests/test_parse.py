@@ -78,7 +78,7 @@ def test_grammar_modules_are_imported_only_when_needed() -> None:
 
 def test_internal_failure_becomes_an_error_not_an_exception(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    def explode(*_: object) -> None:
+    def explode(*_: object, **__: object) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(parse.skeleton, "build", explode)

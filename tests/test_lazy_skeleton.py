@@ -1,0 +1,178 @@
+"""Lazy skeletons: a pack's scan (``count=False``) leaves skeleton text unrendered.
+
+Whatever renders it later must give exactly what an eager scan gives, for every language,
+and a cached entry without its skeleton must never be served as an empty skeleton.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import pytest
+
+import repoctx
+from repoctx import cache as cache_module
+from repoctx.bodies import Bodies
+from repoctx.cache import Cache, analysis_version, content_hash
+from repoctx.languages import has_grammar, language_for_path
+from repoctx.packer import pack
+from repoctx.parse import parse_source
+from repoctx.scanner import Progress, Repo
+
+SAMPLES = Path(__file__).parent.parent / "fixtures" / "parse" / "skeleton"
+SOURCES = sorted(p for p in SAMPLES.iterdir() if p.suffix not in (".skeleton", ".defs"))
+
+
+@pytest.fixture(autouse=True)
+def _workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scans in workers, as for a large repository: only there do skeletons wait."""
+    monkeypatch.setenv("REPOCTX_WORKERS", "2")
+
+
+def test_a_small_scan_in_process_renders_skeletons_at_once(
+        make_repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REPOCTX_WORKERS")
+    root = make_repo({"a.py": "def f(x):\n    return x + 1\n"})
+    repo = repoctx.scan(root, count=False)
+    assert repo.files["a.py"].skeleton_ready
+    assert repo.files["a.py"].parsed.skeleton == "def f(x):\n    ...\n"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("sample", SOURCES, ids=lambda p: p.name)
+def test_parse_without_skeleton_text_keeps_everything_else(sample: Path) -> None:
+    language = language_for_path(sample.name)
+    assert language is not None
+    eager = parse_source(language, sample.read_bytes(), sample.name)
+    for lean in (False, True):
+        lazy = parse_source(language, sample.read_bytes(), sample.name, skeleton_text=False,
+                            lean=lean)
+        assert lazy == dataclasses.replace(eager, skeleton="")
+
+
+def _samples_repo(make_repo) -> Path:  # type: ignore[no-untyped-def]
+    root: Path = make_repo({"README.md": "# samples\n"})
+    for sample in SOURCES:
+        shutil.copy(sample, root / sample.name)
+    return root
+
+
+def _scan(root: Path, directory: Path, *, count: bool, parsed: list[int] | None = None) -> Repo:
+    events: list[Progress] = []
+    store = Cache(directory)
+    try:
+        repo = repoctx.scan(root, cache=store, count=count, progress=events.append)
+    finally:
+        store.close()
+    if parsed is not None:
+        parsed.append(max((e.total for e in events if e.stage == "parse"), default=0))
+    return repo
+
+
+def test_lazily_rendered_skeletons_equal_eager_ones(make_repo, tmp_path: Path) -> None:
+    root = _samples_repo(make_repo)
+    eager = _scan(root, tmp_path / "eager", count=True)
+    lazy = repoctx.scan(root, count=False)
+    grammar_files = [p for p, f in lazy.files.items() if has_grammar(f.language)]
+    assert len(grammar_files) == len(SOURCES)
+    for path in grammar_files:
+        assert not lazy.files[path].skeleton_ready
+        assert lazy.skeleton(path) == eager.files[path].parsed.skeleton != ""  # type: ignore[union-attr]
+        assert lazy.files[path].skeleton_ready
+        assert lazy.files[path].parsed == eager.files[path].parsed
+    assert lazy.skeleton("README.md") == ""
+
+
+def test_lazy_counts_equal_eager_counts(make_repo, tmp_path: Path) -> None:
+    root = _samples_repo(make_repo)
+    eager = _scan(root, tmp_path / "eager", count=True)
+    lazy = repoctx.scan(root, count=False)
+    lazy.ensure_counts()
+    for path, entry in eager.files.items():
+        assert (lazy.files[path].tokens, lazy.files[path].skeleton_tokens) == \
+            (entry.tokens, entry.skeleton_tokens), path
+
+
+def test_pack_of_a_lazy_scan_equals_pack_of_an_eager_one(make_repo, tmp_path: Path) -> None:
+    root = _samples_repo(make_repo)
+    eager = _scan(root, tmp_path / "eager", count=True)
+    lazy = repoctx.scan(root, count=False)
+    tiers: set[str] = set()
+    for budget in (800, 1200, 2000, 3000):
+        expected = pack(eager, budget)
+        tiers |= {e.tier for e in expected.files}
+        assert pack(lazy, budget).text == expected.text
+    assert "skeleton" in tiers
+
+
+def test_a_rendered_skeleton_is_cached_with_its_counts(make_repo, tmp_path: Path) -> None:
+    root = make_repo({"a.py": "def f(x):\n    return x + 1\n\n\nclass A:\n    pass\n"})
+    parsed: list[int] = []
+    first = _scan(root, tmp_path / "c", count=False, parsed=parsed)
+    stored = Cache(tmp_path / "c")
+    digest = first.files["a.py"].digest
+    assert digest is not None
+    assert stored.facts([digest])[digest]["parsed"]["skeleton"] is None  # never ""
+    stored.close()
+    # a counting scan must not take the unrendered entry for an empty skeleton
+    counted = _scan(root, tmp_path / "c", count=True, parsed=parsed)
+    assert counted.files["a.py"].parsed.skeleton.startswith("def f(x):")  # type: ignore[union-attr]
+    assert parsed == [1, 1]
+
+
+def test_an_entry_without_its_skeleton_is_rendered_not_served_empty(
+        make_repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = "def f(x):\n    return x + 1\n"
+    root = make_repo({"a.py": source})
+    eager_skeleton = parse_source("python", source.encode()).skeleton
+    store = Cache()
+    facts = {"parsed": {"language": "python", "imports": [], "definitions": [],
+                        "error": None}, "note": None, "lines": 2}  # no "skeleton" key at all
+    store.store_facts([(content_hash(source.encode()), facts)])
+    store.close()
+    lazy = repoctx.scan(root, count=False)
+    assert not lazy.files["a.py"].skeleton_ready
+    assert Bodies(lazy).has_skeleton("a.py")
+    assert Bodies(lazy).skeleton("a.py") == eager_skeleton
+    lazy.ensure_counts()  # which also caches the facts rendered meanwhile
+    again = repoctx.scan(root, count=False)
+    assert again.files["a.py"].skeleton_ready
+    assert again.files["a.py"].parsed.skeleton == eager_skeleton  # type: ignore[union-attr]
+
+
+def test_rows_of_builds_with_another_facts_format_are_never_read(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Older builds read a null skeleton as "": the facts format keys the rows apart."""
+    current = analysis_version()
+    analysis_version.cache_clear()
+    monkeypatch.setattr(cache_module, "FACTS_FORMAT", cache_module.FACTS_FORMAT - 1)
+    try:
+        assert analysis_version() != current
+    finally:
+        analysis_version.cache_clear()
+
+
+def test_a_file_gone_before_its_skeleton_is_rendered_gives_no_skeleton(make_repo) -> None:
+    root = make_repo({"a.py": "def f(x):\n    return x + 1\n"})
+    lazy = repoctx.scan(root, count=False)
+    (root / "a.py").unlink()
+    assert lazy.skeleton("a.py") == ""
+
+
+def test_the_lean_query_skips_skeleton_only_patterns() -> None:
+    import tree_sitter as ts
+
+    from repoctx import parse
+
+    source = (b'"""Doc."""\nimport os\n\n\n@dec\nclass A:\n    x: int = 0\n\n'
+              b"    def f(self):\n        pass\n")
+    roles: dict[bool, set[str]] = {}
+    for lean in (False, True):
+        grammar = parse._grammar("python", lean)
+        assert not isinstance(grammar, str)
+        tree = parse._parser("python", grammar.language).parse(source)
+        roles[lean] = {parse._role(match)[0]
+                       for _, match in ts.QueryCursor(grammar.query).matches(tree.root_node)}
+    assert roles[False] == {"import", "scope", "definition", "other"}
+    assert roles[True] == {"import", "scope", "definition"}
