@@ -1,3 +1,3 @@
-from repoctx.cli import main
+from repoctx.cli import console
 
-raise SystemExit(main())
+console()

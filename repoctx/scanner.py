@@ -7,6 +7,7 @@ the TUI a status line without the core knowing about either.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,10 +17,11 @@ from repoctx.analyse import Job, Unreadable, analyse_all, render_skeleton
 from repoctx.cache import Cache, content_hash, has_skeleton_text, parsed_from_json
 from repoctx.content import decode, defang
 from repoctx.errors import RepoctxError
-from repoctx.history import Churn, churn
+from repoctx.history import Churn, PendingChurn, churn
+from repoctx.history import start as start_churn
 from repoctx.tokens import QwenCounter, TokenCounter, qwen35
 from repoctx.types import Graph, ParsedFile, Problem
-from repoctx.walk import Skip, SourceFile, WalkOptions, walk
+from repoctx.walk import Listing, Skip, SourceFile, WalkOptions, listing, walk
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,7 @@ class Repo:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     _churn: dict[str, Churn] | None = None
+    _pending_churn: PendingChurn | None = None  # started by the scan, read on first use
     _rendered: list[tuple[str, str]] = field(default_factory=list)  # (digest, facts JSON)
 
     @property
@@ -103,7 +106,11 @@ class Repo:
     def churn(self) -> dict[str, Churn]:
         """How often each file changes (git history), read once per scanned repo."""
         if self._churn is None:
-            self._churn = churn(self.root, set(self.files)) if self.is_git else {}
+            pending, self._pending_churn = self._pending_churn, None
+            if pending is not None:
+                self._churn = pending.result(set(self.files))
+            else:
+                self._churn = churn(self.root, set(self.files)) if self.is_git else {}
         return self._churn
 
     def text(self, path: str) -> str:
@@ -150,12 +157,14 @@ def scan(
     cache: Cache | None = None,
     progress: ProgressCallback | None = None,
     count: bool = True,
+    listed: Listing | None = None,
 ) -> Repo:
     """Walk, parse (from the cache where it can) and build the graph.
 
     ``count=False`` leaves token counts that the cache does not already hold for later:
     ``Repo.ensure_counts`` fills them for the files a caller needs (a 64K pack of a
     10M-token repository touches a few hundred files), which is most of a cold scan's work.
+    ``listed``: the listing of ``root`` the caller already made (the pack memo's).
     """
     report = _staged(progress or (lambda _: None))
     counter = counter or qwen35()
@@ -163,7 +172,10 @@ def scan(
     cache = cache or Cache()
     try:
         report(Progress("walk", 0, 1))
-        walked = walk(root, options)
+        listed = listed if listed is not None else listing(root)
+        # git log/status run on a core the (single-threaded) walk leaves idle
+        pending = start_churn(listed.root) if listed.is_git else None
+        walked = walk(root, options, listed)
         report(Progress("walk", 1, 1))
         files = {f.path: RepoFile(f.path, f.language, f.size, f.skip) for f in walked.files}
         packable = [f for f in walked.files if f.skip is None]
@@ -171,7 +183,8 @@ def scan(
         problems += _analyse(walked.root, packable, files, counter, cache, report, count)
         graph = _graph(walked.root, files, report)
         warnings = [w for w in (cache.warning,) if w]
-        return Repo(walked.root, walked.is_git, files, graph, counter, problems, warnings)
+        return Repo(walked.root, walked.is_git, files, graph, counter, problems, warnings,
+                    _pending_churn=pending)
     finally:
         if own_cache:
             cache.close()
@@ -222,7 +235,8 @@ def _analyse(
         else:
             todo.append(source)
     # counting later: build the counter while the workers parse, not after them
-    idle = counter.prepare if isinstance(counter, QwenCounter) and not count else None
+    idle = _prepare_for_pack(counter) if isinstance(counter, QwenCounter) and not count \
+        else None
     problems = _read_and_parse(todo, files, counter if count else None, cache, report, idle)
     cache.remember_hashes(root_key, [
         (s.path, s.size, s.mtime_ns, files[s.path].digest or "") for s in packable
@@ -234,6 +248,22 @@ def _analyse(
         if source.path not in reparsed and entry.note:
             problems.append(Problem(entry.path, entry.note))
     return problems
+
+
+def _prepare_for_pack(counter: QwenCounter) -> Callable[[], None]:
+    """Work for the parent while its workers parse: a lazily counting scan is a pack's, which
+    then needs the counter, numpy (the ranking) and detect-secrets (redaction). Built or
+    imported after the parse they cost a cold Django pack ~0.5 s of wall time."""
+
+    def prepare() -> None:
+        counter.prepare()
+        for module in ("numpy", "detect_secrets.core.scan", "detect_secrets.settings"):
+            try:
+                importlib.import_module(module)
+            except ImportError:  # optional here: whoever needs it reports its absence
+                continue
+
+    return prepare
 
 
 def _read_and_parse(

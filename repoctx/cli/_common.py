@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from repoctx.scanner import ProgressCallback
     from repoctx.tokens import TokenCounter
     from repoctx.types import Problem
-    from repoctx.walk import WalkOptions
+    from repoctx.walk import Listing, WalkOptions
 
 DEFAULT_BUDGET = 65_536  # used when no model/GPU plan is available for "auto"
 MAX_PROBLEMS_SHOWN = 20
@@ -62,7 +62,7 @@ def parse_budget(value: str) -> int | None:
 
 
 def scan_repo(args: argparse.Namespace, counter: TokenCounter | None = None,
-              *, count: bool = True) -> Repo:
+              *, count: bool = True, listed: Listing | None = None) -> Repo:
     from repoctx.api import scan
     from repoctx.cache import Cache
 
@@ -70,7 +70,7 @@ def scan_repo(args: argparse.Namespace, counter: TokenCounter | None = None,
     try:
         with progress_bar() as progress:
             repo = scan(Path(args.path), options=walk_options(args), counter=counter,
-                        cache=cache, progress=progress, count=count)
+                        cache=cache, progress=progress, count=count, listed=listed)
     finally:
         cache.close()
     for warning in repo.warnings:

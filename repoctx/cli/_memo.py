@@ -14,6 +14,7 @@ from repoctx.cli._common import resolve_focus, walk_options
 
 if TYPE_CHECKING:
     from repoctx.memo import Recalled
+    from repoctx.walk import Listing
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,7 @@ class MemoSlot:
     key: str
     root: Path
     storable: bool  # False: a file changed too recently to trust its signature
+    listed: Listing  # reused by the scan on a miss
 
     def recall(self) -> Recalled | None:
         from repoctx.memo import recall
@@ -46,4 +48,4 @@ def memo_slot(args: argparse.Namespace, budget: int, counter: str, redact: bool)
     focus = resolve_focus(listed.root, state.present, args.focus)
     request = memo.Request(budget, counter, tuple(focus), args.fmt, redact, walk_options(args))
     return MemoSlot(default_cache_dir() / "packs", memo.key(state, request), listed.root,
-                    not state.racy)
+                    not state.racy, listed)

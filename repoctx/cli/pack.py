@@ -73,7 +73,8 @@ def _pack(args: argparse.Namespace, budget: BudgetChoice, redact: bool,
           slot: MemoSlot | None) -> tuple[str, dict[str, Any]]:
     from repoctx.api import pack
 
-    repo = scan_repo(args, budget.counter, count=False)  # counted as the selection needs
+    repo = scan_repo(args, budget.counter, count=False,  # counted as the selection needs
+                     listed=slot.listed if slot is not None else None)
     focus = focus_paths(repo, args.focus)
     _notes(budget, redact)
     result = pack(repo, budget.tokens, focus=focus, fmt=args.fmt, redact_secrets=redact)
