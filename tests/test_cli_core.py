@@ -119,3 +119,18 @@ def test_pack_for_another_vocabulary_counts_in_its_tokens(tmp_path: Path,
     data = json.loads(manifest.read_text())
     assert data["tokenizer"].startswith("gguf:")
     assert data["total_tokens"] == LlamaVocabCounter(gemma).count(prompt.read_text())
+
+
+def test_the_batch_commands_fast_exit_keeps_a_profilers_output(tmp_path: Path) -> None:
+    """`pack` ends with os._exit after flushing; under cProfile (or coverage) it must not,
+    or the profile written at exit is lost."""
+    out, prof = tmp_path / "prompt.txt", tmp_path / "run.prof"
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "repoctx",
+                           "pack", str(FIXTURE), "--budget", "700", "-o", str(out)],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert prof.stat().st_size > 0 and out.read_text().startswith("<repository")
+    plain = subprocess.run([sys.executable, "-m", "repoctx", "pack", str(FIXTURE), "--budget",
+                            "700"], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert plain.returncode == 0 and plain.stdout.startswith("<repository")  # flushed in full
+    assert "of 700 tokens" in plain.stderr

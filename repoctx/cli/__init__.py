@@ -91,10 +91,12 @@ def console() -> None:
     parse facts) costs a Django pack ~0.15 s after its output is already written and
     synced; those commands leave nothing to clean up (their worker pools, threads and
     databases are closed before ``main`` returns), so the process ends at once. Commands
-    that own servers, terminals or child processes exit normally.
+    that own servers, terminals or child processes exit normally, and so does every command
+    under a profiler or a tracer (cProfile, coverage), which write their data at exit.
     """
     code = main()
-    if _FAST_EXIT[0]:
+    watched = sys.getprofile() is not None or sys.gettrace() is not None
+    if _FAST_EXIT[0] and not watched:  # a profiler or coverage writes its data at exit
         try:
             sys.stdout.flush()
             sys.stderr.flush()
