@@ -134,7 +134,9 @@ def remember(directory: Path, memo_key: str, text: str, manifest: dict[str, Any]
     temp = directory / f".{memo_key}.{os.getpid()}.tmp"
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        temp.write_text(payload, "utf-8", "surrogateescape")
+        # the prompt is the user's code: readable by the user only, like the cache database
+        with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+            f.write(payload.encode("utf-8", "surrogateescape"))
         os.replace(temp, target)
         _evict(directory)
     except OSError:

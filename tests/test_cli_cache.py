@@ -44,3 +44,24 @@ def test_clear_reviews_only(capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(capsys.readouterr().out)["reviews"]["entries"] == 1
     assert main(["cache", "clear", "--reviews"]) == 0
     assert not (directory / "whole_reviews.sqlite").exists()
+
+
+def test_remembered_packs_are_shown_and_cleared_with_the_scan_cache(
+        make_repo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from repoctx import memo
+
+    monkeypatch.setattr(memo, "RACY_NS", 0)
+    root = make_repo({"a.py": "x = 1\n"}, git=True)
+    assert main(["pack", str(root), "--budget", "800"]) == 0
+    capsys.readouterr()  # the prompt
+    assert main(["cache", "info", "--json"]) == 0
+    packs = json.loads(capsys.readouterr().out)["packs"]
+    assert packs["entries"] == 1 and packs["bytes"] > 0
+    assert main(["cache", "clear", "--states"]) == 0  # another part: the memo stays
+    assert Path(packs["path"]).is_dir()
+    assert main(["cache", "clear", "--scan"]) == 0
+    assert not Path(packs["path"]).exists()
+    capsys.readouterr()
+    assert main(["cache", "info"]) == 0
+    assert "remembered packs (answered again for an unchanged repo): 0 entries" in \
+        capsys.readouterr().out

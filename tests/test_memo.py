@@ -65,7 +65,7 @@ def memos() -> list[Path]:
 
 @pytest.mark.parametrize(("use_git", "budget"), [(True, ["--budget", "2000"]),
                                                (False, ["--budget", "2000"]),
-                                               (True, ["--no-redact"])])  # auto: a note
+                                               (True, [])])  # auto: a note on stderr
 def test_second_pack_is_recalled_with_identical_output(
         make_repo: RepoFactory, run: Run, trusted_now: None, no_scan: Callable[[], None],
         use_git: bool, budget: list[str]) -> None:
@@ -117,7 +117,7 @@ def test_repository_changes_are_misses(make_repo: RepoFactory, run: Run, trusted
 
 
 @pytest.mark.parametrize("extra", [["--budget", "1500"], ["--format", "markdown"],
-                                   ["--focus", "app/core.py"], ["--no-redact"],
+                                   ["--focus", "app/core.py"],
                                    ["--max-file-bytes", "10"], ["--include-vendored"]])
 def test_each_request_option_has_its_own_memo(make_repo: RepoFactory, run: Run,
                                               trusted_now: None, extra: list[str]) -> None:
@@ -195,3 +195,14 @@ def test_a_read_only_cache_dir_only_costs_the_memo(
     root = make_repo(FILES, git=True)
     prompt, _, _ = run(root, "--budget", "2000")
     assert "def core" in prompt
+
+
+def test_a_pack_that_keeps_secrets_is_never_memoised(make_repo: RepoFactory, run: Run,
+                                                     trusted_now: None) -> None:
+    root = make_repo({**FILES, "app/keys.py": 'AWS = "AKIAIOSFODNN7EXAMPLE"\n'}, git=True)
+    first = run(root, "--budget", "2000", "--no-redact")
+    assert memos() == []
+    assert run(root, "--budget", "2000", "--no-redact") == first
+    run(root, "--budget", "2000")
+    (stored,) = memos()
+    assert stored.stat().st_mode & 0o777 == 0o600  # the user's code, for the user only

@@ -22,7 +22,7 @@ class MemoSlot:
     directory: Path
     key: str
     root: Path
-    storable: bool  # False: a file changed too recently to trust its signature
+    storable: bool  # False: a file changed too recently, or secrets are kept
     listed: Listing  # reused by the scan on a miss
 
     def recall(self) -> Recalled | None:
@@ -47,5 +47,7 @@ def memo_slot(args: argparse.Namespace, budget: int, counter: str, redact: bool)
     state = memo.state(listed)
     focus = resolve_focus(listed.root, state.present, args.focus)
     request = memo.Request(budget, counter, tuple(focus), args.fmt, redact, walk_options(args))
+    # a --no-redact prompt holds the secrets the user kept for this one output: never keep
+    # a copy of it in the cache dir
     return MemoSlot(default_cache_dir() / "packs", memo.key(state, request), listed.root,
-                    not state.racy, listed)
+                    redact and not state.racy, listed)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 STATE_DIR = "states"  # saved model prefix states (incremental ingest)
+PACKS_DIR = "packs"  # the pack memo: recent packs, answered again for an unchanged repo
 REVIEWS = "whole_reviews.sqlite"  # per-pack answers of `repoctx review --whole` (resume)
 
 
@@ -26,7 +27,8 @@ def register(subparsers: Any) -> None:
     info.set_defaults(run=run_info)
     clear = actions.add_parser("clear", help="delete cached data")
     which = clear.add_mutually_exclusive_group()
-    which.add_argument("--scan", action="store_true", help="only parse results and counts")
+    which.add_argument("--scan", action="store_true",
+                       help="only parse results and counts (and the packs made from them)")
     which.add_argument("--states", action="store_true", help="only saved model states")
     which.add_argument("--reviews", action="store_true",
                        help="only stored per-pack reviews of `review --whole`")
@@ -51,7 +53,12 @@ def _inventory() -> dict[str, Any]:
     reviews_path = directory / REVIEWS
     reviews = {"path": str(reviews_path), "bytes": _bytes_with_wal(reviews_path),
                "entries": _review_entries(reviews_path)}
-    return {"directory": str(directory), "scan": scan, "states": states, "reviews": reviews}
+    packs_dir = directory / PACKS_DIR
+    memos = list(packs_dir.glob("*.json")) if packs_dir.is_dir() else []
+    packs = {"path": str(packs_dir), "bytes": sum(p.stat().st_size for p in memos),
+             "entries": len(memos)}
+    return {"directory": str(directory), "scan": scan, "packs": packs, "states": states,
+            "reviews": reviews}
 
 
 def _state_details(states_dir: Path) -> dict[str, Any]:
@@ -94,6 +101,7 @@ def run_info(args: argparse.Namespace) -> int:
         return 0
     print(f"cache directory: {facts['directory']}")
     for key, label in (("scan", "parse results and token counts"),
+                       ("packs", "remembered packs (answered again for an unchanged repo)"),
                        ("states", "saved model prefix states"),
                        ("reviews", "stored per-pack reviews (review --whole)")):
         part = facts[key]
@@ -126,6 +134,10 @@ def run_clear(args: argparse.Namespace) -> int:
             if target.exists():
                 removed += target.stat().st_size
                 target.unlink()
+    if (args.scan or everything) and (directory / PACKS_DIR).is_dir():
+        removed += sum(p.stat().st_size for p in (directory / PACKS_DIR).iterdir()
+                       if p.is_file())
+        shutil.rmtree(directory / PACKS_DIR)
     if (args.states or everything) and (directory / STATE_DIR).is_dir():
         removed += sum(p.stat().st_size for p in (directory / STATE_DIR).rglob("*")
                        if p.is_file())
