@@ -21,8 +21,8 @@ from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
 from pathlib import Path
 
-from repoctx.cache import content_hash, parsed_to_json
-from repoctx.content import decode, defang
+from repoctx.cache import parsed_to_json
+from repoctx.content import content_hash, decode, defang
 from repoctx.languages import has_grammar
 from repoctx.tokens import QWEN35, TokenCounter, qwen35
 from repoctx.types import ParsedFile

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from repoctx import __version__
-from repoctx.content import content_hash as content_hash  # where it always was
 from repoctx.types import Definition, ImportRef, ParsedFile
 
 SCHEMA = 1

@@ -57,8 +57,7 @@ class _StagedRepo(Repo):
 
 def staged_view(repo: Repo, texts: Mapping[str, bytes]) -> Repo:
     """``repo`` with ``texts`` (path → staged bytes) replacing the working-tree content."""
-    from repoctx.cache import content_hash
-    from repoctx.content import decode, defang
+    from repoctx.content import content_hash, decode, defang
 
     files = dict(repo.files)
     decoded: dict[str, str] = {}

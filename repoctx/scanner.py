@@ -14,8 +14,8 @@ from pathlib import Path
 
 from repoctx import stages
 from repoctx.analyse import Job, Unreadable, analyse_all, render_skeleton
-from repoctx.cache import Cache, content_hash, has_skeleton_text, parsed_from_json
-from repoctx.content import decode, defang
+from repoctx.cache import Cache, has_skeleton_text, parsed_from_json
+from repoctx.content import content_hash, decode, defang
 from repoctx.errors import RepoctxError
 from repoctx.history import Churn, PendingChurn, churn
 from repoctx.history import start as start_churn

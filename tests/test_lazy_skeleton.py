@@ -15,7 +15,8 @@ import pytest
 import repoctx
 from repoctx import cache as cache_module
 from repoctx.bodies import Bodies
-from repoctx.cache import Cache, analysis_version, content_hash
+from repoctx.cache import Cache, analysis_version
+from repoctx.content import content_hash
 from repoctx.languages import has_grammar, language_for_path
 from repoctx.packer import pack
 from repoctx.parse import parse_source
