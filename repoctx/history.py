@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from repoctx.walk import git_output
+
 WINDOW = 500  # recent commits looked at
 RECENT = 3  # files changed by the newest commits count as volatile: likely to change again
 
@@ -80,18 +82,17 @@ class PendingChurn:
                 for path in paths if path in counts or path in dirty}
 
 
-def start(root: Path, window: int = WINDOW) -> PendingChurn | None:
+def start(root: Path, window: int = WINDOW, *,
+          worktree: Path | None = None) -> PendingChurn | None:
     """Start reading the history of ``root``; None when it is not in a git work tree.
 
-    git runs directly (as in repoctx.walk): gitpython's import alone costs ~50 ms."""
-    try:
-        found = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root,
-                               capture_output=True, check=False, stdin=subprocess.DEVNULL)
-    except OSError:
-        return None
-    if found.returncode != 0 or not found.stdout.strip():
-        return None
-    worktree = Path(found.stdout.decode("utf-8", "surrogateescape").rstrip("\n")).resolve()
+    ``worktree``: the work tree's top, when a listing already asked git for it. git runs
+    directly (as in repoctx.walk): gitpython's import alone costs ~50 ms."""
+    if worktree is None:
+        top = (git_output(root, "rev-parse", "--show-toplevel") or "").rstrip("\n")
+        if not top:
+            return None
+        worktree = Path(top).resolve()
     here = root.resolve()
     if not here.is_relative_to(worktree):
         return None

@@ -174,7 +174,7 @@ def scan(
         report(Progress("walk", 0, 1))
         listed = listed if listed is not None else listing(root)
         # git log/status run on a core the (single-threaded) walk leaves idle
-        pending = start_churn(listed.root) if listed.is_git else None
+        pending = start_churn(listed.root, worktree=listed.worktree) if listed.is_git else None
         walked = walk(root, options, listed)
         report(Progress("walk", 1, 1))
         files = {f.path: RepoFile(f.path, f.language, f.size, f.skip) for f in walked.files}

@@ -113,6 +113,7 @@ class Listing:
     paths: list[str]  # repo-relative POSIX paths, sorted, unique
     is_git: bool
     head: str = ""  # HEAD's commit in a git work tree ("" before the first commit)
+    worktree: Path | None = None  # the work tree's top (git), which ``root`` is inside
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -121,11 +122,11 @@ def listing(root: Path) -> Listing:
     root = check_root(root)
     listed = _git_listing(root)
     if listed is not None:
-        paths, head = listed
-        return Listing(root, sorted(set(paths)), True, head)
+        paths, head, worktree = listed
+        return Listing(root, sorted(set(paths)), True, head, worktree)
     problems: list[Problem] = []
     paths = list(_plain_listing(root, problems))
-    return Listing(root, sorted(set(paths)), False, "", problems)
+    return Listing(root, sorted(set(paths)), False, problems=problems)
 
 
 def walk(root: Path, options: WalkOptions | None = None,
@@ -170,36 +171,36 @@ def _is_bare_repository(root: Path) -> bool:
             and (root / "refs").is_dir() and not (root / ".git").exists())
 
 
-def _git_listing(root: Path) -> tuple[list[str], str] | None:
-    """(paths git would show, HEAD's commit), or None when ``root`` is not inside a usable
-    work tree.
+def _git_listing(root: Path) -> tuple[list[str], str, Path] | None:
+    """(paths git would show, HEAD's commit, the work tree's top), or None when ``root`` is
+    not inside a usable work tree.
 
     git runs directly rather than through gitpython: importing gitpython (which runs
     ``git version``) costs ~50 ms, a third of a warm pack that the memo answers.
     """
     if not _inside_git_worktree(root):
         return None
-    found = _git(root, "rev-parse", "--show-toplevel", "HEAD")
+    found = git_output(root, "rev-parse", "--show-toplevel", "HEAD")
     if found is not None and found.count("\n") >= 2:
         top, head = found.rstrip("\n").rsplit("\n", 1)
     else:  # no commit yet (or not a work tree, in which case this fails too)
-        top, head = (_git(root, "rev-parse", "--show-toplevel") or "").rstrip("\n"), ""
+        top, head = (git_output(root, "rev-parse", "--show-toplevel") or "").rstrip("\n"), ""
     if not top:
         return None  # a bare repository, git missing, a corrupt or unsafe repository
     worktree = Path(top).resolve()
-    if worktree != root and _git(worktree, "check-ignore", "-q",
+    if worktree != root and git_output(worktree, "check-ignore", "-q",
                                  root.relative_to(worktree).as_posix()) is not None:
         return None  # the user asked for a directory git ignores: walk it by hand
     # Run in ``root``: git prints paths relative to it, limited to it by the "." pathspec.
-    output = _git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard",
+    output = git_output(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard",
                   "--deduplicate", "--", ".")
     if output is None:
         return None
-    return [path for path in output.split("\0") if path], head
+    return [path for path in output.split("\0") if path], head, worktree
 
 
-def _git(cwd: Path, *args: str) -> str | None:
-    """git's stdout, or None when it fails or is missing."""
+def git_output(cwd: Path, *args: str) -> str | None:
+    """git's stdout, or None when it fails or is missing (repoctx.history uses it too)."""
     import subprocess
 
     try:
