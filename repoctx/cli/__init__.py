@@ -69,7 +69,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code: int = args.run(args)
-        _FAST_EXIT[0] = args.command in FAST_EXIT_COMMANDS
     except RepoctxError as exc:
         print(f"repoctx: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -83,6 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+FAST_EXIT_COMMANDS = frozenset({"pack", "files", "graph"})
+
+
 def console() -> None:
     """The ``repoctx`` program: :func:`main`, then an exit that skips the interpreter's
     teardown for the batch commands (``pack``, ``files``, ``graph``).
@@ -90,13 +92,15 @@ def console() -> None:
     Freeing a scan's objects one by one (the 248K-entry tokenizer, a few hundred thousand
     parse facts) costs a Django pack ~0.15 s after its output is already written and
     synced; those commands leave nothing to clean up (their worker pools, threads and
-    databases are closed before ``main`` returns), so the process ends at once. Commands
-    that own servers, terminals or child processes exit normally, and so does every command
-    under a profiler or a tracer (cProfile, coverage), which write their data at exit.
+    databases are closed before ``main`` returns), so a run that succeeded ends at once;
+    an error or a Ctrl-C takes the normal way out. Commands that own servers, terminals or
+    child processes exit normally, and so does every command under a profiler or a tracer
+    (cProfile, coverage), which write their data at exit.
     """
     code = main()
+    batch = len(sys.argv) > 1 and sys.argv[1] in FAST_EXIT_COMMANDS
     watched = sys.getprofile() is not None or sys.gettrace() is not None
-    if _FAST_EXIT[0] and not watched:  # a profiler or coverage writes its data at exit
+    if code == 0 and batch and not watched:  # a profiler or coverage writes its data at exit
         try:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -104,10 +108,6 @@ def console() -> None:
             pass  # a closed pipe: nothing more can be said anyway
         os._exit(code)
     raise SystemExit(code)
-
-
-_FAST_EXIT = [False]
-FAST_EXIT_COMMANDS = frozenset({"pack", "files", "graph"})
 
 
 if __name__ == "__main__":
