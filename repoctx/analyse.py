@@ -21,9 +21,10 @@ from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
 from pathlib import Path
 
-from repoctx.cache import parsed_to_json
+from repoctx.cache import parsed_from_json, parsed_to_json
 from repoctx.content import content_hash, decode, defang
 from repoctx.languages import has_grammar
+from repoctx.resolve import reads_definitions
 from repoctx.tokens import QWEN35, TokenCounter, qwen35
 from repoctx.types import ParsedFile
 
@@ -65,8 +66,9 @@ def analyse_file(job: Job, counter: TokenCounter | None = None, *,
     """Everything the cache stores about one file; ``counter`` given → count here too.
 
     ``skeleton_text=False`` (lazy counting: a pack shows few skeletons) leaves the skeleton
-    unrendered: the facts store it as null and ``texts`` holds "" for it. ``lean``: see
-    ``parse_source`` (workers only).
+    unrendered: the facts store it as null and ``texts`` holds "" for it. ``lean`` (workers
+    only, see ``parse_source``) also leaves out the definitions, stored as null, of the
+    languages whose import resolution does not read them: a pack's graph needs none.
     """
     try:
         data = job.abspath.read_bytes()
@@ -76,13 +78,15 @@ def analyse_file(job: Job, counter: TokenCounter | None = None, *,
 
     decoded = decode(data)
     grammar = bool(job.language and has_grammar(job.language))
+    definitions = not (lean and grammar and not skeleton_text) or reads_definitions(job.language)
     parsed = (parse_source(job.language, decoded.text.encode("utf-8"), job.path,
-                           skeleton_text=skeleton_text, lean=lean)
+                           skeleton_text=skeleton_text, lean=lean, definitions=definitions)
               if job.language and grammar else ParsedFile(job.language or "text"))
     text = defang(decoded.text)
     skeleton = defang(parsed.skeleton)
     facts: dict[str, object] = {
-        "parsed": parsed_to_json(parsed, skeleton=skeleton_text or not grammar),
+        "parsed": parsed_to_json(parsed, skeleton=skeleton_text or not grammar,
+                                 definitions=definitions),
         "note": decoded.note,
         "lines": decoded.text.count("\n") + (0 if decoded.text.endswith("\n") else 1),
     }
@@ -94,15 +98,15 @@ def analyse_file(job: Job, counter: TokenCounter | None = None, *,
                     encoded=encoded)
 
 
-def render_skeleton(job: Job) -> tuple[str, str, str] | None:
-    """(digest, skeleton, facts as JSON) of a file whose scan left its skeleton unrendered,
-    read again now that a pack wants it (None: it became unreadable)."""
+def render_skeleton(job: Job) -> tuple[str, ParsedFile, str] | None:
+    """(digest, complete parse, facts as JSON) of a file whose scan left its skeleton (and
+    maybe definitions) out, read again now that a pack wants it (None: now unreadable)."""
     outcome = analyse_file(job)
     if isinstance(outcome, Unreadable):
         return None
     parsed = outcome.facts["parsed"]
     assert isinstance(parsed, dict)
-    return outcome.digest, str(parsed["skeleton"]), outcome.encoded
+    return outcome.digest, parsed_from_json(parsed), outcome.encoded
 
 
 def analyse_all(

@@ -28,7 +28,8 @@ from repoctx.types import Definition, ImportRef, ParsedFile
 SCHEMA = 1
 # Bumped when the facts' JSON changes meaning, so no build reads another's rows. 2: a
 # "skeleton" of null means "not rendered yet" (older builds would read it as empty).
-FACTS_FORMAT = 2
+# 3: "definitions" of null means "not extracted" (only ever with a null skeleton).
+FACTS_FORMAT = 3
 MAX_AGE_DAYS = 30
 
 _DDL = """
@@ -229,10 +230,12 @@ def _connect_sqlite(path: Path, ddl: str, schema: str) -> sqlite3.Connection:
     return db
 
 
-def parsed_to_json(parsed: ParsedFile, *, skeleton: bool = True) -> dict[str, Any]:
+def parsed_to_json(parsed: ParsedFile, *, skeleton: bool = True,
+                   definitions: bool = True) -> dict[str, Any]:
     """Field by field: ``dataclasses.asdict`` deep-copies and was a third of a cold scan.
 
     ``skeleton=False``: the skeleton was not rendered; it is stored as null, never as "".
+    ``definitions=False``: they were not extracted; null, never an empty list.
     """
     return {
         "language": parsed.language,
@@ -243,15 +246,16 @@ def parsed_to_json(parsed: ParsedFile, *, skeleton: bool = True) -> dict[str, An
         "definitions": [
             {"kind": d.kind, "name": d.name, "line": d.line, "end_line": d.end_line}
             for d in parsed.definitions
-        ],
+        ] if definitions else None,
         "skeleton": parsed.skeleton if skeleton else None,
         "error": parsed.error,
     }
 
 
-def has_skeleton_text(data: dict[str, Any]) -> bool:
-    """Whether parsed-file JSON holds its skeleton (possibly empty) or left it unrendered."""
-    return isinstance(data.get("skeleton"), str)
+def is_complete(data: dict[str, Any]) -> bool:
+    """Whether parsed-file JSON holds its skeleton and definitions (possibly empty), or a
+    lean scan left them out (see ``repoctx.analyse.analyse_file``)."""
+    return isinstance(data.get("skeleton"), str) and data.get("definitions", []) is not None
 
 
 def parsed_from_json(data: dict[str, Any]) -> ParsedFile:
@@ -259,7 +263,7 @@ def parsed_from_json(data: dict[str, Any]) -> ParsedFile:
         ImportRef(**{**item, "names": tuple(item.get("names", ()))})
         for item in data.get("imports", ())
     )
-    definitions = tuple(Definition(**item) for item in data.get("definitions", ()))
+    definitions = tuple(Definition(**item) for item in data.get("definitions") or ())
     return ParsedFile(
         language=data["language"], imports=imports, definitions=definitions,
         skeleton=data.get("skeleton") or "", error=data.get("error"),

@@ -64,6 +64,7 @@ class _Grammar:
     query: ts.Query
     elision: str
     lean: bool  # patterns only the skeleton text needs are disabled (see _lean)
+    definitions: bool  # False: the definition patterns are disabled too
     roles: dict[int, tuple[str, str]] = field(default_factory=dict)  # pattern → role, lazily
 
 
@@ -94,7 +95,8 @@ _local = threading.local()  # tree-sitter parsers are not thread-safe: one per t
 
 
 def parse_source(language: str, source: bytes, path: str = "", *,
-                 skeleton_text: bool = True, lean: bool = False) -> ParsedFile:
+                 skeleton_text: bool = True, lean: bool = False,
+                 definitions: bool = True) -> ParsedFile:
     """Imports, definitions and skeleton of ``source``; languages without a grammar get none.
 
     ``path`` only labels errors. Never raises: an internal failure comes back as a
@@ -104,10 +106,13 @@ def parse_source(language: str, source: bytes, path: str = "", *,
     ``lean`` (with ``skeleton_text=False``) also runs the query without its skeleton-only
     patterns. That query is compiled on its own, so it is for processes that never render
     a skeleton (scan workers): some languages' queries take most of a second to compile.
+    ``definitions=False`` (with ``lean``) disables the definition patterns as well, for
+    scans that only feed the graph: the result has no definitions, whatever the file holds.
     """
     if language not in _KNOWN or not has_grammar(language):
         return ParsedFile(language)
-    grammar = _grammar(language, lean and not skeleton_text)
+    lean = lean and not skeleton_text
+    grammar = _grammar(language, lean, definitions or not lean)
     if isinstance(grammar, str):
         return ParsedFile(language, error=grammar)
     try:
@@ -118,11 +123,11 @@ def parse_source(language: str, source: bytes, path: str = "", *,
         return ParsedFile(language, error=_describe(exc, path))
     error = _syntax_error(tree.root_node)
     try:
-        definitions, skel = skeleton.build(caps.defs, import_nodes, source, grammar.elision,
-                                           text=skeleton_text)
+        defined, skel = skeleton.build(caps.defs, import_nodes, source, grammar.elision,
+                                       text=skeleton_text)
     except Exception as exc:
         return ParsedFile(language, imports, error=_describe(exc, path))
-    return ParsedFile(language, imports, definitions, skel or "", error)
+    return ParsedFile(language, imports, defined, skel or "", error)
 
 
 def _tree(language: str, grammar: _Grammar, source: bytes) -> tuple[_Grammar, ts.Tree]:
@@ -133,7 +138,7 @@ def _tree(language: str, grammar: _Grammar, source: bytes) -> tuple[_Grammar, ts
     if (not tree.root_node.has_error or lang.fallback is None
             or not any(marker in source for marker in lang.fallback_markers)):
         return grammar, tree
-    other = _grammar(lang.fallback, grammar.lean)
+    other = _grammar(lang.fallback, grammar.lean, grammar.definitions)
     if isinstance(other, str):
         return grammar, tree
     other_tree = _parser(lang.fallback, other.language).parse(source)
@@ -153,12 +158,12 @@ def _describe(exc: Exception, path: str) -> str:
 
 
 @cache
-def _grammar(language: str, lean: bool = False) -> _Grammar | str:
+def _grammar(language: str, lean: bool = False, definitions: bool = True) -> _Grammar | str:
     """The compiled grammar and query, or why there is none (cached either way).
 
     ``lean``: the query for parses without skeleton text, compiled on its own (a query
     cannot be copied, and some take most of a second to compile: a process compiles
-    only the ones it uses)."""
+    only the ones it uses). ``definitions=False`` (lean only): without definitions too."""
     lang = get_language(language)
     module_name = cast(str, lang.grammar_module)
     try:
@@ -172,19 +177,20 @@ def _grammar(language: str, lean: bool = False) -> _Grammar | str:
     except Exception as exc:
         return f"query for {language} does not compile: {exc}"
     if lean:
-        _lean(query, text.encode("utf-8"))
-    return _Grammar(ts_language, query, lang.elision, lean)
+        _lean(query, text.encode("utf-8"), definitions)
+    return _Grammar(ts_language, query, lang.elision, lean, definitions or not lean)
 
 
-def _lean(query: ts.Query, text: bytes) -> None:
+def _lean(query: ts.Query, text: bytes, definitions: bool) -> None:
     """Disable the patterns with no definition, import or scope capture (``@keep``,
-    ``@wrapper``, stand-alone ``@doc``): only the skeleton text reads them. Read from each
-    pattern's source, comments included, so a pattern is kept whenever in doubt."""
+    ``@wrapper``, stand-alone ``@doc``): only the skeleton text reads them; without
+    ``definitions``, those with no import or scope capture. Read from each pattern's
+    source, comments included, so a pattern is kept whenever in doubt."""
+    wanted = ("definition.", "scope.") if definitions else ("scope.",)
     for index in range(query.pattern_count):
         source = text[query.start_byte_for_pattern(index):query.end_byte_for_pattern(index)]
         names = [name.decode() for name in _CAPTURE.findall(source)]
-        if not any(name.startswith(("definition.", "scope.")) or name in _IMPORT_KINDS
-                   for name in names):
+        if not any(name.startswith(wanted) or name in _IMPORT_KINDS for name in names):
             query.disable_pattern(index)
 
 

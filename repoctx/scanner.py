@@ -14,7 +14,7 @@ from pathlib import Path
 
 from repoctx import stages
 from repoctx.analyse import Job, Unreadable, analyse_all, render_skeleton
-from repoctx.cache import Cache, has_skeleton_text, parsed_from_json
+from repoctx.cache import Cache, is_complete, parsed_from_json
 from repoctx.content import content_hash, decode, defang
 from repoctx.errors import RepoctxError
 from repoctx.history import Churn, PendingChurn, churn
@@ -48,7 +48,8 @@ class RepoFile:
     skeleton_tokens: int | None = None
     lines: int = 0
     note: str | None = None  # decoding note, shown in the manifest
-    skeleton_ready: bool = True  # False: ``parsed.skeleton`` is unset (see Repo.skeleton)
+    # False: ``parsed`` is lean, without its skeleton text and maybe its definitions
+    complete: bool = True  # (see Repo.complete)
 
     @property
     def packable(self) -> bool:
@@ -83,7 +84,7 @@ class Repo:
                                                  or self.files[p].skeleton_tokens is None)]
         if not wanted:
             return
-        self._render_skeletons(wanted)
+        self.complete(wanted)
         cache = Cache()
         try:
             cache.store_facts(self._rendered)
@@ -125,27 +126,29 @@ class Repo:
 
     def skeleton(self, path: str) -> str:
         """The file's skeleton as parsed (not defanged), rendered now if the scan skipped it."""
-        self._render_skeletons([path])
+        self.complete([path])
         entry = self.files[path]
         return entry.parsed.skeleton if entry.parsed is not None else ""
 
-    def _render_skeletons(self, paths: Iterable[str]) -> None:
-        """Render the skeletons a lazy scan left out.
+    def complete(self, paths: Iterable[str]) -> None:
+        """Give ``paths`` the skeletons (and definitions) a lazy scan left out.
 
         The file is parsed again: a pack needs a few dozen skeletons, a scan would have
         rendered thousands. Its content is read now, as ``text`` reads it for full text.
+        Its imports stay as scanned: the graph was built from them.
         The now complete facts wait in ``_rendered`` for ``ensure_counts`` to cache them:
         it opens the cache anyway, and opening it for one file costs more than a render.
         """
         for path in paths:
             entry = self.files[path]
-            if entry.skeleton_ready:
+            if entry.complete:
                 continue
-            entry.skeleton_ready = True
+            entry.complete = True
             found = render_skeleton(Job(path, self.root / path, entry.language, entry.size))
             if found is not None and entry.parsed is not None:
-                digest, skeleton, facts = found
-                entry.parsed = replace(entry.parsed, skeleton=skeleton)
+                digest, parsed, facts = found
+                entry.parsed = replace(entry.parsed, skeleton=parsed.skeleton,
+                                       definitions=parsed.definitions)
                 self._rendered.append((digest, facts))
 
 
@@ -164,6 +167,9 @@ def scan(
     ``count=False`` leaves token counts that the cache does not already hold for later:
     ``Repo.ensure_counts`` fills them for the files a caller needs (a 64K pack of a
     10M-token repository touches a few hundred files), which is most of a cold scan's work.
+    It may also leave files' ``parsed`` lean (``RepoFile.complete`` False): no skeleton text,
+    and no definitions where the graph does not read them; ``Repo.complete`` fills them in.
+    A counting scan's files are always complete.
     ``listed``: the listing of ``root`` the caller already made (the pack memo's).
     """
     report = _staged(progress or (lambda _: None))
@@ -228,7 +234,7 @@ def _analyse(
         digest = entry.digest
         counted = digest in full_counts and digest in skeleton_counts
         facts = cached_facts.get(digest) if digest else None
-        if digest and facts is not None and (not count or (counted and _has_skeleton(facts))):
+        if digest and facts is not None and (not count or (counted and _is_complete(facts))):
             _apply_facts(entry, facts)
             entry.tokens = full_counts.get(digest)
             entry.skeleton_tokens = skeleton_counts.get(digest)
@@ -307,7 +313,7 @@ def _apply_facts(entry: RepoFile, facts: dict[str, object]) -> None:
     parsed_data = facts["parsed"]
     assert isinstance(parsed_data, dict)
     entry.parsed = parsed_from_json(parsed_data)
-    entry.skeleton_ready = has_skeleton_text(parsed_data)
+    entry.complete = is_complete(parsed_data)
     note = facts.get("note")
     errors = [str(note)] if note else []
     if entry.parsed.error:
@@ -317,11 +323,11 @@ def _apply_facts(entry: RepoFile, facts: dict[str, object]) -> None:
     entry.lines = lines if isinstance(lines, int) else 0
 
 
-def _has_skeleton(facts: dict[str, object]) -> bool:
-    """A counting scan serves cached facts only with their skeleton: whoever reads a
-    scanned file's ``parsed`` (multi-pack plans) may expect it to be there."""
+def _is_complete(facts: dict[str, object]) -> bool:
+    """A counting scan serves cached facts only when complete: whoever reads a scanned
+    file's ``parsed`` (multi-pack plans, review, the hook) may expect all of it."""
     parsed = facts.get("parsed")
-    return isinstance(parsed, dict) and has_skeleton_text(parsed)
+    return isinstance(parsed, dict) and is_complete(parsed)
 
 
 def _graph(root: Path, files: dict[str, RepoFile], report: ProgressCallback) -> Graph:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from graph_cases import EXPECTED, FIXTURES, walk_fixture
 
+from repoctx.analyse import Analysed, Job, analyse_file
+from repoctx.cache import parsed_from_json
 from repoctx.graph import build_graph
 from repoctx.languages import has_grammar
 from repoctx.types import ParsedFile
@@ -44,6 +46,30 @@ def test_fixture_graph_with_real_parse(name: str) -> None:
     expected_edges, expected_cycles = EXPECTED[name]
     assert edges == expected_edges
     assert graph.cycles == expected_cycles
+
+
+def lean_parsed(name: str) -> dict[str, ParsedFile]:
+    """As a pack's scan workers leave them: no skeleton text, no definitions the graph does
+    not read, and through the facts' JSON."""
+    root = FIXTURES / name
+    parsed: dict[str, ParsedFile] = {}
+    for path, language in walk_fixture(name).items():
+        if not has_grammar(language):
+            continue
+        job = Job(path, root / path, language, (root / path).stat().st_size)
+        outcome = analyse_file(job, skeleton_text=False, lean=True)
+        assert isinstance(outcome, Analysed)
+        data = outcome.facts["parsed"]
+        assert isinstance(data, dict)
+        parsed[path] = parsed_from_json(data)
+    return parsed
+
+
+@pytest.mark.parametrize("name", sorted(n for n in EXPECTED if n not in PARSER_GAPS))
+def test_fixture_graph_from_lean_facts(name: str) -> None:
+    graph = build_graph(FIXTURES / name, walk_fixture(name), lean_parsed(name))
+    assert {(e.source, e.target, e.kind) for e in graph.edges} == EXPECTED[name][0]
+    assert graph.cycles == EXPECTED[name][1]
 
 
 def test_graph_files_are_the_walked_files() -> None:

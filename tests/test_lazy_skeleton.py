@@ -37,7 +37,7 @@ def test_a_small_scan_in_process_renders_skeletons_at_once(
     monkeypatch.delenv("REPOCTX_WORKERS")
     root = make_repo({"a.py": "def f(x):\n    return x + 1\n"})
     repo = repoctx.scan(root, count=False)
-    assert repo.files["a.py"].skeleton_ready
+    assert repo.files["a.py"].complete
     assert repo.files["a.py"].parsed.skeleton == "def f(x):\n    ...\n"  # type: ignore[union-attr]
 
 
@@ -78,9 +78,9 @@ def test_lazily_rendered_skeletons_equal_eager_ones(make_repo, tmp_path: Path) -
     grammar_files = [p for p, f in lazy.files.items() if has_grammar(f.language)]
     assert len(grammar_files) == len(SOURCES)
     for path in grammar_files:
-        assert not lazy.files[path].skeleton_ready
+        assert not lazy.files[path].complete
         assert lazy.skeleton(path) == eager.files[path].parsed.skeleton != ""  # type: ignore[union-attr]
-        assert lazy.files[path].skeleton_ready
+        assert lazy.files[path].complete
         assert lazy.files[path].parsed == eager.files[path].parsed
     assert lazy.skeleton("README.md") == ""
 
@@ -133,12 +133,12 @@ def test_an_entry_without_its_skeleton_is_rendered_not_served_empty(
     store.store_facts([(content_hash(source.encode()), facts)])
     store.close()
     lazy = repoctx.scan(root, count=False)
-    assert not lazy.files["a.py"].skeleton_ready
+    assert not lazy.files["a.py"].complete
     assert Bodies(lazy).has_skeleton("a.py")
     assert Bodies(lazy).skeleton("a.py") == eager_skeleton
     lazy.ensure_counts()  # which also caches the facts rendered meanwhile
     again = repoctx.scan(root, count=False)
-    assert again.files["a.py"].skeleton_ready
+    assert again.files["a.py"].complete
     assert again.files["a.py"].parsed.skeleton == eager_skeleton  # type: ignore[union-attr]
 
 
@@ -161,19 +161,70 @@ def test_a_file_gone_before_its_skeleton_is_rendered_gives_no_skeleton(make_repo
     assert lazy.skeleton("a.py") == ""
 
 
-def test_the_lean_query_skips_skeleton_only_patterns() -> None:
+def test_the_lean_query_skips_skeleton_only_patterns_and_maybe_definitions() -> None:
     import tree_sitter as ts
 
     from repoctx import parse
 
     source = (b'"""Doc."""\nimport os\n\n\n@dec\nclass A:\n    x: int = 0\n\n'
               b"    def f(self):\n        pass\n")
-    roles: dict[bool, set[str]] = {}
-    for lean in (False, True):
-        grammar = parse._grammar("python", lean)
+    roles: dict[tuple[bool, bool], set[str]] = {}
+    for variant in ((False, True), (True, True), (True, False)):
+        grammar = parse._grammar("python", *variant)
         assert not isinstance(grammar, str)
         tree = parse._parser("python", grammar.language).parse(source)
-        roles[lean] = {parse._role(match)[0]
-                       for _, match in ts.QueryCursor(grammar.query).matches(tree.root_node)}
-    assert roles[False] == {"import", "scope", "definition", "other"}
-    assert roles[True] == {"import", "scope", "definition"}
+        roles[variant] = {parse._role(match)[0]
+                          for _, match in ts.QueryCursor(grammar.query).matches(tree.root_node)}
+    assert roles[False, True] == {"import", "scope", "definition", "other"}
+    assert roles[True, True] == {"import", "scope", "definition"}
+    assert roles[True, False] == {"import", "scope"}
+
+
+# types declared in a file named otherwise: only the parse's definitions lead there
+_NAMED_BY_DEFINITIONS = {
+    "src/main/java/app/Main.java": "package app;\nimport geo.Circle;\nclass Main {}\n",
+    "src/main/java/geo/Shapes.java": "package geo;\nclass Circle {}\n",
+    "App/Program.cs": "using static Geo.Circle;\nclass Program {}\n",
+    "Geo/Shapes.cs": "namespace Geo {\n  class Circle {}\n}\n",
+    "web/index.php": "<?php\nuse Geo\\Circle;\n",
+    "web/Shapes.php": "<?php\nnamespace Geo;\nclass Circle {}\n",
+    "py/main.py": "from py import shapes\n\n\ndef f():\n    return shapes.Circle()\n",
+    "py/__init__.py": "",
+    "py/shapes.py": "class Circle:\n    pass\n",
+}
+
+
+def test_a_lean_scan_keeps_the_definitions_the_graph_reads(make_repo, tmp_path: Path) -> None:
+    root = make_repo(_NAMED_BY_DEFINITIONS)
+    eager = _scan(root, tmp_path / "eager", count=True)
+    lazy = repoctx.scan(root, count=False)
+    edges = {(e.source, e.target) for e in eager.graph.edges}
+    assert {("src/main/java/app/Main.java", "src/main/java/geo/Shapes.java"),
+            ("App/Program.cs", "Geo/Shapes.cs"), ("web/index.php", "web/Shapes.php"),
+            ("py/main.py", "py/shapes.py")} <= edges
+    assert lazy.graph == eager.graph
+    java, python = lazy.files["src/main/java/geo/Shapes.java"], lazy.files["py/shapes.py"]
+    assert java.parsed.definitions == eager.files[java.path].parsed.definitions != ()  # type: ignore[union-attr]
+    assert python.parsed.definitions == ()  # type: ignore[union-attr]  # not read by the graph
+    assert not python.complete
+    lazy.complete([python.path])
+    assert python.parsed == eager.files[python.path].parsed
+
+
+def test_lean_facts_store_left_out_definitions_as_null(make_repo, tmp_path: Path) -> None:
+    root = make_repo(_NAMED_BY_DEFINITIONS)
+    lazy = _scan(root, tmp_path / "c", count=False)
+    stored = Cache(tmp_path / "c")
+    try:
+        facts = stored.facts([lazy.files[p].digest or "" for p in ("py/shapes.py",
+                                                                   "Geo/Shapes.cs")])
+    finally:
+        stored.close()
+    python, csharp = (facts[lazy.files[p].digest or ""]["parsed"]
+                      for p in ("py/shapes.py", "Geo/Shapes.cs"))
+    assert python["definitions"] is None and python["skeleton"] is None  # never [] or ""
+    assert csharp["definitions"] and csharp["skeleton"] is None
+    # a counting scan takes neither for complete: both are parsed again, then complete
+    counted = _scan(root, tmp_path / "c", count=True)
+    assert counted.files["py/shapes.py"].parsed.definitions  # type: ignore[union-attr]
+    assert all(f.complete for f in counted.files.values())

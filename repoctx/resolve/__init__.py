@@ -32,6 +32,16 @@ FAMILIES: dict[str, str] = {
 }
 
 
+# families whose resolvers read the files' definitions (top-level type names), not only their
+# imports: a scan that only feeds the graph extracts definitions for these alone
+_READ_DEFINITIONS = frozenset({"jvm", "csharp", "php"})
+
+
+def reads_definitions(language: str | None) -> bool:
+    """Whether resolving imports needs ``language``'s definitions (see ``top_level_names``)."""
+    return FAMILIES.get(language or "") in _READ_DEFINITIONS
+
+
 def _factories() -> dict[str, Callable[[ResolveContext], Resolver]]:
     """Family name → resolver class; imported here so that each module stays independent."""
     from repoctx.resolve.c import CResolver
@@ -89,4 +99,4 @@ def resolve_imports(
     return result
 
 
-__all__ = ["FAMILIES", "Resolution", "resolve_imports"]
+__all__ = ["FAMILIES", "Resolution", "reads_definitions", "resolve_imports"]
