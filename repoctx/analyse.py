@@ -36,7 +36,7 @@ CHUNK_FILES = 64
 @dataclass(frozen=True, slots=True)
 class Job:
     path: str
-    abspath: Path
+    abspath: str | Path
     language: str | None
     size: int
 
@@ -71,7 +71,8 @@ def analyse_file(job: Job, counter: TokenCounter | None = None, *,
     languages whose import resolution does not read them: a pack's graph needs none.
     """
     try:
-        data = job.abspath.read_bytes()
+        with open(job.abspath, "rb") as handle:
+            data = handle.read()
     except OSError as exc:
         return Unreadable(job.path, f"unreadable ({exc.strerror or exc})")
     from repoctx.parse import parse_source
