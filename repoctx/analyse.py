@@ -31,6 +31,10 @@ from repoctx.types import ParsedFile
 PARALLEL_MIN_FILES = 600
 PARALLEL_MIN_BYTES = 6_000_000
 CHUNK_FILES = 64
+# a pack's candidates, parsed again and counted (``analyse_again``): forked workers pay
+# from here (a cold Django pack weighs ~60 files of ~0.5 MB at once)
+AGAIN_MIN_FILES = 8
+AGAIN_MIN_BYTES = 128_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +114,20 @@ def render_skeleton(job: Job) -> tuple[str, ParsedFile, str] | None:
     return outcome.digest, parsed_from_json(parsed), outcome.encoded
 
 
+def analyse_again(jobs: Sequence[Job], counter: TokenCounter) -> list[Outcome] | None:
+    """Complete facts and token counts of the files a lazily scanned pack is about to weigh,
+    in forked workers; None when that does not pay (few or small files, no fork, a counter
+    the workers cannot inherit), and the caller renders and counts them itself."""
+    workers = _worker_count(jobs, AGAIN_MIN_FILES, AGAIN_MIN_BYTES)
+    if (workers < 2 or counter.name != QWEN35
+            or _start_method().get_start_method() != "fork"):
+        return None
+    return list(analyse_all(jobs, counter, lambda done, total: None, workers=workers))
+
+
 def analyse_all(
     jobs: Sequence[Job], counter: TokenCounter | None, report: Callable[[int, int], None],
-    idle: Callable[[], None] | None = None,
+    idle: Callable[[], None] | None = None, *, workers: int | None = None,
 ) -> Iterator[Outcome]:
     """Outcomes for all jobs (in no particular order); with a ``counter``, each with its
     token counts, without one (lazy counting) counts are left to the caller.
@@ -122,9 +137,10 @@ def analyse_all(
     pay (a pack would parse most of them again), so here skeletons are rendered at once.
 
     ``idle`` is work of the caller's own (building its token counter) to do in this
-    process while workers parse; without workers it is not called.
+    process while workers parse; without workers it is not called. ``workers``: how many,
+    instead of what the number and size of the jobs call for.
     """
-    workers = _worker_count(jobs)
+    workers = workers or _worker_count(jobs)
     if workers > 1 and (counter is None or counter.name == QWEN35):
         if counter is not None:
             qwen35().prepare()  # forked workers inherit it instead of each building one
@@ -155,10 +171,11 @@ def _count(pending: list[Analysed], counter: TokenCounter) -> Iterator[Analysed]
         yield replace(item, tokens=tokens, skeleton_tokens=skeleton_tokens, texts=None)
 
 
-def _worker_count(jobs: Sequence[Job]) -> int:
+def _worker_count(jobs: Sequence[Job], min_files: int = PARALLEL_MIN_FILES,
+                  min_bytes: int = PARALLEL_MIN_BYTES) -> int:
     if os.environ.get("REPOCTX_WORKERS"):
         return max(1, int(os.environ["REPOCTX_WORKERS"]))
-    if len(jobs) < PARALLEL_MIN_FILES and sum(j.size for j in jobs) < PARALLEL_MIN_BYTES:
+    if len(jobs) < min_files and sum(j.size for j in jobs) < min_bytes:
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(cores or 1, 8))
@@ -168,7 +185,8 @@ def _in_workers(
     jobs: Sequence[Job], workers: int, report: Callable[[int, int], None], count: bool,
     idle: Callable[[], None] | None,
 ) -> Iterator[Outcome]:
-    chunks = [list(jobs[i:i + CHUNK_FILES]) for i in range(0, len(jobs), CHUNK_FILES)]
+    size = max(1, min(CHUNK_FILES, -(-len(jobs) // (workers * 4))))  # a few chunks each
+    chunks = [list(jobs[i:i + size]) for i in range(0, len(jobs), size)]
     done = 0
     report(0, len(jobs))
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=_start_method(),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from repoctx import stages
-from repoctx.analyse import Job, Unreadable, analyse_all, render_skeleton
+from repoctx.analyse import Job, Unreadable, analyse_again, analyse_all, render_skeleton
 from repoctx.cache import Cache, is_complete, parsed_from_json
 from repoctx.content import content_hash, decode, defang
 from repoctx.errors import RepoctxError
@@ -84,9 +84,10 @@ class Repo:
                                                  or self.files[p].skeleton_tokens is None)]
         if not wanted:
             return
-        self.complete(wanted)
         cache = Cache()
         try:
+            wanted = self._analyse_again(wanted, cache)
+            self.complete(wanted)
             cache.store_facts(self._rendered)
             self._rendered = []
             texts = [self.text(p) for p in wanted]
@@ -103,6 +104,34 @@ class Repo:
             cache.store_counts(self.counter.name, "skeleton", [(d, s) for d, _, s in rows])
         finally:
             cache.close()
+
+    def _analyse_again(self, wanted: list[str], cache: Cache) -> list[str]:
+        """Complete and count ``wanted`` in workers if that pays (see ``analyse_again``);
+        the paths left for the caller: all of them if not, else the unreadable ones."""
+        outcomes = analyse_again([Job(p, self.root / p, self.files[p].language,
+                                      self.files[p].size) for p in wanted], self.counter)
+        if outcomes is None:
+            return wanted
+        facts: list[tuple[str, dict[str, object] | str]] = []
+        counts: dict[str, list[tuple[str, int]]] = {"full": [], "skeleton": []}
+        for outcome in outcomes:
+            if isinstance(outcome, Unreadable):
+                continue  # the caller reads it again, and fails as a pack always would
+            entry, digest = self.files[outcome.path], outcome.digest
+            parsed = outcome.facts["parsed"]
+            assert isinstance(parsed, dict) and entry.parsed is not None
+            found = parsed_from_json(parsed)
+            entry.parsed = replace(entry.parsed, skeleton=found.skeleton,
+                                   definitions=found.definitions)
+            entry.complete, entry.digest = True, digest
+            entry.tokens, entry.skeleton_tokens = outcome.tokens, outcome.skeleton_tokens
+            facts.append((digest, outcome.encoded))
+            counts["full"].append((digest, outcome.tokens or 0))
+            counts["skeleton"].append((digest, outcome.skeleton_tokens or 0))
+        cache.store_facts(facts)
+        for kind, rows in counts.items():
+            cache.store_counts(self.counter.name, kind, rows)
+        return [p for p in wanted if self.files[p].tokens is None]
 
     def churn(self) -> dict[str, Churn]:
         """How often each file changes (git history), read once per scanned repo."""

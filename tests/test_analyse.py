@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 import pytest
 
-from repoctx.analyse import Analysed, Job, Unreadable, analyse_all
+from repoctx import analyse
+from repoctx.analyse import Analysed, Job, Unreadable, analyse_again, analyse_all
 from repoctx.tokens import qwen35
 
 
@@ -68,3 +71,36 @@ def test_the_qwen_counter_is_built_on_first_use() -> None:
     assert counter._built is None
     assert counter.count("def f(): pass") == qwen35().count("def f(): pass")
     assert counter._built is not None
+
+
+def test_a_packs_candidates_are_analysed_again_in_workers_only_when_it_pays(
+        make_repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: workers never pay")
+    monkeypatch.delenv("REPOCTX_WORKERS", raising=False)
+    root = make_repo({f"m{i}.py": f"def f{i}(x):\n    return x\n" * 800 for i in range(8)})
+    jobs = _jobs(root)
+    assert sum(j.size for j in jobs) >= analyse.AGAIN_MIN_BYTES
+    outcomes = analyse_again(jobs, qwen35())
+    assert outcomes is not None and len(outcomes) == 8
+    for outcome in outcomes:  # complete: the skeleton rendered, everything counted
+        serial = analyse.analyse_file(Job(outcome.path, root / outcome.path, "python", 0),
+                                      qwen35())
+        assert isinstance(outcome, Analysed) and isinstance(serial, Analysed)
+        assert outcome.facts["parsed"]["skeleton"]  # type: ignore[index]
+        assert (outcome.facts, outcome.tokens, outcome.skeleton_tokens) == \
+            (serial.facts, serial.tokens, serial.skeleton_tokens)
+    assert analyse_again(jobs[:2], qwen35()) is None  # too few to pay for the workers
+    monkeypatch.setattr(analyse, "AGAIN_MIN_BYTES", 10**9)
+    assert analyse_again(jobs, qwen35()) is not None  # eight files are enough
+    monkeypatch.setattr(analyse, "AGAIN_MIN_FILES", 9)
+    assert analyse_again(jobs, qwen35()) is None
+    monkeypatch.setenv("REPOCTX_WORKERS", "2")
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:  # only forked workers pay: a process with threads would have to spawn them
+        assert analyse_again(jobs, qwen35()) is None
+    finally:
+        stop.set()
+        other.join()
