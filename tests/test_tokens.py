@@ -63,3 +63,16 @@ def test_unreachable_table_is_current_and_makes_every_entry_exact() -> None:
 def test_count_many_matches_count() -> None:
     texts = [SAMPLE, "", "x" * 1000, "<|im_start|>user\nhi<|im_end|>"]
     assert qwen35().count_many(texts) == [qwen35().count(t) for t in texts]
+
+
+def test_unreachable_ids_leave_the_table_by_position_or_else_by_rank() -> None:
+    from repoctx.tokens import _without
+
+    in_order = {b"a": 0, b"b": 1, b"c": 2, b"d": 3}
+    assert _without(dict(in_order), frozenset({1, 3})) == {b"a": 0, b"c": 2}
+    shuffled = {b"d": 3, b"a": 0, b"c": 2, b"b": 1}  # not in rank order: by rank instead
+    assert _without(dict(shuffled), frozenset({1, 3})) == {b"a": 0, b"c": 2}
+    assert _without(dict(in_order), frozenset({7})) == in_order  # no such id
+    full = qwen35_ranks()
+    skip = frozenset({5, 1000, 248_000})
+    assert _without(dict(full), skip) == {t: r for t, r in full.items() if r not in skip}
