@@ -10,6 +10,7 @@ Nothing here prints; progress goes through the ``progress`` callback of ``scan``
 from __future__ import annotations
 
 from repoctx.packer import Pack, PackEntry, pack
-from repoctx.scanner import Progress, Repo, RepoFile, scan
+from repoctx.repo import Repo, RepoFile
+from repoctx.scanner import Progress, scan
 
 __all__ = ["Pack", "PackEntry", "Progress", "Repo", "RepoFile", "pack", "scan"]

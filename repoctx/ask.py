@@ -35,7 +35,7 @@ from repoctx.llm.base import (
 
 if TYPE_CHECKING:
     from repoctx.packer import Pack
-    from repoctx.scanner import Repo
+    from repoctx.repo import Repo
 
 Clock = Callable[[], float]
 MarkKind = Literal["pin", "drop", "focus"]

@@ -10,7 +10,7 @@ redactions are collected for the manifest.
 from __future__ import annotations
 
 from repoctx.content import defang
-from repoctx.scanner import Repo
+from repoctx.repo import Repo
 from repoctx.secrets import Redaction, redact
 
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import git
 
     from repoctx.llm.base import Backend, Options, Prompt, Stats
-    from repoctx.scanner import Repo
+    from repoctx.repo import Repo
 
 
 class Cancelled(Exception):

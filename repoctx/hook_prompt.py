@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from repoctx.errors import InputError
 from repoctx.hook_git import ChangedFile, StagedChange, new_line_ranges
-from repoctx.scanner import Repo
+from repoctx.repo import Repo
 
 if TYPE_CHECKING:
     from repoctx.hook import Settings

@@ -22,7 +22,7 @@ from repoctx.languages import has_grammar
 from repoctx.order import dependency_order, strongly_connected
 from repoctx.packer import Pack, PackOverflow, pack
 from repoctx.render import Block, Format, block_wrapper
-from repoctx.scanner import Repo, RepoFile
+from repoctx.repo import Repo, RepoFile
 from repoctx.types import Tier
 
 # Languages without a parser that are still code a review should read.

@@ -28,7 +28,7 @@ from repoctx.render import (
     render,
     tree_text,
 )
-from repoctx.scanner import Repo, RepoFile
+from repoctx.repo import Repo, RepoFile
 from repoctx.secrets import Redaction
 from repoctx.selection import FULL_SHARE, Choice, Selector, summary_text
 from repoctx.types import Problem, Tier

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import jinja2
 
     from repoctx.packer import Pack
-    from repoctx.scanner import Repo
+    from repoctx.repo import Repo
 
 OutputFormat = Literal["markdown", "json", "sarif"]
 Job = Literal["review", "ask", "refactor"]

@@ -8,20 +8,19 @@ the TUI a status line without the core knowing about either.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from repoctx import stages
-from repoctx.analyse import Job, Unreadable, analyse_again, analyse_all, render_skeleton
+from repoctx.analyse import Job, Outcome, Unreadable, analyse_all, walk_and_analyse, worker_count
 from repoctx.cache import Cache, is_complete, parsed_from_json
-from repoctx.content import content_hash, decode, defang
 from repoctx.errors import RepoctxError
-from repoctx.history import Churn, PendingChurn, churn
 from repoctx.history import start as start_churn
-from repoctx.tokens import QwenCounter, TokenCounter, qwen35
-from repoctx.types import Graph, ParsedFile, Problem
-from repoctx.walk import Listing, Skip, SourceFile, WalkOptions, listing, walk
+from repoctx.repo import Repo, RepoFile
+from repoctx.tokens import QWEN35, QwenCounter, TokenCounter, qwen35
+from repoctx.types import Graph, Problem
+from repoctx.walk import Listing, Skip, SourceFile, WalkOptions, listing, walk, walk_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,153 +31,6 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
-
-
-@dataclass(slots=True)
-class RepoFile:
-    """One walked file and what the pipeline learned about it."""
-
-    path: str
-    language: str | None
-    size: int
-    skip: Skip | None
-    digest: str | None = None
-    parsed: ParsedFile | None = None
-    tokens: int | None = None  # tokens of the text as packed (normalised, defanged)
-    skeleton_tokens: int | None = None
-    lines: int = 0
-    note: str | None = None  # decoding note, shown in the manifest
-    # False: ``parsed`` is lean, without its skeleton text and maybe its definitions
-    complete: bool = True  # (see Repo.complete)
-
-    @property
-    def packable(self) -> bool:
-        """Readable text the pack may include (its tokens may not be counted yet)."""
-        return self.skip is None and self.digest is not None
-
-
-@dataclass(slots=True)
-class Repo:
-    """A scanned repository: the input of every packing, review and question."""
-
-    root: Path
-    is_git: bool
-    files: dict[str, RepoFile]
-    graph: Graph
-    counter: TokenCounter
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    _churn: dict[str, Churn] | None = None
-    _pending_churn: PendingChurn | None = None  # started by the scan, read on first use
-    _rendered: list[tuple[str, str]] = field(default_factory=list)  # (digest, facts JSON)
-
-    @property
-    def name(self) -> str:
-        return self.root.name
-
-    def ensure_counts(self, paths: Iterable[str] | None = None) -> None:
-        """Count the tokens of ``paths`` (default: every packable file) not counted yet,
-        and remember the counts in the cache for the next run."""
-        wanted = [p for p in (self.files if paths is None else paths)
-                  if self.files[p].packable and (self.files[p].tokens is None
-                                                 or self.files[p].skeleton_tokens is None)]
-        if not wanted:
-            return
-        cache = Cache()
-        try:
-            wanted = self._analyse_again(wanted, cache)
-            self.complete(wanted)
-            cache.store_facts(self._rendered)
-            self._rendered = []
-            texts = [self.text(p) for p in wanted]
-            skeletons = [defang(self.skeleton(p)) for p in wanted]
-            full = self.counter.count_many(texts)
-            skeleton = self.counter.count_many(skeletons)
-            rows = []
-            for path, tokens, skeleton_tokens in zip(wanted, full, skeleton, strict=True):
-                entry = self.files[path]
-                entry.tokens, entry.skeleton_tokens = tokens, skeleton_tokens
-                if entry.digest:
-                    rows.append((entry.digest, tokens, skeleton_tokens))
-            cache.store_counts(self.counter.name, "full", [(d, t) for d, t, _ in rows])
-            cache.store_counts(self.counter.name, "skeleton", [(d, s) for d, _, s in rows])
-        finally:
-            cache.close()
-
-    def _analyse_again(self, wanted: list[str], cache: Cache) -> list[str]:
-        """Complete and count ``wanted`` in workers if that pays (see ``analyse_again``);
-        the paths left for the caller: all of them if not, else the unreadable ones."""
-        outcomes = analyse_again([Job(p, self.root / p, self.files[p].language,
-                                      self.files[p].size) for p in wanted], self.counter)
-        if outcomes is None:
-            return wanted
-        facts: list[tuple[str, dict[str, object] | str]] = []
-        counts: dict[str, list[tuple[str, int]]] = {"full": [], "skeleton": []}
-        for outcome in outcomes:
-            if isinstance(outcome, Unreadable):
-                continue  # the caller reads it again, and fails as a pack always would
-            entry, digest = self.files[outcome.path], outcome.digest
-            parsed = outcome.facts["parsed"]
-            assert isinstance(parsed, dict) and entry.parsed is not None
-            found = parsed_from_json(parsed)
-            entry.parsed = replace(entry.parsed, skeleton=found.skeleton,
-                                   definitions=found.definitions)
-            entry.complete, entry.digest = True, digest
-            entry.tokens, entry.skeleton_tokens = outcome.tokens, outcome.skeleton_tokens
-            facts.append((digest, outcome.encoded))
-            counts["full"].append((digest, outcome.tokens or 0))
-            counts["skeleton"].append((digest, outcome.skeleton_tokens or 0))
-        cache.store_facts(facts)
-        for kind, rows in counts.items():
-            cache.store_counts(self.counter.name, kind, rows)
-        return [p for p in wanted if self.files[p].tokens is None]
-
-    def churn(self) -> dict[str, Churn]:
-        """How often each file changes (git history), read once per scanned repo."""
-        if self._churn is None:
-            pending, self._pending_churn = self._pending_churn, None
-            if pending is not None:
-                self._churn = pending.result(set(self.files))
-            else:
-                self._churn = churn(self.root, set(self.files)) if self.is_git else {}
-        return self._churn
-
-    def text(self, path: str) -> str:
-        """The file's text as packed; re-counted if it changed since the scan."""
-        entry = self.files[path]
-        data = (self.root / path).read_bytes()
-        text = defang(decode(data).text)
-        digest = content_hash(data)
-        if digest != entry.digest:
-            entry.digest, entry.tokens = digest, self.counter.count(text)
-        return text
-
-    def skeleton(self, path: str) -> str:
-        """The file's skeleton as parsed (not defanged), rendered now if the scan skipped it."""
-        self.complete([path])
-        entry = self.files[path]
-        return entry.parsed.skeleton if entry.parsed is not None else ""
-
-    def complete(self, paths: Iterable[str]) -> None:
-        """Give ``paths`` the skeletons (and definitions) a lazy scan left out.
-
-        The file is parsed again: a pack needs a few dozen skeletons, a scan would have
-        rendered thousands. Its content is read now, as ``text`` reads it for full text.
-        Its imports stay as scanned: the graph was built from them.
-        The now complete facts wait in ``_rendered`` for ``ensure_counts`` to cache them:
-        it opens the cache anyway, and opening it for one file costs more than a render.
-        """
-        for path in paths:
-            entry = self.files[path]
-            if entry.complete:
-                continue
-            entry.complete = True
-            found = render_skeleton(Job(path, self.root / path, entry.language, entry.size))
-            if found is not None and entry.parsed is not None:
-                digest, parsed, facts = found
-                entry.parsed = replace(entry.parsed, skeleton=parsed.skeleton,
-                                       definitions=parsed.definitions)
-                self._rendered.append((digest, facts))
 
 
 def scan(
@@ -210,15 +62,22 @@ def scan(
         listed = listed if listed is not None else listing(root)
         # git log/status run on a core the (single-threaded) walk leaves idle
         pending = start_churn(listed.root, worktree=listed.worktree) if listed.is_git else None
-        walked = walk(root, options, listed)
-        report(Progress("walk", 1, 1))
-        files = {f.path: RepoFile(f.path, f.language, f.size, f.skip) for f in walked.files}
-        packable = [f for f in walked.files if f.skip is None]
-        problems = list(walked.problems)
-        problems += _analyse(walked.root, packable, files, counter, cache, report, count)
-        graph = _graph(walked.root, files, report)
+        known = cache.known_hashes(str(listed.root))
+        if not known and _cold_in_workers(listed, counter, count):
+            report(Progress("walk", 1, 1))  # the workers walk as they parse
+            files, problems = _walk_and_analyse(listed, options or WalkOptions(), counter,
+                                                cache, report, count)
+        else:
+            walked = walk(root, options, listed)
+            report(Progress("walk", 1, 1))
+            files = {f.path: RepoFile(f.path, f.language, f.size, f.skip) for f in walked.files}
+            packable = [f for f in walked.files if f.skip is None]
+            problems = list(walked.problems)
+            problems += _analyse(listed.root, packable, files, counter, cache, report, count,
+                                 known)
+        graph = _graph(listed.root, files, report)
         warnings = [w for w in (cache.warning,) if w]
-        return Repo(walked.root, walked.is_git, files, graph, counter, problems, warnings,
+        return Repo(listed.root, listed.is_git, files, graph, counter, problems, warnings,
                     _pending_churn=pending)
     finally:
         if own_cache:
@@ -238,6 +97,48 @@ def _staged(report: ProgressCallback) -> ProgressCallback:
     return staged
 
 
+def _cold_in_workers(listed: Listing, counter: TokenCounter, count: bool) -> bool:
+    """Whether a scan the cache knows nothing about walks in its parse workers: a listing
+    large enough for workers, whose counter (if it counts now) the workers can use."""
+    return worker_count(len(listed.paths)) > 1 and (not count or counter.name == QWEN35)
+
+
+def _walk_and_analyse(
+    listed: Listing,
+    options: WalkOptions,
+    counter: TokenCounter,
+    cache: Cache,
+    report: ProgressCallback,
+    count: bool,
+) -> tuple[dict[str, RepoFile], list[Problem]]:
+    """A cold scan's walk, parse and counts, in workers (``walk_and_analyse``): the files in
+    listing order as ``walk`` gives them, and the problems as ``_analyse`` reports them."""
+    idle = _prepare_for_pack(counter) if isinstance(counter, QwenCounter) and not count \
+        else None
+    on_progress = lambda done, total: report(Progress("parse", done, total))  # noqa: E731
+    arrived: dict[str, RepoFile] = {}
+    sources: list[SourceFile] = []
+
+    def outcomes() -> Iterator[Outcome]:  # applied as they arrive, while workers go on
+        for source, outcome in walk_and_analyse(listed, options, counter if count else None,
+                                                on_progress, idle):
+            sources.append(source)
+            arrived[source.path] = RepoFile(source.path, source.language, source.size,
+                                            source.skip)
+            if outcome is not None:
+                yield outcome
+
+    found = _apply_outcomes(outcomes(), arrived, counter if count else None, cache)
+    files = arrived  # in listing order: the workers' chunks come back in order
+    problems = list(listed.problems)
+    problems += [problem for s in sources if (problem := walk_problem(s)) is not None]
+    cache.remember_hashes(str(listed.root), [
+        (s.path, s.size, s.mtime_ns, files[s.path].digest or "") for s in sources
+        if s.skip is None and files[s.path].digest
+    ])
+    return files, problems + found
+
+
 def _analyse(
     root: Path,
     packable: Sequence[SourceFile],
@@ -246,10 +147,11 @@ def _analyse(
     cache: Cache,
     report: ProgressCallback,
     count: bool,
+    known: dict[str, tuple[int, int, str]],
 ) -> list[Problem]:
-    """Fill digest, parse facts and token counts; read only files the cache cannot vouch for."""
+    """Fill digest, parse facts and token counts; read only files the cache cannot vouch for
+    (``known``: the cache's (size, mtime, digest) for this root's paths)."""
     root_key = str(root)
-    known = cache.known_hashes(root_key)
     for source in packable:
         seen = known.get(source.path)
         if seen and seen[0] == source.size and seen[1] == source.mtime_ns:
@@ -310,12 +212,23 @@ def _read_and_parse(
     idle: Callable[[], None] | None,
 ) -> list[Problem]:
     jobs = [Job(s.path, s.abspath, files[s.path].language, s.size) for s in todo]
+    on_progress = lambda done, total: report(Progress("parse", done, total))  # noqa: E731
+    return _apply_outcomes(analyse_all(jobs, counter, on_progress, idle), files, counter,
+                           cache)
+
+
+def _apply_outcomes(
+    outcomes: Iterable[Outcome],
+    files: dict[str, RepoFile],
+    counter: TokenCounter | None,
+    cache: Cache,
+) -> list[Problem]:
+    """Give the files what analysis found and cache it; the problems, sorted by path."""
     problems: list[Problem] = []
     new_facts: list[tuple[str, dict[str, object] | str]] = []
     full: list[tuple[str, int]] = []
     skeleton: list[tuple[str, int]] = []
-    on_progress = lambda done, total: report(Progress("parse", done, total))  # noqa: E731
-    for outcome in analyse_all(jobs, counter, on_progress, idle):
+    for outcome in outcomes:
         entry = files[outcome.path]
         if isinstance(outcome, Unreadable):
             entry.skip = Skip("excluded", outcome.reason)

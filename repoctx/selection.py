@@ -23,7 +23,7 @@ from repoctx.render import (
     tree_depth,
     tree_text,
 )
-from repoctx.scanner import Repo
+from repoctx.repo import Repo
 from repoctx.types import Tier
 
 MAX_SHARE = 0.25  # no single unfocused file may take more than this share of the budget

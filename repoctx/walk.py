@@ -85,7 +85,7 @@ class Skip:
 @dataclass(frozen=True, slots=True)
 class SourceFile:
     path: str  # repo-relative POSIX path
-    abspath: str  # where to open it (a plain string: see _describe)
+    abspath: str  # where to open it (a plain string: see describe)
     size: int
     mtime_ns: int
     language: str | None
@@ -138,17 +138,25 @@ def walk(root: Path, options: WalkOptions | None = None,
     options = options or WalkOptions()
     listed = listed if listed is not None else listing(root)
     root, problems = listed.root, list(listed.problems)
-    ignore = _repoctx_ignore(root, options.extra_ignore)
+    ignore = ignore_spec(root, options.extra_ignore)
     files: list[SourceFile] = []
     top = str(root)
     for rel in listed.paths:
-        entry = _describe(top, rel, options, ignore)
+        entry = describe(top, rel, options, ignore)
         if entry is None:
             continue
         files.append(entry)
-        if entry.skip and entry.skip.reason.startswith(PROBLEM_REASONS):
-            problems.append(Problem(rel, entry.skip.reason))
+        problem = walk_problem(entry)
+        if problem is not None:
+            problems.append(problem)
     return WalkResult(root=root, files=files, is_git=listed.is_git, problems=problems)
+
+
+def walk_problem(entry: SourceFile) -> Problem | None:
+    """What went wrong with a file, if its skip says so (as opposed to it not being source)."""
+    if entry.skip and entry.skip.reason.startswith(PROBLEM_REASONS):
+        return Problem(entry.path, entry.skip.reason)
+    return None
 
 
 def check_root(root: Path) -> Path:
@@ -274,7 +282,7 @@ def _ignored(stack: list[tuple[str, GitIgnoreSpec]], rel: str) -> bool:
     return ignored
 
 
-def _repoctx_ignore(root: Path, extra: tuple[str, ...]) -> GitIgnoreSpec | None:
+def ignore_spec(root: Path, extra: tuple[str, ...]) -> GitIgnoreSpec | None:
     import pathspec
 
     lines = list(extra)
@@ -284,7 +292,7 @@ def _repoctx_ignore(root: Path, extra: tuple[str, ...]) -> GitIgnoreSpec | None:
     return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
 
 
-def _describe(
+def describe(
     root: str, rel: str, options: WalkOptions, ignore: GitIgnoreSpec | None
 ) -> SourceFile | None:
     """Plain strings for paths: pathlib's parsing cost a Django-size walk ~50 ms."""

@@ -26,7 +26,7 @@ from repoctx.errors import ModelError
 from repoctx.llm.base import Backend, Event, Stats
 from repoctx.multipack import PackPlan, is_source
 from repoctx.render import Format
-from repoctx.scanner import Repo
+from repoctx.repo import Repo
 from repoctx.whole_merge import Digest, findings_digest, lenient_findings, merge_findings
 from repoctx.whole_merge_pass import MergeEvent, MergePass, MergeStarted
 from repoctx.whole_prompts import Spec, primers

@@ -25,7 +25,7 @@ from repoctx.review import OutputFormat, findings_schema, render_template
 from repoctx.whole_store import result_key
 
 if TYPE_CHECKING:
-    from repoctx.scanner import Repo
+    from repoctx.repo import Repo
 
 PART_TEMPLATES = ("system_part", "review_part")
 MERGE_TEMPLATES = ("system_merge", "review_merge")

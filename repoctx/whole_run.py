@@ -25,8 +25,8 @@ from repoctx.llm.base import Backend, Done, Event, Options, Prompt, Stats, Text
 from repoctx.multipack import PackPlan, PlannedPack, render_packs
 from repoctx.packer import Pack, PackOverflow
 from repoctx.render import Format
+from repoctx.repo import Repo
 from repoctx.review import prompt_tokens
-from repoctx.scanner import Repo
 from repoctx.secrets import Redaction
 from repoctx.whole_prompts import Spec, part_prompt
 

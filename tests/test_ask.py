@@ -18,7 +18,7 @@ from repoctx.errors import ModelError
 from repoctx.llm.base import Done, Options, Text
 from repoctx.llm.fallback import fallback_model_path
 from repoctx.llm.llamacpp import LlamaCppBackend
-from repoctx.scanner import Repo
+from repoctx.repo import Repo
 
 GREEDY = Options(max_tokens=4, temperature=0.0, think=False)
 PACK_SMALL = Path(__file__).resolve().parents[1] / "fixtures" / "pack-small"

@@ -13,7 +13,7 @@ from repoctx.hook_git import open_repo, read_staged, unified_diff
 from repoctx.hook_job import staged_texts
 from repoctx.hook_prompt import JSON_NOTE, build_request
 from repoctx.llm.base import Options, Prompt
-from repoctx.scanner import Repo
+from repoctx.repo import Repo
 
 Request = tuple[Repo, Prompt, Options, str | None]
 

@@ -20,7 +20,8 @@ from repoctx.content import content_hash
 from repoctx.languages import has_grammar, language_for_path
 from repoctx.packer import pack
 from repoctx.parse import parse_source
-from repoctx.scanner import Progress, Repo
+from repoctx.repo import Repo
+from repoctx.scanner import Progress
 
 SAMPLES = Path(__file__).parent.parent / "fixtures" / "parse" / "skeleton"
 SOURCES = sorted(p for p in SAMPLES.iterdir() if p.suffix not in (".skeleton", ".defs"))

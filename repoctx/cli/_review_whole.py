@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from repoctx.llm.base import Backend, Options
     from repoctx.llm.discover import Choice
     from repoctx.multipack import PackPlan
-    from repoctx.scanner import Repo
+    from repoctx.repo import Repo
 
 def add_whole_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("whole-repo review (a repository larger than one context)")

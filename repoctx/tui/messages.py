@@ -12,7 +12,7 @@ from textual.message import Message
 if TYPE_CHECKING:
     from repoctx.ask import Ingest, Turn
     from repoctx.packer import Pack
-    from repoctx.scanner import Repo
+    from repoctx.repo import Repo
     from repoctx.tui.model import Opened
 
 

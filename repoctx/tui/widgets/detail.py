@@ -16,7 +16,7 @@ from repoctx.tui.widgets.tree import BADGES, MARKS, Mark
 
 if TYPE_CHECKING:
     from repoctx.packer import PackEntry
-    from repoctx.scanner import Repo
+    from repoctx.repo import Repo
 
 TIER_WORDS = {
     "full": "full text",

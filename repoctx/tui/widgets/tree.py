@@ -18,7 +18,7 @@ from repoctx.ask import MarkKind
 
 if TYPE_CHECKING:
     from repoctx.packer import Pack, PackEntry
-    from repoctx.scanner import Repo
+    from repoctx.repo import Repo
 
 Mark = MarkKind
 BADGES: dict[str, tuple[str, str]] = {

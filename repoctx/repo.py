@@ -1,0 +1,167 @@
+"""repo: a scanned repository — its files, what the pipeline learned about each, its graph.
+
+The record every front end packs, reviews and asks about (``repoctx.scan`` builds it).
+What a lazy scan left for later is filled in here on demand: token counts
+(``ensure_counts``), skeletons and definitions (``complete``), git churn (``churn``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from repoctx.analyse import Job, Unreadable, analyse_again, render_skeleton
+from repoctx.cache import Cache, parsed_from_json
+from repoctx.content import content_hash, decode, defang
+from repoctx.history import Churn, PendingChurn, churn
+from repoctx.tokens import TokenCounter
+from repoctx.types import Graph, ParsedFile, Problem
+from repoctx.walk import Skip
+
+
+@dataclass(slots=True)
+class RepoFile:
+    """One walked file and what the pipeline learned about it."""
+
+    path: str
+    language: str | None
+    size: int
+    skip: Skip | None
+    digest: str | None = None
+    parsed: ParsedFile | None = None
+    tokens: int | None = None  # tokens of the text as packed (normalised, defanged)
+    skeleton_tokens: int | None = None
+    lines: int = 0
+    note: str | None = None  # decoding note, shown in the manifest
+    # False: ``parsed`` is lean, without its skeleton text and maybe its definitions
+    complete: bool = True  # (see Repo.complete)
+
+    @property
+    def packable(self) -> bool:
+        """Readable text the pack may include (its tokens may not be counted yet)."""
+        return self.skip is None and self.digest is not None
+
+
+@dataclass(slots=True)
+class Repo:
+    """A scanned repository: the input of every packing, review and question."""
+
+    root: Path
+    is_git: bool
+    files: dict[str, RepoFile]
+    graph: Graph
+    counter: TokenCounter
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    _churn: dict[str, Churn] | None = None
+    _pending_churn: PendingChurn | None = None  # started by the scan, read on first use
+    _rendered: list[tuple[str, str]] = field(default_factory=list)  # (digest, facts JSON)
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    def ensure_counts(self, paths: Iterable[str] | None = None) -> None:
+        """Count the tokens of ``paths`` (default: every packable file) not counted yet,
+        and remember the counts in the cache for the next run."""
+        wanted = [p for p in (self.files if paths is None else paths)
+                  if self.files[p].packable and (self.files[p].tokens is None
+                                                 or self.files[p].skeleton_tokens is None)]
+        if not wanted:
+            return
+        cache = Cache()
+        try:
+            wanted = self._analyse_again(wanted, cache)
+            self.complete(wanted)
+            cache.store_facts(self._rendered)
+            self._rendered = []
+            texts = [self.text(p) for p in wanted]
+            skeletons = [defang(self.skeleton(p)) for p in wanted]
+            full = self.counter.count_many(texts)
+            skeleton = self.counter.count_many(skeletons)
+            rows = []
+            for path, tokens, skeleton_tokens in zip(wanted, full, skeleton, strict=True):
+                entry = self.files[path]
+                entry.tokens, entry.skeleton_tokens = tokens, skeleton_tokens
+                if entry.digest:
+                    rows.append((entry.digest, tokens, skeleton_tokens))
+            cache.store_counts(self.counter.name, "full", [(d, t) for d, t, _ in rows])
+            cache.store_counts(self.counter.name, "skeleton", [(d, s) for d, _, s in rows])
+        finally:
+            cache.close()
+
+    def _analyse_again(self, wanted: list[str], cache: Cache) -> list[str]:
+        """Complete and count ``wanted`` in workers if that pays (see ``analyse_again``);
+        the paths left for the caller: all of them if not, else the unreadable ones."""
+        outcomes = analyse_again([Job(p, self.root / p, self.files[p].language,
+                                      self.files[p].size) for p in wanted], self.counter)
+        if outcomes is None:
+            return wanted
+        facts: list[tuple[str, dict[str, object] | str]] = []
+        counts: dict[str, list[tuple[str, int]]] = {"full": [], "skeleton": []}
+        for outcome in outcomes:
+            if isinstance(outcome, Unreadable):
+                continue  # the caller reads it again, and fails as a pack always would
+            entry, digest = self.files[outcome.path], outcome.digest
+            parsed = outcome.facts["parsed"]
+            assert isinstance(parsed, dict) and entry.parsed is not None
+            found = parsed_from_json(parsed)
+            entry.parsed = replace(entry.parsed, skeleton=found.skeleton,
+                                   definitions=found.definitions)
+            entry.complete, entry.digest = True, digest
+            entry.tokens, entry.skeleton_tokens = outcome.tokens, outcome.skeleton_tokens
+            facts.append((digest, outcome.encoded))
+            counts["full"].append((digest, outcome.tokens or 0))
+            counts["skeleton"].append((digest, outcome.skeleton_tokens or 0))
+        cache.store_facts(facts)
+        for kind, rows in counts.items():
+            cache.store_counts(self.counter.name, kind, rows)
+        return [p for p in wanted if self.files[p].tokens is None]
+
+    def churn(self) -> dict[str, Churn]:
+        """How often each file changes (git history), read once per scanned repo."""
+        if self._churn is None:
+            pending, self._pending_churn = self._pending_churn, None
+            if pending is not None:
+                self._churn = pending.result(set(self.files))
+            else:
+                self._churn = churn(self.root, set(self.files)) if self.is_git else {}
+        return self._churn
+
+    def text(self, path: str) -> str:
+        """The file's text as packed; re-counted if it changed since the scan."""
+        entry = self.files[path]
+        data = (self.root / path).read_bytes()
+        text = defang(decode(data).text)
+        digest = content_hash(data)
+        if digest != entry.digest:
+            entry.digest, entry.tokens = digest, self.counter.count(text)
+        return text
+
+    def skeleton(self, path: str) -> str:
+        """The file's skeleton as parsed (not defanged), rendered now if the scan skipped it."""
+        self.complete([path])
+        entry = self.files[path]
+        return entry.parsed.skeleton if entry.parsed is not None else ""
+
+    def complete(self, paths: Iterable[str]) -> None:
+        """Give ``paths`` the skeletons (and definitions) a lazy scan left out.
+
+        The file is parsed again: a pack needs a few dozen skeletons, a scan would have
+        rendered thousands. Its content is read now, as ``text`` reads it for full text.
+        Its imports stay as scanned: the graph was built from them.
+        The now complete facts wait in ``_rendered`` for ``ensure_counts`` to cache them:
+        it opens the cache anyway, and opening it for one file costs more than a render.
+        """
+        for path in paths:
+            entry = self.files[path]
+            if entry.complete:
+                continue
+            entry.complete = True
+            found = render_skeleton(Job(path, self.root / path, entry.language, entry.size))
+            if found is not None and entry.parsed is not None:
+                digest, parsed, facts = found
+                entry.parsed = replace(entry.parsed, skeleton=parsed.skeleton,
+                                       definitions=parsed.definitions)
+                self._rendered.append((digest, facts))
