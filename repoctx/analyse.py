@@ -75,8 +75,9 @@ Outcome = Analysed | Unreadable
 
 
 def analyse_file(job: Job, counter: TokenCounter | None = None, *,
-                 skeleton_text: bool = True, lean: bool = False) -> Outcome:
-    """Everything the cache stores about one file; ``counter`` given → count here too.
+                 skeleton_text: bool = True, lean: bool = False, texts: bool = True) -> Outcome:
+    """Everything the cache stores about one file; ``counter`` given → count here too, else
+    ``texts=False`` leaves out the ``texts`` a caller would count (when it counts none).
 
     ``skeleton_text=False`` (lazy counting: a pack shows few skeletons) leaves the skeleton
     unrendered: the facts store it as null and ``texts`` holds "" for it. ``lean`` (workers
@@ -93,11 +94,10 @@ def analyse_file(job: Job, counter: TokenCounter | None = None, *,
     decoded = decode(data)
     grammar = bool(job.language and has_grammar(job.language))
     definitions = not (lean and grammar and not skeleton_text) or reads_definitions(job.language)
-    parsed = (parse_source(job.language, decoded.text.encode("utf-8"), job.path,
-                           skeleton_text=skeleton_text, lean=lean, definitions=definitions)
+    source = data if decoded.exact else decoded.text.encode("utf-8")
+    parsed = (parse_source(job.language, source, job.path, skeleton_text=skeleton_text,
+                           lean=lean, definitions=definitions)
               if job.language and grammar else ParsedFile(job.language or "text"))
-    text = defang(decoded.text)
-    skeleton = defang(parsed.skeleton)
     facts: dict[str, object] = {
         "parsed": parsed_to_json(parsed, skeleton=skeleton_text or not grammar,
                                  definitions=definitions),
@@ -106,6 +106,9 @@ def analyse_file(job: Job, counter: TokenCounter | None = None, *,
     }
     digest = content_hash(data)
     encoded = json.dumps(facts)
+    if counter is None and not texts:
+        return Analysed(job.path, digest, facts, encoded=encoded)
+    text, skeleton = defang(decoded.text), defang(parsed.skeleton)
     if counter is None:
         return Analysed(job.path, digest, facts, texts=(text, skeleton), encoded=encoded)
     return Analysed(job.path, digest, facts, counter.count(text), counter.count(skeleton),
@@ -115,7 +118,7 @@ def analyse_file(job: Job, counter: TokenCounter | None = None, *,
 def render_skeleton(job: Job) -> tuple[str, ParsedFile, str] | None:
     """(digest, complete parse, facts as JSON) of a file whose scan left its skeleton (and
     maybe definitions) out, read again now that a pack wants it (None: now unreadable)."""
-    outcome = analyse_file(job)
+    outcome = analyse_file(job, texts=False)
     if isinstance(outcome, Unreadable):
         return None
     parsed = outcome.facts["parsed"]
@@ -162,11 +165,9 @@ def analyse_all(
     for done, job in enumerate(jobs):
         if done % CHUNK_FILES == 0:
             report(done, len(jobs))
-        outcome = analyse_file(job)
-        if isinstance(outcome, Unreadable):
+        outcome = analyse_file(job, texts=counter is not None)
+        if isinstance(outcome, Unreadable) or counter is None:
             yield outcome
-        elif counter is None:
-            yield replace(outcome, texts=None)
         else:
             pending.append(outcome)
     if counter is not None:
@@ -231,8 +232,8 @@ def _walk_chunk(root: str, options: WalkOptions, count: bool,
             continue
         outcome: Outcome | None = None
         if source.skip is None:
-            job = Job(rel, source.abspath, source.language, source.size)
-            outcome = _analyse_chunk([job])[0] if count else _analyse_chunk_uncounted([job])[0]
+            job = [Job(rel, source.abspath, source.language, source.size)]
+            outcome = (_analyse_chunk(job) if count else _analyse_chunk_uncounted(job))[0]
         described.append((source, outcome))
     return described
 
@@ -308,6 +309,4 @@ def _analyse_chunk(chunk: list[Job]) -> list[Outcome]:
 
 
 def _analyse_chunk_uncounted(chunk: list[Job]) -> list[Outcome]:
-    outcomes = [analyse_file(job, skeleton_text=False, lean=True) for job in chunk]
-    return [replace(o, texts=None) if isinstance(o, Analysed) else o
-            for o in outcomes]
+    return [analyse_file(job, skeleton_text=False, lean=True, texts=False) for job in chunk]

@@ -35,6 +35,7 @@ _ZERO_WIDTH_SPACE = "\u200b"
 class Decoded:
     text: str
     note: str | None = None  # e.g. "decoded as Latin-1 (not valid UTF-8)"
+    exact: bool = False  # the bytes were ``text`` in UTF-8 already (no BOM, no CR)
 
 
 def decode(data: bytes) -> Decoded:
@@ -49,10 +50,12 @@ def decode(data: bytes) -> Decoded:
             note = None if codec == "utf-8-sig" else f"decoded as {codec.upper()} (BOM)"
             return Decoded(_normalise(text), note)
     try:
-        return Decoded(_normalise(data.decode("utf-8")))
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         return Decoded(_normalise(data.decode("latin-1")),
                        "decoded as Latin-1 (not valid UTF-8)")
+    normal = _normalise(text)
+    return Decoded(normal, exact=normal is text)
 
 
 def _normalise(text: str) -> str:

@@ -33,3 +33,14 @@ def test_defang_breaks_control_tokens_only() -> None:
     assert "<|im_end|>" not in out and "<think>" not in out and "<|file_sep|>" not in out
     assert "a < b <div>" in out
     assert out.replace("\u200b", "") == text
+
+
+def test_exact_says_when_the_bytes_already_are_the_text_in_utf8() -> None:
+    """The parser is then given the bytes as read, without encoding the text again."""
+    for data, exact in ((b"x = 'caf\xc3\xa9'\n", True), (b"", True), (b"a\r\nb\n", False),
+                        (b"\xef\xbb\xbfx\n", False), (b"caf\xe9\n", False),
+                        ("x\n".encode("utf-16"), False)):
+        decoded = decode(data)
+        assert decoded.exact is exact, data
+        if exact:
+            assert decoded.text.encode("utf-8") == data
