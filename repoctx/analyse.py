@@ -28,8 +28,8 @@ from repoctx.content import content_hash, decode, defang
 from repoctx.languages import has_grammar
 from repoctx.resolve import reads_definitions
 from repoctx.tokens import QWEN35, TokenCounter, qwen35
-from repoctx.types import ParsedFile
-from repoctx.walk import Listing, SourceFile, WalkOptions, describe, ignore_spec
+from repoctx.types import ParsedFile, Tier
+from repoctx.walk import Listing, Skip, SourceFile, WalkOptions, describe, ignore_spec
 
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
@@ -158,8 +158,8 @@ def analyse_all(
             qwen35().prepare()  # forked workers inherit it instead of each building one
         size = _chunk_size(len(jobs), workers)
         chunks = [list(jobs[i:i + size]) for i in range(0, len(jobs), size)]
-        task = _analyse_chunk if counter is not None else _analyse_chunk_uncounted
-        yield from _in_workers(chunks, task, len(jobs), workers, report, idle)
+        task = partial(_analyse_chunk, counter is not None)
+        yield from map(_from_wire, _in_workers(chunks, task, len(jobs), workers, report, idle))
         return
     pending: list[Analysed] = []
     for done, job in enumerate(jobs):
@@ -218,23 +218,32 @@ def walk_and_analyse(
     size = _chunk_size(len(paths), workers)
     chunks = [tuple(paths[i:i + size]) for i in range(0, len(paths), size)]
     task = partial(_walk_chunk, str(listed.root), options, counter is not None)
-    yield from _in_workers(chunks, task, len(paths), workers, report, idle)
+    for source, outcome in _in_workers(chunks, task, len(paths), workers, report, idle):
+        path, abspath, size, mtime_ns, language, skip = source
+        yield (SourceFile(path, abspath, size, mtime_ns, language, skip and Skip(*skip)),
+               None if outcome is None else _from_wire(outcome))
     report(len(paths), len(paths))
 
 
+# a described path on its way back from a worker: SourceFile's fields, the skip as a pair
+WireSource = tuple[str, str, int, int, str | None, tuple[Tier, str] | None]
+
+
 def _walk_chunk(root: str, options: WalkOptions, count: bool,
-                paths: tuple[str, ...]) -> list[tuple[SourceFile, Outcome | None]]:
+                paths: tuple[str, ...]) -> list[tuple[WireSource, Wire | None]]:
     ignore = _ignore_spec(root, options.extra_ignore)
-    described: list[tuple[SourceFile, Outcome | None]] = []
+    described: list[tuple[WireSource, Wire | None]] = []
     for rel in paths:
         source = describe(root, rel, options, ignore)
         if source is None:
             continue
-        outcome: Outcome | None = None
+        outcome: Wire | None = None
         if source.skip is None:
-            job = [Job(rel, source.abspath, source.language, source.size)]
-            outcome = (_analyse_chunk(job) if count else _analyse_chunk_uncounted(job))[0]
-        described.append((source, outcome))
+            outcome = _analyse_chunk(count, [Job(rel, source.abspath, source.language,
+                                                 source.size)])[0]
+        skip = (source.skip.tier, source.skip.reason) if source.skip else None
+        described.append(((rel, source.abspath, source.size, source.mtime_ns,
+                           source.language, skip), outcome))
     return described
 
 
@@ -303,10 +312,26 @@ def _ignore_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _analyse_chunk(chunk: list[Job]) -> list[Outcome]:
-    counter = qwen35()
-    return [analyse_file(job, counter) for job in chunk]
+# What a worker sends back for an outcome: plain tuples pickle ~10× faster than dataclasses
+# (a cold Django scan's results cost its parent ~0.1 s to unpickle as dataclasses), and the
+# facts travel once, as the JSON the cache stores: (path, digest, facts JSON, tokens,
+# skeleton tokens), or (path, reason) for an unreadable file.
+Wire = tuple[str, str, str, int | None, int | None] | tuple[str, str]
 
 
-def _analyse_chunk_uncounted(chunk: list[Job]) -> list[Outcome]:
-    return [analyse_file(job, skeleton_text=False, lean=True, texts=False) for job in chunk]
+def _analyse_chunk(count: bool, chunk: list[Job]) -> list[Wire]:
+    """In a worker: counted (the eager path) or lean and uncounted (a pack's scan)."""
+    counter = qwen35() if count else None
+    outcomes = [analyse_file(job, counter) if count else
+                analyse_file(job, skeleton_text=False, lean=True, texts=False)
+                for job in chunk]
+    return [(o.path, o.reason) if isinstance(o, Unreadable) else
+            (o.path, o.digest, o.encoded, o.tokens, o.skeleton_tokens) for o in outcomes]
+
+
+def _from_wire(wire: Wire) -> Outcome:
+    if len(wire) == 2:
+        return Unreadable(wire[0], wire[1])
+    path, digest, encoded, tokens, skeleton_tokens = wire
+    return Analysed(path, digest, json.loads(encoded), tokens, skeleton_tokens,
+                    encoded=encoded)

@@ -104,3 +104,16 @@ def test_a_packs_candidates_are_analysed_again_in_workers_only_when_it_pays(
     finally:
         stop.set()
         other.join()
+
+
+@pytest.mark.parametrize("count", [True, False])
+def test_outcomes_cross_from_workers_as_plain_tuples_unchanged(
+        make_repo, tmp_path: Path, count: bool) -> None:
+    root = make_repo({"a.py": "import os\n\n\ndef f():\n    return 1\n"})
+    jobs = [*_jobs(root), Job("gone.py", tmp_path / "gone.py", "python", 0)]
+    crossed = [analyse._from_wire(w) for w in analyse._analyse_chunk(count, jobs)]
+    direct = [analyse.analyse_file(job, qwen35()) if count else
+              analyse.analyse_file(job, skeleton_text=False, lean=True, texts=False)
+              for job in jobs]
+    assert crossed == direct
+    assert isinstance(crossed[1], Unreadable)
