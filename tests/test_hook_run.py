@@ -19,7 +19,8 @@ from repoctx.hook import Outcome, Settings, load_settings, machine_skip
 from repoctx.llm.discover import Choice, resolve_model
 
 HEAVY = ("llama_cpp", "openai", "textual", "rich", "tree_sitter", "numpy", "jinja2", "tiktoken",
-         "gguf", "httpx", "pydantic", "repoctx.scanner", "repoctx.repo", "repoctx.budget")  # fmt: skip
+         "gguf", "httpx", "pydantic", "repoctx.scanner", "repoctx.repo",
+         "repoctx.budget")  # fmt: skip
 
 
 @pytest.fixture
