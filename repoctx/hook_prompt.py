@@ -69,7 +69,8 @@ def staged_view(repo: Repo, texts: Mapping[str, bytes]) -> Repo:
         decoded[path] = text
         files[path] = replace(entry, tokens=repo.counter.count(text), digest=content_hash(data))
     view = _StagedRepo(repo.root, repo.is_git, files, repo.graph, repo.counter,
-                       repo.problems, repo.warnings)  # fmt: skip
+                       repo.problems, repo.warnings, _cache_dir=repo._cache_dir,
+                       _cache_enabled=repo._cache_enabled)  # fmt: skip
     view.staged = decoded
     return view
 

@@ -57,6 +57,10 @@ class Repo:
     _churn: dict[str, Churn] | None = None
     _pending_churn: PendingChurn | None = None  # started by the scan, read on first use
     _rendered: list[tuple[str, str]] = field(default_factory=list)  # (digest, facts JSON)
+    # the cache the scan used (its directory, or off: --no-cache), where results found
+    # later are kept too
+    _cache_dir: Path | None = None
+    _cache_enabled: bool = True
 
     @property
     def name(self) -> str:
@@ -70,7 +74,7 @@ class Repo:
                                                  or self.files[p].skeleton_tokens is None)]
         if not wanted:
             return
-        cache = Cache()
+        cache = Cache(self._cache_dir, enabled=self._cache_enabled)
         try:
             wanted = self._analyse_again(wanted, cache)
             self.complete(wanted)

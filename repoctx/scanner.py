@@ -78,7 +78,8 @@ def scan(
         graph = _graph(listed.root, files, report)
         warnings = [w for w in (cache.warning,) if w]
         return Repo(listed.root, listed.is_git, files, graph, counter, problems, warnings,
-                    _pending_churn=pending)
+                    _pending_churn=pending, _cache_dir=cache.directory,
+                    _cache_enabled=cache.enabled)
     finally:
         if own_cache:
             cache.close()

@@ -229,3 +229,25 @@ def test_lean_facts_store_left_out_definitions_as_null(make_repo, tmp_path: Path
     counted = _scan(root, tmp_path / "c", count=True)
     assert counted.files["py/shapes.py"].parsed.definitions  # type: ignore[union-attr]
     assert all(f.complete for f in counted.files.values())
+
+
+def test_what_a_pack_finds_later_goes_to_the_scans_cache_or_nowhere(
+        make_repo, tmp_path: Path) -> None:
+    """Counts and skeletons found while packing are kept where the scan's cache is, and
+    not at all after a scan without one (``--no-cache``), never in the default cache."""
+    root = _samples_repo(make_repo)
+    default = cache_module.default_cache_dir() / "cache.sqlite"
+    for enabled in (True, False):
+        store = Cache(tmp_path / "own", enabled=enabled)
+        try:
+            repo = repoctx.scan(root, cache=store, count=False)
+        finally:
+            store.close()
+        pack(repo, 2000)  # renders and counts the candidates
+    assert not default.exists()
+    own = Cache(tmp_path / "own")
+    try:
+        digests = [f.digest or "" for f in repo.files.values() if f.tokens is not None]
+        assert digests and set(own.counts("qwen35", "full", digests)) == set(digests)
+    finally:
+        own.close()

@@ -133,6 +133,10 @@ def test_no_cache_neither_reads_nor_writes_a_memo(make_repo: RepoFactory, run: R
     root = make_repo(FILES, git=True)
     run(root, "--budget", "2000", "--no-cache")
     assert memos() == []
+    from repoctx.cache import default_cache_dir
+
+    # nor the per-file cache: not even the counts the pack makes after the scan
+    assert not (default_cache_dir() / "cache.sqlite").exists()
 
 
 def test_recently_changed_files_are_not_memoised(make_repo: RepoFactory, run: Run) -> None:
