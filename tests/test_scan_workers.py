@@ -101,3 +101,27 @@ def test_a_warm_scan_walks_first_and_reads_nothing_new(
     warm, events = _scan(root, tmp_path / "c", "2", False, monkeypatch)
     assert not [e for e in events if e.stage == "parse" and e.total]  # all from the cache
     assert _facts(warm) == _facts(cold)
+
+
+def test_a_cold_scan_beside_other_threads_spawns_its_workers_and_agrees(
+        make_repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The TUI scans while other threads run: its workers are spawned, not forked, and must
+    find everything (options, ignore file) without inheriting the parent's memory."""
+    import threading
+
+    from repoctx import analyse
+
+    root = _varied(make_repo, git=True)
+    first, _ = _scan(root, tmp_path / "first", "1", False, monkeypatch)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert analyse._start_method().get_start_method() == "spawn"
+        cold, events = _scan(root, tmp_path / "cold", "2", False, monkeypatch)
+    finally:
+        stop.set()
+        other.join()
+    assert max(e.total for e in events if e.stage == "parse") == len(cold.files)
+    assert _facts(cold) == _facts(first)
+    assert cold.problems == first.problems and cold.graph == first.graph
