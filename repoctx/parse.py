@@ -65,6 +65,7 @@ class _Grammar:
     elision: str
     lean: bool  # patterns only the skeleton text needs are disabled (see _lean)
     definitions: bool  # False: the definition patterns are disabled too
+    import_word: bytes | None  # set for imports-only queries of such languages (_shallow)
     roles: dict[int, tuple[str, str]] = field(default_factory=dict)  # pattern → role, lazily
 
 
@@ -117,7 +118,7 @@ def parse_source(language: str, source: bytes, path: str = "", *,
         return ParsedFile(language, error=grammar)
     try:
         grammar, tree = _tree(language, grammar, source)
-        caps = _collect(grammar, tree.root_node)
+        caps = _shallow(grammar, tree.root_node, source) or _collect(grammar, tree.root_node)
         imports, import_nodes = _import_refs(caps, source)
     except Exception as exc:  # fail soft: one bad file must never stop a run
         return ParsedFile(language, error=_describe(exc, path))
@@ -178,7 +179,9 @@ def _grammar(language: str, lean: bool = False, definitions: bool = True) -> _Gr
         return f"query for {language} does not compile: {exc}"
     if lean:
         _lean(query, text.encode("utf-8"), definitions)
-    return _Grammar(ts_language, query, lang.elision, lean, definitions or not lean)
+    imports_only = lean and not definitions
+    return _Grammar(ts_language, query, lang.elision, lean, not imports_only,
+                    lang.import_word if imports_only else None)
 
 
 def _lean(query: ts.Query, text: bytes, definitions: bool) -> None:
@@ -204,11 +207,37 @@ def _parser(language: str, ts_language: ts.Language) -> ts.Parser:
     return parser
 
 
-def _collect(grammar: _Grammar, root: ts.Node) -> _Captures:
+def _shallow(grammar: _Grammar, root: ts.Node, source: bytes) -> _Captures | None:
+    """The captures of an imports-only query matched at the top level alone, when that
+    provably finds them all; else None (match the whole tree).
+
+    Matching is most of a lean parse's query time, and it walks the whole tree although
+    most files import at the top level only. Every import form of the language contains its
+    ``import_word`` (``importlib.import_module``, ``__import__`` too), so when each
+    occurrence of the word lies inside a captured top-level statement there is no other
+    import anywhere; and a top-level import has no enclosing function or type-checking
+    block, so the deeper scope captures could not change it.
+    """
+    word = grammar.import_word
+    if word is None:
+        return None
+    if word not in source:
+        return _Captures()  # no import at all
+    caps = _collect(grammar, root, max_start_depth=1)
+    statements = {group.statement.id: group.statement for group in caps.imports.values()}
+    covered = sum(source.count(word, node.start_byte, node.end_byte)
+                  for node in statements.values())
+    return caps if covered == source.count(word) else None
+
+
+def _collect(grammar: _Grammar, root: ts.Node, max_start_depth: int | None = None) -> _Captures:
     """Sort every match into imports, scopes and definition records."""
     caps = _Captures()
     roles = grammar.roles
-    for pattern, match in ts.QueryCursor(grammar.query).matches(root):
+    cursor = ts.QueryCursor(grammar.query)
+    if max_start_depth is not None:
+        cursor.set_max_start_depth(max_start_depth)
+    for pattern, match in cursor.matches(root):
         role = roles.get(pattern)
         if role is None:
             role = roles[pattern] = _role(match)

@@ -27,11 +27,15 @@ class Language:
     # markers: C++ written in ``.h`` headers, which the extension alone calls C.
     fallback: str | None = None
     fallback_markers: tuple[bytes, ...] = ()
+    # A word every import form of the query contains, inside the captured statement: when
+    # each of its occurrences in a file lies in an import statement at the top level, a
+    # lean parse (imports only) need not match deeper (see repoctx.parse._shallow).
+    import_word: bytes | None = None
 
 
 LANGUAGES: tuple[Language, ...] = (
     Language("python", (".py", ".pyi", ".pyw"), (), "tree_sitter_python", shebangs=("python",),
-             elision="..."),
+             elision="...", import_word=b"import"),
     Language("javascript", (".js", ".mjs", ".cjs", ".jsx"), (), "tree_sitter_javascript",
              shebangs=("node",)),
     Language("typescript", (".ts", ".mts", ".cts"), (), "tree_sitter_typescript",
