@@ -889,7 +889,8 @@ def _profile_table(profile: dict[str, Any] | None) -> list[str]:
     if not profile or not all("stages" in profile.get(p, {}) for p in ("cold", "warm")):
         return []
     cold, warm = profile["cold"]["stages"], profile["warm"]["stages"]
-    stale = f" **{profile['stale']}**." if profile.get("stale") else ""
+    stale = (f" **{profile['stale']}**." if profile.get("stale") else
+             f" repoctx {profile['repoctx']}." if profile.get("repoctx") else "")
     rows = ["", "Where the time goes (cProfile, one process: `REPOCTX_WORKERS=1`; cumulative "
             f"seconds, inflated by the profiler; stages overlap where one calls another):{stale}",
             "",
@@ -950,7 +951,7 @@ def cmd_run(args: argparse.Namespace) -> None:
             entry["verify"] = verify(spec, args)
         missed = any(t["met"] is False for t in entry["targets"])  # type: ignore[attr-defined]
         if args.profile == "all" or (args.profile == "missed" and missed):
-            entry["profile"] = profile(spec, args)
+            entry["profile"] = {**profile(spec, args), "repoctx": commit}
         repos.append(entry)
         _save(_merged(data, args) if args.merge else data, args)
     if args.merge:
@@ -986,7 +987,8 @@ def _merged(new: dict[str, object], args: argparse.Namespace) -> dict[str, objec
             if key in entry:
                 target[key] = entry[key]
         profile = target.get("profile")
-        if "profile" not in entry and profile and any(
+        if "profile" not in entry and profile and profile.get("repoctx") != \
+                new["machine"]["repoctx_commit"] and any(  # type: ignore[index]
             t["tool"].startswith("repoctx") for t in entry["tools"]
         ):  # repoctx was remeasured, its profile was not: say whose it is
             profile.setdefault("stale", f"not rerun on {new['machine']['date']}: from an "  # type: ignore[index]
