@@ -93,7 +93,10 @@ def analyse_file(job: Job, counter: TokenCounter | None = None, *,
 
     decoded = decode(data)
     grammar = bool(job.language and has_grammar(job.language))
-    definitions = not (lean and grammar and not skeleton_text) or reads_definitions(job.language)
+    # text files have no definitions to leave out: their facts must stay complete
+    imports_only = lean and not skeleton_text and grammar \
+        and not reads_definitions(job.language)
+    definitions = not imports_only
     source = data if decoded.exact else decoded.text.encode("utf-8")
     parsed = (parse_source(job.language, source, job.path, skeleton_text=skeleton_text,
                            lean=lean, definitions=definitions)
@@ -154,11 +157,9 @@ def analyse_all(
     """
     workers = workers or _worker_count(jobs)
     if workers > 1 and (counter is None or counter.name == QWEN35):
-        if counter is not None:
-            qwen35().prepare()  # forked workers inherit it instead of each building one
-        size = _chunk_size(len(jobs), workers)
-        chunks = [list(jobs[i:i + size]) for i in range(0, len(jobs), size)]
+        _prepare_counter(counter)
         task = partial(_analyse_chunk, counter is not None)
+        chunks = _chunks(list(jobs), workers)
         yield from map(_from_wire, _in_workers(chunks, task, len(jobs), workers, report, idle))
         return
     pending: list[Analysed] = []
@@ -212,13 +213,11 @@ def walk_and_analyse(
     parsing. Results come in listing order; vanished paths are left out.
     """
     workers = worker_count(len(listed.paths), 0, 0)
-    if counter is not None and counter.name == QWEN35:
-        qwen35().prepare()  # forked workers inherit it instead of each building one
+    _prepare_counter(counter)
     paths = listed.paths
-    size = _chunk_size(len(paths), workers)
-    chunks = [tuple(paths[i:i + size]) for i in range(0, len(paths), size)]
     task = partial(_walk_chunk, str(listed.root), options, counter is not None)
-    for source, outcome in _in_workers(chunks, task, len(paths), workers, report, idle):
+    for source, outcome in _in_workers(_chunks(paths, workers), task, len(paths), workers,
+                                       report, idle):
         path, abspath, size, mtime_ns, language, skip = source
         yield (SourceFile(path, abspath, size, mtime_ns, language, skip and Skip(*skip)),
                None if outcome is None else _from_wire(outcome))
@@ -230,7 +229,7 @@ WireSource = tuple[str, str, int, int, str | None, tuple[Tier, str] | None]
 
 
 def _walk_chunk(root: str, options: WalkOptions, count: bool,
-                paths: tuple[str, ...]) -> list[tuple[WireSource, Wire | None]]:
+                paths: list[str]) -> list[tuple[WireSource, Wire | None]]:
     ignore = _ignore_spec(root, options.extra_ignore)
     described: list[tuple[WireSource, Wire | None]] = []
     for rel in paths:
@@ -253,8 +252,17 @@ def _ignore_spec(root: str, extra: tuple[str, ...]) -> GitIgnoreSpec | None:
     return ignore_spec(Path(root), extra)
 
 
-def _chunk_size(jobs: int, workers: int) -> int:
-    return max(1, min(CHUNK_FILES, -(-jobs // (workers * 4))))  # a few chunks each
+def _chunks(items: list[T], workers: int) -> list[list[T]]:
+    """``items`` in chunks of at most CHUNK_FILES, a few for each worker."""
+    size = max(1, min(CHUNK_FILES, -(-len(items) // (workers * 4))))
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _prepare_counter(counter: TokenCounter | None) -> None:
+    """Build the Qwen counter before the workers fork: they inherit it instead of each
+    building their own."""
+    if counter is not None and counter.name == QWEN35:
+        qwen35().prepare()
 
 
 def _in_workers(

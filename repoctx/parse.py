@@ -118,7 +118,9 @@ def parse_source(language: str, source: bytes, path: str = "", *,
         return ParsedFile(language, error=grammar)
     try:
         grammar, tree = _tree(language, grammar, source)
-        caps = _shallow(grammar, tree.root_node, source) or _collect(grammar, tree.root_node)
+        caps = _shallow(grammar, tree.root_node, source)
+        if caps is None:
+            caps = _collect(grammar, tree.root_node)
         imports, import_nodes = _import_refs(caps, source)
     except Exception as exc:  # fail soft: one bad file must never stop a run
         return ParsedFile(language, error=_describe(exc, path))

@@ -42,6 +42,14 @@ class RepoFile:
         """Readable text the pack may include (its tokens may not be counted yet)."""
         return self.skip is None and self.digest is not None
 
+    def fill_in(self, complete: ParsedFile) -> None:
+        """Take the skeleton and definitions of a complete parse; the imports stay as
+        scanned (the graph was built from them)."""
+        if self.parsed is not None:
+            self.parsed = replace(self.parsed, skeleton=complete.skeleton,
+                                  definitions=complete.definitions)
+        self.complete = True
+
 
 @dataclass(slots=True)
 class Repo:
@@ -109,11 +117,9 @@ class Repo:
                 continue  # the caller reads it again, and fails as a pack always would
             entry, digest = self.files[outcome.path], outcome.digest
             parsed = outcome.facts["parsed"]
-            assert isinstance(parsed, dict) and entry.parsed is not None
-            found = parsed_from_json(parsed)
-            entry.parsed = replace(entry.parsed, skeleton=found.skeleton,
-                                   definitions=found.definitions)
-            entry.complete, entry.digest = True, digest
+            assert isinstance(parsed, dict)
+            entry.fill_in(parsed_from_json(parsed))
+            entry.digest = digest
             entry.tokens, entry.skeleton_tokens = outcome.tokens, outcome.skeleton_tokens
             facts.append((digest, outcome.encoded))
             counts["full"].append((digest, outcome.tokens or 0))
@@ -164,8 +170,7 @@ class Repo:
                 continue
             entry.complete = True
             found = render_skeleton(Job(path, self.root / path, entry.language, entry.size))
-            if found is not None and entry.parsed is not None:
+            if found is not None:
                 digest, parsed, facts = found
-                entry.parsed = replace(entry.parsed, skeleton=parsed.skeleton,
-                                       definitions=parsed.definitions)
+                entry.fill_in(parsed)
                 self._rendered.append((digest, facts))

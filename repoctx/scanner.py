@@ -114,29 +114,23 @@ def _walk_and_analyse(
 ) -> tuple[dict[str, RepoFile], list[Problem]]:
     """A cold scan's walk, parse and counts, in workers (``walk_and_analyse``): the files in
     listing order as ``walk`` gives them, and the problems as ``_analyse`` reports them."""
-    idle = _prepare_for_pack(counter) if isinstance(counter, QwenCounter) and not count \
-        else None
     on_progress = lambda done, total: report(Progress("parse", done, total))  # noqa: E731
-    arrived: dict[str, RepoFile] = {}
+    files: dict[str, RepoFile] = {}  # in listing order: the workers' chunks come back in order
     sources: list[SourceFile] = []
 
     def outcomes() -> Iterator[Outcome]:  # applied as they arrive, while workers go on
         for source, outcome in walk_and_analyse(listed, options, counter if count else None,
-                                                on_progress, idle):
+                                                on_progress, _idle_work(counter, count)):
             sources.append(source)
-            arrived[source.path] = RepoFile(source.path, source.language, source.size,
-                                            source.skip)
+            files[source.path] = RepoFile(source.path, source.language, source.size,
+                                          source.skip)
             if outcome is not None:
                 yield outcome
 
-    found = _apply_outcomes(outcomes(), arrived, counter if count else None, cache)
-    files = arrived  # in listing order: the workers' chunks come back in order
+    found = _apply_outcomes(outcomes(), files, counter if count else None, cache)
     problems = list(listed.problems)
     problems += [problem for s in sources if (problem := walk_problem(s)) is not None]
-    cache.remember_hashes(str(listed.root), [
-        (s.path, s.size, s.mtime_ns, files[s.path].digest or "") for s in sources
-        if s.skip is None and files[s.path].digest
-    ])
+    _remember_hashes(cache, listed.root, [s for s in sources if s.skip is None], files)
     return files, problems + found
 
 
@@ -152,7 +146,6 @@ def _analyse(
 ) -> list[Problem]:
     """Fill digest, parse facts and token counts; read only files the cache cannot vouch for
     (``known``: the cache's (size, mtime, digest) for this root's paths)."""
-    root_key = str(root)
     for source in packable:
         seen = known.get(source.path)
         if seen and seen[0] == source.size and seen[1] == source.mtime_ns:
@@ -172,20 +165,30 @@ def _analyse(
             entry.skeleton_tokens = skeleton_counts.get(digest)
         else:
             todo.append(source)
-    # counting later: build the counter while the workers parse, not after them
-    idle = _prepare_for_pack(counter) if isinstance(counter, QwenCounter) and not count \
-        else None
-    problems = _read_and_parse(todo, files, counter if count else None, cache, report, idle)
-    cache.remember_hashes(root_key, [
-        (s.path, s.size, s.mtime_ns, files[s.path].digest or "") for s in packable
-        if files[s.path].digest
-    ])
+    problems = _read_and_parse(todo, files, counter if count else None, cache, report,
+                               _idle_work(counter, count))
+    _remember_hashes(cache, root, packable, files)
     reparsed = {source.path for source in todo}
     for source in packable:
         entry = files[source.path]
         if source.path not in reparsed and entry.note:
             problems.append(Problem(entry.path, entry.note))
     return problems
+
+
+def _remember_hashes(cache: Cache, root: Path, packable: Iterable[SourceFile],
+                     files: dict[str, RepoFile]) -> None:
+    """(size, mtime) → digest of the packable files read, so the next scan need not read."""
+    cache.remember_hashes(str(root), [
+        (s.path, s.size, s.mtime_ns, digest) for s in packable
+        if (digest := files[s.path].digest)
+    ])
+
+
+def _idle_work(counter: TokenCounter, count: bool) -> Callable[[], None] | None:
+    """A lazily counting scan counts later: build the counter while the workers parse."""
+    return _prepare_for_pack(counter) if isinstance(counter, QwenCounter) and not count \
+        else None
 
 
 def _prepare_for_pack(counter: QwenCounter) -> Callable[[], None]:
@@ -226,7 +229,7 @@ def _apply_outcomes(
 ) -> list[Problem]:
     """Give the files what analysis found and cache it; the problems, sorted by path."""
     problems: list[Problem] = []
-    new_facts: list[tuple[str, dict[str, object] | str]] = []
+    new_facts: list[tuple[str, str]] = []
     full: list[tuple[str, int]] = []
     skeleton: list[tuple[str, int]] = []
     for outcome in outcomes:
@@ -238,7 +241,7 @@ def _apply_outcomes(
         entry.digest = outcome.digest
         _apply_facts(entry, outcome.facts)
         entry.tokens, entry.skeleton_tokens = outcome.tokens, outcome.skeleton_tokens
-        new_facts.append((outcome.digest, outcome.encoded or outcome.facts))
+        new_facts.append((outcome.digest, outcome.encoded))
         if outcome.tokens is not None and outcome.skeleton_tokens is not None:
             full.append((outcome.digest, outcome.tokens))
             skeleton.append((outcome.digest, outcome.skeleton_tokens))

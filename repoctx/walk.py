@@ -200,11 +200,11 @@ def _git_listing(root: Path) -> tuple[list[str], str, Path] | None:
         return None  # a bare repository, git missing, a corrupt or unsafe repository
     worktree = Path(top).resolve()
     if worktree != root and git_output(worktree, "check-ignore", "-q",
-                                 root.relative_to(worktree).as_posix()) is not None:
+                                       root.relative_to(worktree).as_posix()) is not None:
         return None  # the user asked for a directory git ignores: walk it by hand
     # Run in ``root``: git prints paths relative to it, limited to it by the "." pathspec.
     output = git_output(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard",
-                  "--deduplicate", "--", ".")
+                        "--deduplicate", "--", ".")
     if output is None:
         return None
     return [path for path in output.split("\0") if path], head, worktree
