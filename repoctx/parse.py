@@ -12,7 +12,7 @@ Capture vocabulary (documented for query authors in docs/languages.md):
 ``@import`` / ``@import.<kind>``
     The whole import-like statement; its first line is ``ImportRef.line``. ``<kind>`` is
     an EdgeKind (``type``, ``reexport`` for "re-export", ``include``, ``mod``, ``dynamic``,
-    ``require``, ``use``); plain ``@import`` is "import".
+    ``require``, ``use``, ``lazy``); plain ``@import`` is "import".
 ``@import.module``
     The specifier. Quotes, backticks and ``<>`` are stripped (``<>`` → ``system=True``);
     everything else stays as written. Several nodes in one match span first to last.
@@ -22,8 +22,9 @@ Capture vocabulary (documented for query authors in docs/languages.md):
 ``@import.name``
     Imported names (0..n), merged over every match of the same statement and specifier.
 ``@scope.function`` / ``@scope.type_checking``
-    Nodes whose imports run late (scope "function"; a plain import becomes "lazy") or
-    never (scope "type-checking", kind "type").
+    Nodes whose imports run late (scope "function"; a plain import becomes "lazy", and
+    so does the edge of a ``require``/``include`` there) or never (scope
+    "type-checking", kind "type").
 ``@definition.<kind>``, ``@name``, ``@body``, ``@members``, ``@doc``, ``@keep``, ``@wrapper``
     Definitions and the skeleton; see ``repoctx.skeleton``.
 Captures starting with ``_`` only feed predicates. When patterns disagree about one
@@ -54,7 +55,7 @@ _CAPTURE = re.compile(rb"@([\w.]+)")
 _IMPORT_KINDS: dict[str, EdgeKind] = {
     "import": "import", "import.type": "type", "import.reexport": "re-export",
     "import.include": "include", "import.mod": "mod", "import.dynamic": "dynamic",
-    "import.require": "require", "import.use": "use",
+    "import.require": "require", "import.use": "use", "import.lazy": "lazy",
 }
 
 
