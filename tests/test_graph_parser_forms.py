@@ -68,3 +68,13 @@ def test_languages_without_a_resolver_mark_function_loads_lazy(language: str, te
 
     refs = parse.parse_source(language, text.encode()).imports
     assert [(r.scope, effective_kind(r)) for r in refs] == [("function", "lazy")]
+
+
+def test_typescript_5_type_reexport_is_a_type_edge(tmp_path: Path) -> None:
+    files = {"src/index.ts": 'export type * from "./types";\nexport * from "./run";\n',
+             "src/types.ts": "export interface A<out T> { a: T }\n",
+             "src/run.ts": 'import type { A } from "./types";\nexport const r = 1;\n'}
+    assert _graph_edges(tmp_path, files) == {
+        ("src/index.ts", "src/types.ts", "type"), ("src/index.ts", "src/run.ts", "re-export"),
+        ("src/run.ts", "src/types.ts", "type"),
+    }
