@@ -12,15 +12,20 @@ A plain top-level import is a hard load-time dependency; re-exports pass names t
 include/mod/require/use are the plain imports of other languages (ordered only so the
 choice is deterministic); an import inside a function runs only if called; a dynamic
 ``import()`` may never run; a type-only import vanishes at run time.
+
+``Graph.cycles`` are the import cycles of runtime edges only (``RUNTIME_KINDS``): a cycle
+closed by a type-only, dynamic or function-level import never runs as one, and the order
+(``repoctx.order``) does not keep its files together. Those edges stay in the graph.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from repoctx.resolve import resolve_imports
-from repoctx.types import Edge, EdgeKind, Graph, ParsedFile
+from repoctx.types import RUNTIME_KINDS, Edge, EdgeKind, Graph, ParsedFile
 
 KIND_STRENGTH: dict[EdgeKind, int] = {
     "import": 0,
@@ -45,7 +50,8 @@ def build_graph(
     """
     resolution = resolve_imports(root, files, parsed)
     edges = merge_edges(resolution.edges)
-    return Graph(files=dict(sorted(files.items())), edges=edges, cycles=find_cycles(files, edges))
+    return Graph(files=dict(sorted(files.items())), edges=edges,
+                 cycles=find_cycles(files, runtime_edges(edges)))
 
 
 def merge_edges(edges: Iterable[Edge]) -> list[Edge]:
@@ -59,6 +65,44 @@ def merge_edges(edges: Iterable[Edge]) -> list[Edge]:
         if current is None or KIND_STRENGTH[edge.kind] < KIND_STRENGTH[current]:
             best[key] = edge.kind
     return [Edge(s, t, k) for (s, t), k in sorted(best.items())]
+
+
+def runtime_edges(edges: Iterable[Edge]) -> list[Edge]:
+    """The edges that load their target when the importing file loads (``RUNTIME_KINDS``)."""
+    return [edge for edge in edges if edge.kind in RUNTIME_KINDS]
+
+
+def cycle_path(cycle: Sequence[str], edges: Iterable[Edge]) -> list[str]:
+    """A real import cycle through the files of ``cycle`` (one strongly connected component),
+    shortest first: ``[a, b, c]`` means a imports b, b imports c and c imports a.
+
+    It runs through the member most imported from inside the cycle (then the first path),
+    so a report's arrows are imports, not an alphabetical listing of the component.
+    """
+    members = set(cycle)
+    successors: dict[str, list[str]] = {member: [] for member in members}
+    imported_by: dict[str, int] = dict.fromkeys(members, 0)
+    for edge in edges:
+        if edge.source in members and edge.target in members and edge.source != edge.target:
+            successors[edge.source].append(edge.target)
+            imported_by[edge.target] += 1
+    if not members:
+        return []
+    start = min(members, key=lambda m: (-imported_by[m], m))
+    parent: dict[str, str] = {}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        for child in sorted(successors[node]):
+            if child == start:
+                path = [node]
+                while path[-1] != start:
+                    path.append(parent[path[-1]])
+                return path[::-1]
+            if child not in parent:
+                parent[child] = node
+                queue.append(child)
+    return sorted(members)  # not a cycle after all: the members, as the caller gave them
 
 
 def dependencies(graph: Graph) -> dict[str, set[str]]:
@@ -153,4 +197,5 @@ def _pop_component(node: str, stack: list[str], on_stack: set[str]) -> list[str]
 def build_graph_from_edges(files: Mapping[str, str | None], edges: Iterable[Edge]) -> Graph:
     """A Graph from already-resolved edges (tests, cached graphs): same merge and cycles."""
     kept = [e for e in merge_edges(edges) if e.source in files and e.target in files]
-    return Graph(files=dict(sorted(files.items())), edges=kept, cycles=find_cycles(files, kept))
+    return Graph(files=dict(sorted(files.items())), edges=kept,
+                 cycles=find_cycles(files, runtime_edges(kept)))

@@ -1,10 +1,11 @@
 """multipack: cover a repository larger than one context with a sequence of packs.
 
 Every packable file appears in full text in exactly one pack. Packs are consecutive runs of
-the dependency order, so a pack holds related code and every import points to the same or
-an earlier pack; import cycles (strongly connected components) are never split unless one
-alone exceeds a pack. Each pack also carries the signature skeletons of the files its
-members import from other packs, so the model sees the interfaces its code depends on.
+the dependency order, so a pack holds related code and every import outside a cycle points
+to the same or an earlier pack; runtime import cycles (strongly connected components of the
+runtime edges) are never split unless one alone exceeds a pack. Each pack also carries the
+signature skeletons of the files its members import from other packs, so the model sees the
+interfaces its code depends on.
 
 Estimates use the cached per-file counts plus the exact wrapper of each block; the plan is
 then verified by rendering every pack with the real packer, and re-planned with a smaller
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from repoctx.errors import InputError
-from repoctx.graph import dependencies
+from repoctx.graph import dependencies, runtime_edges
 from repoctx.languages import has_grammar
 from repoctx.order import dependency_order, strongly_connected
 from repoctx.packer import Pack, PackOverflow, pack
@@ -143,11 +144,15 @@ class _Costs:
 
 def _units(repo: Repo, nodes: list[str], capacity: int, full: Callable[[str], int]
            ) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
-    """Strongly connected components in dependency order; oversized ones cut in order."""
+    """Runtime import cycles in dependency order; oversized ones cut in order.
+
+    A cycle closed only by type-only or function-level imports is no unit: the order does
+    not keep it together, and a pack boundary through it breaks no load-time dependency.
+    """
     inside = set(nodes)
     edges = [e for e in repo.graph.edges if e.source in inside and e.target in inside]
     owner: dict[str, int] = {}
-    components = strongly_connected(nodes, edges)
+    components = strongly_connected(nodes, runtime_edges(edges))
     for i, component in enumerate(components):
         for member in component:
             owner[member] = i

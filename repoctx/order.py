@@ -3,9 +3,12 @@
 Two separate questions, answered separately:
 
 * *Where*: dependencies before dependents, so the model has read what a file imports
-  before it reads the file. Strongly connected components are condensed and kept
-  adjacent; ties are broken by a caller-supplied key (path by default) so the same input
-  always gives the same order.
+  before it reads the file (``place``). Every edge orders files where it can; inside a
+  cycle the weakest kinds are ignored one at a time (type-only, then dynamic, then
+  function-level imports), so only runtime imports (``RUNTIME_KINDS``) can hold files in
+  a cycle, and a runtime cycle is broken by taking next the member with the fewest
+  imports still to place. Ties are broken by a caller-supplied key (path by default) so
+  the same input always gives the same order.
 * *What gets full text*: a personalised PageRank over the import graph. Rank flows from
   importer to imported, so widely used modules rank high; the teleport vector favours
   entry points, or the focus files when the user (or the hook's staged change) names some.
@@ -18,7 +21,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from repoctx.types import Edge
+from repoctx.types import Edge, EdgeKind
 
 TEST_PATH = re.compile(
     r"(^|/)(tests?|testing|__tests__|spec|specs)(/|$)|(^|/)test_[^/]*$|_test\.[a-z]+$"
@@ -88,28 +91,92 @@ def strongly_connected(nodes: Sequence[str], edges: Iterable[Edge]) -> list[list
     return components
 
 
+# Kinds ignored inside a cycle, weakest first: level i ignores the first i. A type-only
+# import vanishes at run time, a dynamic one may never run, a function-level one runs when
+# called; past the last level only RUNTIME_KINDS remain (checked by the tests).
+DEFERRED_ORDER: tuple[EdgeKind, ...] = ("type", "dynamic", "lazy")
+
+TieKey = Callable[[str], tuple[object, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where each file goes, and what the manifest says about why."""
+
+    order: list[str]
+    imports: dict[str, int]  # path → distinct imported files among the placed ones
+    later: dict[str, int]  # path → its imports placed after it (only where > 0)
+    cycle: dict[str, int]  # path → size of the runtime import cycle it is in (members only)
+
+    def describe(self, path: str) -> str:
+        """One phrase for the manifest's ``placement``: after what, and which rule."""
+        count = self.imports.get(path, 0)
+        if not count:
+            return "imports nothing in the repo"
+        later = self.later.get(path, 0)
+        if not later:
+            return f"after its {count} import(s)"
+        size = self.cycle.get(path)
+        if size:
+            return (f"after {count - later} of its {count} import(s); in an import cycle of "
+                    f"{size} files, placed when fewest of its imports were still to come")
+        return (f"after {count - later} of its {count} import(s); {later} type-only, dynamic "
+                f"or function-level import(s) closing a cycle come later")
+
+
 def dependency_order(
     nodes: Sequence[str],
     edges: Iterable[Edge],
-    tie_key: Callable[[str], tuple[object, ...]] | None = None,
+    tie_key: TieKey | None = None,
 ) -> list[str]:
-    """Every file after the files it imports; each cycle's files adjacent.
+    """Every file after the files it imports wherever no cycle prevents it; see ``place``."""
+    return place(nodes, edges, tie_key).order
 
-    Kahn's algorithm over the condensation; among components that are ready at the same
-    time the one whose smallest ``tie_key`` is least comes first.
+
+def place(nodes: Sequence[str], edges: Iterable[Edge], tie_key: TieKey | None = None
+          ) -> Placement:
+    """Dependencies first, by Kahn's algorithm over the strongly connected components.
+
+    Among components that are ready at the same time the one whose smallest ``tie_key``
+    is least comes first. Each component of several files is ordered again without the
+    weakest remaining kind (``DEFERRED_ORDER``), so type-only and function-level imports
+    order files wherever they form no cycle, and only runtime imports keep files in one;
+    a runtime cycle is broken by ``_break_cycle``. Components stay adjacent at every level.
     """
     key = tie_key or (lambda path: (path,))
-    edge_list = list(edges)
-    components = strongly_connected(nodes, edge_list)
+    members = list(dict.fromkeys(nodes))
+    inside = set(members)
+    kept = [e for e in edges if e.source != e.target and e.source in inside
+            and e.target in inside]
+    cycle: dict[str, int] = {}
+    ordered = _order_level(members, kept, 0, key, cycle)
+    position = {path: i for i, path in enumerate(ordered)}
+    pairs = {(e.source, e.target) for e in kept}
+    imports: dict[str, int] = {}
+    later: dict[str, int] = {}
+    for source, target in pairs:
+        imports[source] = imports.get(source, 0) + 1
+        if position[target] > position[source]:
+            later[source] = later.get(source, 0) + 1
+    return Placement(ordered, imports, later, cycle)
+
+
+def _order_level(members: list[str], edges: list[Edge], level: int, key: TieKey,
+                 cycle: dict[str, int]) -> list[str]:
+    """``members`` ordered by ``edges`` minus the kinds this level ignores."""
+    ignored = DEFERRED_ORDER[:level]
+    used = [e for e in edges if e.kind not in ignored] if ignored else edges
+    components = strongly_connected(members, used)
     owner = {member: i for i, comp in enumerate(components) for member in comp}
+    inner: list[list[Edge]] = [[] for _ in components]
     # condensed edge: dependency component → dependent component
     waits_on = [0] * len(components)
     unlocks: list[set[int]] = [set() for _ in components]
-    for edge in edge_list:
-        if edge.source not in owner or edge.target not in owner:
-            continue
+    for edge in used:
         dependent, dependency = owner[edge.source], owner[edge.target]
-        if dependent != dependency and dependent not in unlocks[dependency]:
+        if dependent == dependency:
+            inner[dependent].append(edge)
+        elif dependent not in unlocks[dependency]:
             unlocks[dependency].add(dependent)
             waits_on[dependent] += 1
     comp_key = [min(key(member) for member in comp) for comp in components]
@@ -118,11 +185,52 @@ def dependency_order(
     ordered: list[str] = []
     while ready:
         _, current = heapq.heappop(ready)
-        ordered.extend(sorted(components[current], key=key))
+        ordered.extend(_order_component(components[current], inner[current], level, key,
+                                        cycle))
         for dependent in unlocks[current]:
             waits_on[dependent] -= 1
             if waits_on[dependent] == 0:
                 heapq.heappush(ready, (comp_key[dependent], dependent))
+    return ordered
+
+
+def _order_component(component: list[str], edges: list[Edge], level: int, key: TieKey,
+                     cycle: dict[str, int]) -> list[str]:
+    if len(component) == 1:
+        return component
+    if level < len(DEFERRED_ORDER):
+        return _order_level(component, edges, level + 1, key, cycle)
+    for member in component:
+        cycle[member] = len(component)
+    return _break_cycle(component, edges, key)
+
+
+def _break_cycle(component: list[str], edges: list[Edge], key: TieKey) -> list[str]:
+    """A runtime import cycle in reading order: next comes the member with the fewest
+    imports in the cycle not yet placed (ties by ``key``), so files that lean on little
+    of the cycle go first and what imports most of it goes last."""
+    targets: dict[str, set[str]] = {member: set() for member in component}
+    for edge in edges:
+        targets[edge.source].add(edge.target)
+    dependents: dict[str, list[str]] = {member: [] for member in component}
+    for source, imported in targets.items():
+        for target in imported:
+            dependents[target].append(source)
+    pending = {member: len(imported) for member, imported in targets.items()}
+    heap = [(pending[m], key(m), m) for m in component]
+    heapq.heapify(heap)
+    ordered: list[str] = []
+    placed: set[str] = set()
+    while heap:
+        count, _, member = heapq.heappop(heap)
+        if member in placed or count != pending[member]:
+            continue  # a stale entry: the member was re-pushed with a smaller count
+        placed.add(member)
+        ordered.append(member)
+        for dependent in dependents[member]:
+            if dependent not in placed:
+                pending[dependent] -= 1
+                heapq.heappush(heap, (pending[dependent], key(dependent), dependent))
     return ordered
 
 

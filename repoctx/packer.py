@@ -1,7 +1,7 @@
 """pack: fill a token budget with the repository, most relevant files in full text.
 
 Relevance (``order.rank``) decides each file's tier: full text, signature skeleton, or a
-path in the directory tree. Dependency order (``order.dependency_order``) decides where
+path in the directory tree. Dependency order (``order.place``) decides where
 emitted files go. Files are never split. Per-file token counts make the selection fast;
 the final text is then counted exactly (BPE can merge across block boundaries), and the
 least relevant emitted file is demoted until the exact count fits: the reported total is
@@ -18,7 +18,7 @@ from repoctx import stages
 from repoctx.bodies import Bodies
 from repoctx.errors import InputError
 from repoctx.history import Churn
-from repoctx.order import Ranking, dependency_order, rank
+from repoctx.order import Placement, Ranking, place, rank
 from repoctx.render import (
     Block,
     Format,
@@ -124,7 +124,8 @@ def pack(
     ranking = ranking or rank(nodes, repo.graph.edges, [*pinned, *focus],
                               {p: repo.files[p].language for p in nodes})
     history = repo.churn() if stable_order else {}
-    placed = dependency_order(nodes, repo.graph.edges, tie_key=_stability_key(history))
+    placement = place(nodes, repo.graph.edges, tie_key=_stability_key(history))
+    placed = placement.order
     bodies = Bodies(repo, redact_secrets=redact_secrets)
     # from the paths, not the contents: an edit must not change every file tag (prefix reuse,
     # issue 9); a body that contains it gets a boundary derived from all bodies (below)
@@ -134,7 +135,7 @@ def pack(
     choices = (state.select_fixed(fixed) if fixed is not None
                else state.select(set(pinned), set(dropped)))
     text, blocks, total = _fit(repo, fmt, state, choices, placed, bodies, fixed is not None)
-    entries = _entries(repo, choices, blocks, bodies, history)
+    entries = _entries(repo, choices, blocks, bodies, history, placement)
     redactions = [r for b in blocks for r in bodies.redactions(b.path, b.tier)]
     return Pack(text, budget, total, fmt, repo.counter.name, entries, list(repo.problems),
                 redactions, redact_secrets)
@@ -191,12 +192,10 @@ def _render(
 
 
 def _entries(repo: Repo, choices: dict[str, Choice], blocks: Sequence[Block],
-             bodies: Bodies, history: Mapping[str, Churn]) -> list[PackEntry]:
+             bodies: Bodies, history: Mapping[str, Churn],
+             placement: Placement) -> list[PackEntry]:
     """Manifest rows in output order: emitted blocks, then the tree's paths, then the rest."""
     entries: list[PackEntry] = []
-    out_degree: dict[str, int] = {}
-    for edge in repo.graph.edges:
-        out_degree[edge.source] = out_degree.get(edge.source, 0) + 1
     for position, block in enumerate(blocks):
         file = repo.files[block.path]
         found = bodies.redactions(block.path, block.tier)
@@ -209,8 +208,8 @@ def _entries(repo: Repo, choices: dict[str, Choice], blocks: Sequence[Block],
             noun = "secret" if len(found) == 1 else "secrets"
             choice = Choice(choice.tier, f"{choice.reason}; {len(found)} {noun} redacted")
         entry = _entry(file, choice, tokens or 0, position)
-        placement = _placement(block.path, out_degree.get(block.path, 0), history, repo.is_git)
-        entries.append(replace(entry, placement=placement))
+        why = _placement(placement.describe(block.path), block.path, history, repo.is_git)
+        entries.append(replace(entry, placement=why))
     position = len(blocks)
     for path in sorted(p for p, c in choices.items() if c.tier == "listed"):
         entries.append(_entry(repo.files[path], choices[path], 0, position))
@@ -220,8 +219,7 @@ def _entries(repo: Repo, choices: dict[str, Choice], blocks: Sequence[Block],
     return entries
 
 
-def _placement(path: str, imports: int, history: Mapping[str, Churn], is_git: bool) -> str:
-    after = f"after its {imports} import(s)" if imports else "imports nothing in the repo"
+def _placement(after: str, path: str, history: Mapping[str, Churn], is_git: bool) -> str:
     if not history and not is_git:
         return f"{after}; ties by path"
     return f"{after}; {history.get(path, Churn()).describe()}"

@@ -12,7 +12,7 @@ Capture vocabulary (documented for query authors in docs/languages.md):
 ``@import`` / ``@import.<kind>``
     The whole import-like statement; its first line is ``ImportRef.line``. ``<kind>`` is
     an EdgeKind (``type``, ``reexport`` for "re-export", ``include``, ``mod``, ``dynamic``,
-    ``require``, ``use``); plain ``@import`` is "import".
+    ``require``, ``use``, ``lazy``); plain ``@import`` is "import".
 ``@import.module``
     The specifier. Quotes, backticks and ``<>`` are stripped (``<>`` → ``system=True``);
     everything else stays as written. Several nodes in one match span first to last.
@@ -22,10 +22,15 @@ Capture vocabulary (documented for query authors in docs/languages.md):
 ``@import.name``
     Imported names (0..n), merged over every match of the same statement and specifier.
 ``@scope.function`` / ``@scope.type_checking``
-    Nodes whose imports run late (scope "function"; a plain import becomes "lazy") or
-    never (scope "type-checking", kind "type").
+    Nodes whose imports run late (scope "function"; a plain import becomes "lazy", and
+    so does the edge of a ``require``/``include`` there) or never (scope
+    "type-checking", kind "type").
 ``@definition.<kind>``, ``@name``, ``@body``, ``@members``, ``@doc``, ``@keep``, ``@wrapper``
     Definitions and the skeleton; see ``repoctx.skeleton``.
+``@syntax.valid``
+    An ERROR node that is valid syntax the newest grammar wheel predates (TypeScript 5's
+    ``export type *``, variance annotations, ``static accessor``): not reported as a
+    syntax error. Patterns must pin the exact shape, so a real mistake still is.
 Captures starting with ``_`` only feed predicates. When patterns disagree about one
 statement, the later pattern's kind wins; a specifier containing another specifier
 captured in the same statement is dropped (the inner, more specific capture wins).
@@ -54,7 +59,7 @@ _CAPTURE = re.compile(rb"@([\w.]+)")
 _IMPORT_KINDS: dict[str, EdgeKind] = {
     "import": "import", "import.type": "type", "import.reexport": "re-export",
     "import.include": "include", "import.mod": "mod", "import.dynamic": "dynamic",
-    "import.require": "require", "import.use": "use",
+    "import.require": "require", "import.use": "use", "import.lazy": "lazy",
 }
 
 
@@ -89,6 +94,7 @@ class _Captures:
     imports: dict[tuple[int, int, int], _ImportGroup] = field(default_factory=dict)
     function_scopes: set[int] = field(default_factory=set)  # node ids
     type_checking: set[int] = field(default_factory=set)
+    valid: set[int] = field(default_factory=set)  # ERROR nodes that are valid syntax
     defs: skeleton.Collector = field(default_factory=skeleton.Collector)
 
 
@@ -124,7 +130,7 @@ def parse_source(language: str, source: bytes, path: str = "", *,
         imports, import_nodes = _import_refs(caps, source)
     except Exception as exc:  # fail soft: one bad file must never stop a run
         return ParsedFile(language, error=_describe(exc, path))
-    error = _syntax_error(tree.root_node)
+    error = _syntax_error(tree.root_node, caps.valid)
     try:
         defined, skel = skeleton.build(caps.defs, import_nodes, source, grammar.elision,
                                        text=skeleton_text)
@@ -191,7 +197,7 @@ def _lean(query: ts.Query, text: bytes, definitions: bool) -> None:
     ``@wrapper``, stand-alone ``@doc``): only the skeleton text reads them; without
     ``definitions``, those with no import or scope capture. Read from each pattern's
     source, comments included, so a pattern is kept whenever in doubt."""
-    wanted = ("definition.", "scope.") if definitions else ("scope.",)
+    wanted = ("definition.", "scope.", "syntax.") if definitions else ("scope.", "syntax.")
     for index in range(query.pattern_count):
         source = text[query.start_byte_for_pattern(index):query.end_byte_for_pattern(index)]
         names = [name.decode() for name in _CAPTURE.findall(source)]
@@ -218,10 +224,11 @@ def _shallow(grammar: _Grammar, root: ts.Node, source: bytes) -> _Captures | Non
     ``import_word`` (``importlib.import_module``, ``__import__`` too), so when each
     occurrence of the word lies inside a captured top-level statement there is no other
     import anywhere; and a top-level import has no enclosing function or type-checking
-    block, so the deeper scope captures could not change it.
+    block, so the deeper scope captures could not change it. A tree with errors is matched
+    whole: ``@syntax.valid`` patterns may match anywhere in it.
     """
     word = grammar.import_word
-    if word is None:
+    if word is None or root.has_error:
         return None
     if word not in source:
         return _Captures()  # no import at all
@@ -251,6 +258,8 @@ def _collect(grammar: _Grammar, root: ts.Node, max_start_depth: int | None = Non
         elif what == "scope":
             scopes = caps.function_scopes if name == "scope.function" else caps.type_checking
             scopes.update(n.id for n in match[name])
+        elif what == "syntax":
+            caps.valid.update(n.id for n in match[name])
         else:
             caps.defs.add_other(match)
     return caps
@@ -265,6 +274,8 @@ def _role(match: dict[str, list[ts.Node]]) -> tuple[str, str]:
             return "import", name
         if name.startswith("scope."):
             return "scope", name
+        if name == "syntax.valid":
+            return "syntax", name
     return "other", ""
 
 
@@ -366,19 +377,25 @@ def _scope(statement: ts.Node, caps: _Captures) -> ImportScope:
     return scope
 
 
-def _syntax_error(root: ts.Node) -> str | None:
-    """``"syntax errors at lines 3, 17"`` for the first few ERROR/MISSING nodes, or None."""
+def _syntax_error(root: ts.Node, valid: set[int] | None = None) -> str | None:
+    """``"syntax errors at lines 3, 17"`` for the first few ERROR/MISSING nodes, or None.
+
+    ERROR nodes in ``valid`` (``@syntax.valid``) are valid syntax the grammar predates."""
     if not root.has_error:
         return None
+    valid = valid or set()
     lines: set[int] = set()
     stack = [root]
     while stack and len(lines) <= _MAX_ERROR_LINES:
         node = stack.pop()
         broken = [child for child in node.children if child.has_error or child.is_missing]
+        blamed = [child for child in broken if child.id not in valid]
         if node.is_error or node.is_missing or not broken:  # no child to blame: this node
             lines.add(node.start_point.row + 1)
             continue
-        stack.extend(reversed(broken))
+        stack.extend(reversed(blamed))
+    if not lines:
+        return None
     shown = sorted(lines)[:_MAX_ERROR_LINES]
     more = " and more" if len(lines) > _MAX_ERROR_LINES else ""
     if len(shown) == 1:

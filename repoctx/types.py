@@ -16,15 +16,22 @@ Tier = Literal["full", "skeleton", "listed", "excluded"]
 # the ranking tell weaker or special dependencies apart:
 #   type       – type-only (TypeScript ``import type``, Python under ``TYPE_CHECKING``)
 #   re-export  – ``export … from`` (the importer passes names through)
-#   lazy       – an import inside a function body (runs only when called)
+#   lazy       – an import inside a function body (runs only when called), Ruby ``autoload``
 #   include    – C/C++ ``#include "…"``
 #   mod        – Rust ``mod x;`` (the parent owns the child module)
-#   dynamic    – ``import("…")`` / ``require(expr)`` with a literal path
+#   dynamic    – ``import("…")``, ``importlib.import_module("…")`` with a literal path
 #   require    – Ruby ``require``/``require_relative``, CommonJS ``require("…")``
 #   use        – namespace imports that name a type (Java/Kotlin/C#/PHP ``use``/``using``)
 EdgeKind = Literal[
     "import", "type", "re-export", "lazy", "include", "mod", "dynamic", "require", "use"
 ]
+
+# The kinds that load their target when the importing file itself loads. Only these order
+# files strictly and make import cycles; "type", "lazy" and "dynamic" edges stay in the graph
+# (users see them) but never force an order inside a cycle (repoctx.order).
+RUNTIME_KINDS: frozenset[EdgeKind] = frozenset(
+    {"import", "re-export", "include", "mod", "require", "use"}
+)
 
 ImportScope = Literal["module", "function", "type-checking"]
 

@@ -20,6 +20,7 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from repoctx.analysis import FUNCTION_KINDS
+from repoctx.graph import cycle_path, runtime_edges
 from repoctx.llm.base import Message, Options, Prompt
 from repoctx.review import OutputFormat, findings_schema, render_template
 from repoctx.whole_store import result_key
@@ -124,7 +125,9 @@ def part_facts(repo: Repo, files: Sequence[str]) -> str:
     if not cycles and not functions:
         return ""
     lines = ["Facts about this part's files (computed by repoctx):"]
-    lines += [f"- import cycle: {' → '.join([*c, c[0]])}" for c in cycles]
+    edges = runtime_edges(repo.graph.edges)
+    chains = [cycle_path(c, edges) for c in cycles]  # real imports, not the sorted members
+    lines += [f"- import cycle: {' → '.join([*chain, chain[0]])}" for chain in chains]
     lines += [f"- long function: `{path}:{line}` {name} — {n} lines"
               for n, path, line, name in functions if n > 1]
     return "\n".join(lines) if len(lines) > 1 else ""

@@ -13,13 +13,14 @@ from repoctx.graph import (
     KIND_STRENGTH,
     build_graph,
     build_graph_from_edges,
+    cycle_path,
     dependencies,
     dependents,
     find_cycles,
     merge_edges,
     strongly_connected_components,
 )
-from repoctx.types import Edge, EdgeKind, ImportRef, ParsedFile
+from repoctx.types import RUNTIME_KINDS, Edge, EdgeKind, ImportRef, ParsedFile
 
 
 def test_every_edge_kind_has_a_strength() -> None:
@@ -49,6 +50,33 @@ def test_strength_order_is_the_documented_one() -> None:
     order = sorted(KIND_STRENGTH, key=KIND_STRENGTH.__getitem__)
     assert order == ["import", "re-export", "include", "mod", "require", "use", "lazy",
                      "dynamic", "type"]
+
+
+def test_every_runtime_kind_outranks_every_deferred_kind() -> None:
+    """A pair reached both at load time and lazily merges into a runtime edge."""
+    weakest_runtime = max(KIND_STRENGTH[k] for k in RUNTIME_KINDS)
+    assert all(KIND_STRENGTH[k] > weakest_runtime
+               for k in set(KIND_STRENGTH) - RUNTIME_KINDS)
+
+
+def test_graph_cycles_are_runtime_cycles_only() -> None:
+    files: dict[str, str | None] = dict.fromkeys(["a", "b", "c", "d"], "python")
+    edges = [Edge("a", "b", "import"), Edge("b", "a", "lazy"), Edge("c", "d", "import"),
+             Edge("d", "c", "require"), Edge("b", "c", "type"), Edge("d", "b", "import")]
+    graph = build_graph_from_edges(files, edges)
+    assert graph.cycles == [["c", "d"]]
+    assert {e.kind for e in graph.edges} == {"import", "lazy", "require", "type"}  # all kept
+
+
+def test_cycle_path_follows_real_imports_through_the_most_imported_member() -> None:
+    # component {a, b, c, d}: alphabetical "a → b → c → d → a" would invent b → c and d → a
+    edges = [Edge("a", "d", "import"), Edge("d", "a", "import"), Edge("b", "d", "import"),
+             Edge("d", "c", "import"), Edge("c", "b", "import"), Edge("c", "d", "import")]
+    path = cycle_path(["a", "b", "c", "d"], edges)
+    assert path[0] == "d" and len(path) == 2  # d is imported by a, b and c; d ⇄ a or d ⇄ c
+    real = {(e.source, e.target) for e in edges}
+    assert all((x, y) in real for x, y in zip(path, [*path[1:], path[0]], strict=True))
+    assert path == ["d", "a"]  # shortest, then the first by path
 
 
 def test_cycles_are_sorted_components_of_more_than_one_file() -> None:

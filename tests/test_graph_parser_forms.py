@@ -30,8 +30,21 @@ def test_ruby_load_and_autoload(tmp_path: Path) -> None:
     files = {"lib/a.rb": 'load "tasks.rb"\nautoload :Client, "acme/client"\n',
              "lib/tasks.rb": "", "lib/acme/client.rb": ""}
     assert _graph_edges(tmp_path, files) == {
-        ("lib/a.rb", "lib/tasks.rb", "require"), ("lib/a.rb", "lib/acme/client.rb", "require"),
+        ("lib/a.rb", "lib/tasks.rb", "require"), ("lib/a.rb", "lib/acme/client.rb", "lazy"),
     }
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("a.js", 'function f() { return require("./b"); }\n'),
+    ("a.ts", 'export function f() { return require("./b"); }\n'),
+    ("a.rb", 'def f\n  require_relative "b"\nend\n'),
+    ("a.php", "<?php\nfunction f() { require __DIR__ . '/b.php'; }\n"),
+])
+def test_a_load_inside_a_function_is_a_lazy_edge(tmp_path: Path, name: str, text: str) -> None:
+    """require/include/source in a function body load when called: not a runtime edge."""
+    target = "b" + name[name.index("."):]
+    edges = _graph_edges(tmp_path, {name: text, target: ""})
+    assert edges == {(name, target, "lazy")}
 
 
 def test_php_group_use_alias_is_not_a_name(tmp_path: Path) -> None:
@@ -41,4 +54,27 @@ def test_php_group_use_alias_is_not_a_name(tmp_path: Path) -> None:
              "H/K.php": "<?php\nnamespace H;\nclass K {}\n"}
     assert _graph_edges(tmp_path, files) == {
         ("src/a.php", "H/I.php", "use"), ("src/a.php", "H/J.php", "use"),
+    }
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("lua", 'local function f()\n  return require("b")\nend\n'),
+    ("bash", "f() {\n  source ./b.sh\n}\n"),
+    ("python", "def f():\n    import b\n"),
+])
+def test_languages_without_a_resolver_mark_function_loads_lazy(language: str, text: str) -> None:
+    """The kind rule lives before resolution, so a future resolver inherits it."""
+    from repoctx.resolve.base import effective_kind
+
+    refs = parse.parse_source(language, text.encode()).imports
+    assert [(r.scope, effective_kind(r)) for r in refs] == [("function", "lazy")]
+
+
+def test_typescript_5_type_reexport_is_a_type_edge(tmp_path: Path) -> None:
+    files = {"src/index.ts": 'export type * from "./types";\nexport * from "./run";\n',
+             "src/types.ts": "export interface A<out T> { a: T }\n",
+             "src/run.ts": 'import type { A } from "./types";\nexport const r = 1;\n'}
+    assert _graph_edges(tmp_path, files) == {
+        ("src/index.ts", "src/types.ts", "type"), ("src/index.ts", "src/run.ts", "re-export"),
+        ("src/run.ts", "src/types.ts", "type"),
     }

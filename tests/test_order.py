@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import get_args
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from repoctx.order import dependency_order, rank, strongly_connected
-from repoctx.types import Edge
+from repoctx.order import DEFERRED_ORDER, dependency_order, place, rank, strongly_connected
+from repoctx.types import RUNTIME_KINDS, Edge, EdgeKind
 
 
 def E(source: str, target: str) -> Edge:
@@ -98,3 +101,107 @@ def test_tests_and_docs_rank_below_source() -> None:
                                          "tests/test_mod.py": "python",
                                          "docs/guide.md": "markdown"})
     assert ranking.order[0] == "pkg/mod.py"
+
+
+# ---- edge kinds: only runtime imports hold files in a cycle (issue 19 item 11) -----------
+
+def K(source: str, target: str, kind: EdgeKind) -> Edge:
+    return Edge(source, target, kind)
+
+
+def test_deferred_kinds_and_runtime_kinds_partition_every_kind() -> None:
+    every = set(get_args(EdgeKind))
+    assert set(DEFERRED_ORDER) | RUNTIME_KINDS == every
+    assert not set(DEFERRED_ORDER) & RUNTIME_KINDS
+
+
+@pytest.mark.parametrize("kind", ["type", "lazy", "dynamic"])
+def test_a_deferred_import_orders_files_where_it_closes_no_cycle(kind: EdgeKind) -> None:
+    assert dependency_order(["a.ts", "b.ts"], [K("a.ts", "b.ts", kind)]) == ["b.ts", "a.ts"]
+
+
+@pytest.mark.parametrize("kind", ["type", "lazy", "dynamic"])
+def test_a_cycle_closed_by_a_deferred_import_follows_the_runtime_import(kind: EdgeKind) -> None:
+    # b imports a at run time; a's import of b is deferred: a must come first, whatever
+    # the alphabet says (z.py < a.py would be wrong too)
+    nodes = ["b.py", "a.py"]
+    edges = [K("b.py", "a.py", "import"), K("a.py", "b.py", kind)]
+    placed = place(nodes, edges)
+    assert placed.order == ["a.py", "b.py"]
+    assert placed.cycle == {}
+    assert placed.later == {"a.py": 1}
+    assert placed.describe("a.py") == ("after 0 of its 1 import(s); 1 type-only, dynamic or "
+                                       "function-level import(s) closing a cycle come later")
+    assert placed.describe("b.py") == "after its 1 import(s)"
+
+
+def test_a_package_glued_by_function_level_imports_keeps_its_runtime_order() -> None:
+    # the shape of a web framework: every module imports its helpers at load time, and the
+    # package's __init__ is imported back from inside functions (or for types only)
+    chain = ["pkg/z_base.py", "pkg/y_models.py", "pkg/x_views.py", "pkg/w_app.py"]
+    edges = [K(chain[i + 1], chain[i], "import") for i in range(len(chain) - 1)]
+    edges += [K("pkg/__init__.py", chain[-1], "import")]
+    edges += [K(path, "pkg/__init__.py", "lazy") for path in chain[:2]]
+    edges += [K(path, "pkg/__init__.py", "type") for path in chain[2:]]
+    placed = place(sorted([*chain, "pkg/__init__.py"]), edges)
+    assert placed.order == [*chain, "pkg/__init__.py"]
+    assert placed.cycle == {}
+
+
+def test_a_runtime_cycle_goes_fewest_pending_imports_first() -> None:
+    # hub imports all three; each of them imports hub back; c also imports b at run time
+    nodes = ["a.py", "b.py", "c.py", "hub.py"]
+    edges = [K("hub.py", x, "import") for x in ("a.py", "b.py", "c.py")]
+    edges += [K(x, "hub.py", "import") for x in ("a.py", "b.py", "c.py")]
+    edges += [K("c.py", "b.py", "import")]
+    placed = place(nodes, edges)
+    # a and b wait on hub alone (ties by path), c on hub and b, hub on all three
+    assert placed.order == ["a.py", "b.py", "c.py", "hub.py"]
+    assert placed.cycle == dict.fromkeys(nodes, 4)
+    assert placed.later == {"a.py": 1, "b.py": 1, "c.py": 1}
+    assert "import cycle of 4 files" in placed.describe("a.py")
+    assert placed.describe("hub.py") == "after its 3 import(s)"
+
+
+def test_placement_of_a_file_that_imports_nothing() -> None:
+    assert place(["a.py"], []).describe("a.py") == "imports nothing in the repo"
+
+
+kinds = st.sampled_from(list(get_args(EdgeKind)))
+kinded_graphs = st.integers(min_value=1, max_value=20).flatmap(
+    lambda n: st.tuples(
+        st.just([f"f{i:02d}" for i in range(n)]),
+        st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1), kinds), max_size=50),
+    )
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(kinded_graphs)
+def test_runtime_edges_are_always_respected_outside_runtime_cycles(
+    graph: tuple[list[str], list[tuple[int, int, EdgeKind]]],
+) -> None:
+    nodes, triples = graph
+    edges = [K(nodes[s], nodes[t], k) for s, t, k in triples if s != t]
+    placed = place(nodes, edges)
+    assert sorted(placed.order) == sorted(nodes)
+    position = {p: i for i, p in enumerate(placed.order)}
+    runtime = [e for e in edges if e.kind in RUNTIME_KINDS]
+    components = strongly_connected(nodes, runtime)
+    owner = {m: i for i, comp in enumerate(components) for m in comp}
+    for edge in runtime:
+        if owner[edge.source] != owner[edge.target]:
+            assert position[edge.target] < position[edge.source]
+    for comp in components:  # runtime cycles stay adjacent (multi-pack plans rely on it)
+        spots = sorted(position[m] for m in comp)
+        assert spots[-1] - spots[0] == len(comp) - 1
+        for member in comp:
+            assert placed.cycle.get(member, 1) == len(comp)
+    every = {m: i for i, comp in enumerate(strongly_connected(nodes, edges)) for m in comp}
+    for edge in edges:  # any kind orders files where it closes no cycle of any kind
+        if every[edge.source] != every[edge.target]:
+            assert position[edge.target] < position[edge.source]
+    later = {p: sum(1 for s, t in {(e.source, e.target) for e in edges}
+                    if s == p and position[t] > position[p]) for p in nodes}
+    assert placed.later == {p: n for p, n in later.items() if n}
+    assert place(list(reversed(nodes)), list(reversed(edges))).order == placed.order

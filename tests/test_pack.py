@@ -172,3 +172,29 @@ def test_deep_tree_collapses_to_the_deepest_level_within_its_share(tmp_path: Pat
     deeper = [ln for ln in tree_text(listed, depth + 1).splitlines() if ln.endswith(" files)")]  # type: ignore[arg-type]
     assert collapsed and all(ln in pack.text for ln in collapsed)
     assert not any(ln in pack.text for ln in deeper)
+
+
+def test_type_only_and_function_level_imports_do_not_reorder_a_package(make_repo) -> None:
+    """models ⇄ app only through a TYPE_CHECKING import, app ⇄ cli only through a call-time
+    import: each file still follows what it imports at load time, and the manifest says
+    which import was left for later and why."""
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/app.py": "from pkg.models import Model\n\ndef run():\n    from pkg.cli import main\n",
+        "pkg/models.py": ("from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n"
+                          "    from pkg.app import run\n\nclass Model:\n    pass\n"),
+        "pkg/cli.py": "from pkg.app import run\n\ndef main():\n    run()\n",
+    }
+    repo = repoctx.scan(make_repo(files))
+    assert repo.graph.cycles == []
+    assert {(e.source, e.target, e.kind) for e in repo.graph.edges} >= {
+        ("pkg/models.py", "pkg/app.py", "type"), ("pkg/app.py", "pkg/cli.py", "lazy")}
+    result = repoctx.pack(repo, 100_000)
+    order = [e.path for e in result.files if e.position is not None and e.tier == "full"]
+    py = [p for p in order if p in {"pkg/models.py", "pkg/app.py", "pkg/cli.py"}]
+    assert py == ["pkg/models.py", "pkg/app.py", "pkg/cli.py"]  # not alphabetical
+    placement = {e.path: e.placement for e in result.files}
+    assert placement["pkg/models.py"].startswith(
+        "after 0 of its 1 import(s); 1 type-only, dynamic or function-level import(s) "
+        "closing a cycle come later")
+    assert placement["pkg/cli.py"].startswith("after its 1 import(s)")

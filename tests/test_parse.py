@@ -15,8 +15,8 @@ from repoctx.types import ParsedFile
 
 GRAMMAR_LANGUAGES = sorted(lang.name for lang in LANGUAGES if lang.grammar_module)
 VOCABULARY = re.compile(
-    r"^(import(\.(type|reexport|include|mod|dynamic|require|use|module|relative|name))?"
-    r"|scope\.(function|type_checking)|definition\.[a-z_]+|name|body|members|doc|keep|wrapper"
+    r"^(import(\.(type|reexport|include|mod|dynamic|require|use|lazy|module|relative|name))?"
+    r"|scope\.(function|type_checking)|syntax\.valid|definition\.[a-z_]+|name|body|members|doc|keep|wrapper"
     r"|_[a-z_]+)$")
 
 
@@ -85,3 +85,53 @@ def test_internal_failure_becomes_an_error_not_an_exception(
     parsed = parse_source("python", b"import os\n", "pkg/mod.py")
     assert parsed.imports[0].module == "os"
     assert parsed.error == "parse failed in pkg/mod.py: RuntimeError: boom"
+
+
+# ---- TypeScript 5 syntax the grammar wheel predates (issue 19 item 12) ---------------------
+
+TS5_CONSTRUCTS = {
+    "export type *": ('export type * from "./types";\n', [("./types", "type")]),
+    "export type * as": ('export type * as T from "./types";\n', [("./types", "type")]),
+    "variance in/out": ('import { a } from "./a";\ninterface Producer<out T> { get(): T }\n'
+                        "interface Consumer<in T> { put(v: T): void }\n"
+                        "type Both<in out T, out U extends object = {}> = (t: T) => U;\n",
+                        [("./a", "import")]),
+    "variance on its own lines": ('import type { A } from "./a";\nexport interface Z<\n'
+                                  "  in out T,\n  out U = unknown,\n"
+                                  "  out V extends A<T, U> = A<T, U>,\n> extends Y<U> {}\n",
+                                  [("./a", "type")]),
+    "satisfies": ('import { cfg } from "./cfg";\n'
+                  "export const c = { a: cfg } satisfies Record<string, unknown>;\n",
+                  [("./cfg", "import")]),
+    "accessor": ('import type { V } from "./v";\n'
+                 "class A { accessor x = 1; static accessor y: V = 2; readonly accessor z = 3;"
+                 " static accessor #p = 4; }\n", [("./v", "type")]),
+    "const type parameter": ('export * from "./b";\n'
+                             "function f<const T extends readonly unknown[]>(x: T): T "
+                             "{ return x; }\nclass K<const in T> {}\n", [("./b", "re-export")]),
+    "using": ('import { open } from "./res";\n'
+              "async function g() { using r = open(); await using s = open(); }\n",
+              [("./res", "import")]),
+}
+
+
+@pytest.mark.parametrize("lean", [False, True], ids=["full", "lean"])
+@pytest.mark.parametrize("language", ["typescript", "tsx"])
+@pytest.mark.parametrize("construct", sorted(TS5_CONSTRUCTS))
+def test_typescript_5_syntax_is_no_syntax_error(construct: str, language: str,
+                                                lean: bool) -> None:
+    source, imports = TS5_CONSTRUCTS[construct]
+    parsed = parse_source(language, source.encode(), skeleton_text=not lean, lean=lean,
+                          definitions=not lean)
+    assert parsed.error is None
+    assert [(ref.module, ref.kind) for ref in parsed.imports] == imports
+
+
+@pytest.mark.parametrize("source", [
+    "interface P<out T U> {}\n",  # two names after a variance annotation
+    "class A { static accessor x y; }\n",
+    "export typo * from './x';\n",
+    "function f<in>() {}\nlet = ;\n",
+])
+def test_the_typescript_5_allowances_still_report_real_mistakes(source: str) -> None:
+    assert parse_source("typescript", source.encode()).error is not None

@@ -210,7 +210,7 @@ CASES: dict[str, tuple[str, str, tuple[ImportRef, ...]]] = {
         R("./sibling", "require", 3),
         R("lazy", "require", 6, (), "function"),
         R("tasks.rb", "require", 8),
-        R("acme/client", "require", 9),
+        R("acme/client", "lazy", 9),
     )),
     "php": ("php", r"""
         <?php

@@ -16,7 +16,9 @@ def register(subparsers: Any) -> None:
         "graph", help="print the file dependency graph (json, dot, mermaid)",
         description="The file dependency graph: an edge source → target means source "
                     "imports target. JSON shape: {files: [{path, language}], edges: "
-                    "[{source, target, kind}], cycles: [[path, …], …]}.")
+                    "[{source, target, kind}], cycles: [[path, …], …]}. Cycles are those "
+                    "of runtime imports: type-only (kind type), function-level (lazy) and "
+                    "dynamic edges are listed but close no cycle.")
     add_repo_arguments(parser)
     parser.add_argument("--format", choices=("json", "dot", "mermaid"), default="json",
                         dest="fmt")

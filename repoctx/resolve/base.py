@@ -73,17 +73,21 @@ def join(directory: str, relative: str) -> str | None:
 
 
 _TYPE_KINDS: frozenset[EdgeKind] = frozenset({"import", "lazy"})
+# Kinds that load their target where they stand: inside a function body, when it is called.
+_LOADING_KINDS: frozenset[EdgeKind] = frozenset({"import", "require", "include"})
 
 
 def effective_kind(ref: ImportRef) -> EdgeKind:
-    """The edge kind for a reference: its scope refines a plain import.
+    """The edge kind for a reference: its scope refines a loading statement.
 
-    A plain import under ``if TYPE_CHECKING:`` only exists for the type checker (→ "type"),
-    one inside a function body runs only when called (→ "lazy"); other kinds already say more.
+    A plain import under ``if TYPE_CHECKING:`` only exists for the type checker (→ "type");
+    an import, ``require`` or ``include``/``source`` inside a function body runs only when
+    called (→ "lazy"); other kinds already say more. The reference itself keeps the kind as
+    written (the JS resolver picks ``require`` conditions by it).
     """
     if ref.scope == "type-checking" and ref.kind in _TYPE_KINDS:
         return "type"
-    if ref.scope == "function" and ref.kind == "import":
+    if ref.scope == "function" and ref.kind in _LOADING_KINDS:
         return "lazy"
     return ref.kind
 

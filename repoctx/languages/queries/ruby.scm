@@ -9,11 +9,11 @@
   arguments: (argument_list . (string . (string_content) @import.module .) .)
   (#any-of? @_fn "require" "load")) @import.require
 
-; autoload :Client, "acme/client"
+; autoload :Client, "acme/client"  (loaded on the constant's first use: lazy)
 (call
   method: (identifier) @_fn
   arguments: (argument_list . (simple_symbol) . (string . (string_content) @import.module .) .)
-  (#eq? @_fn "autoload")) @import.require
+  (#eq? @_fn "autoload")) @import.lazy
 
 ; require_relative "../lib/x"  → "../lib/x";  require_relative "x" → "./x"
 (call

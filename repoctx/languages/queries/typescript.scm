@@ -13,6 +13,13 @@
 
 (export_statement "type" source: (string) @import.module) @import.type
 
+; export type * from "x" / export type * as ns from "x" (TypeScript 5.0; the grammar reads
+; the `type` as an ERROR, see "TypeScript 5 syntax" below)
+(export_statement
+  (ERROR) @_type . ["*" (namespace_export)]
+  source: (string) @import.module
+  (#eq? @_type "type")) @import.type
+
 ; import x = require("y")
 (import_statement (import_require_clause source: (string) @import.module)) @import
 
@@ -28,6 +35,37 @@
   function: (import)
   arguments: (arguments . [(string) (template_string)] @import.module)
   (#not-match? @import.module "\\$\\{")) @import.dynamic
+
+; ---- TypeScript 5 syntax ----------------------------------------------------
+; Valid syntax that tree-sitter-typescript 0.23.2 (the newest wheel) reads as an ERROR node;
+; each pattern pins the exact shape so a real mistake is still reported.
+
+; export type * from "x"
+(export_statement (ERROR) @syntax.valid . ["*" (namespace_export)]
+  (#eq? @syntax.valid "type"))
+
+; variance annotations: <in T>, <out T>, <in out T> (the grammar names the parameter `in`
+; or `out` and reads the real name as an ERROR)
+(type_parameters
+  (type_parameter name: (type_identifier) @_variance) . (ERROR) @syntax.valid
+  (#any-of? @_variance "in" "out")
+  (#match? @syntax.valid "^(out[ \t]+)?[A-Za-z_$][A-Za-z0-9_$]*$"))
+
+(type_parameter
+  name: (type_identifier) @_variance . (ERROR) @syntax.valid
+  (#any-of? @_variance "in" "out")
+  (#match? @syntax.valid "^(out[ \t]+)?[A-Za-z_$][A-Za-z0-9_$]*$"))
+
+; ... and after a line break, the annotation itself is the ERROR, before the parameter
+(type_parameters
+  (ERROR) @syntax.valid . (type_parameter)
+  (#match? @syntax.valid "^(in|out|in[ \t\r\n]+out)$"))
+
+; static accessor x = 1; readonly accessor y (the field is named `accessor`, its name an ERROR)
+(public_field_definition
+  name: (property_identifier) @_accessor . (ERROR) @syntax.valid
+  (#eq? @_accessor "accessor")
+  (#match? @syntax.valid "^#?[A-Za-z_$][A-Za-z0-9_$]*$"))
 
 ; ---- scopes ----------------------------------------------------------------
 
