@@ -20,7 +20,16 @@ from repoctx.history import start as start_churn
 from repoctx.repo import Repo, RepoFile
 from repoctx.tokens import QWEN35, QwenCounter, TokenCounter, qwen35
 from repoctx.types import Graph, Problem
-from repoctx.walk import Listing, Skip, SourceFile, WalkOptions, listing, walk, walk_problem
+from repoctx.walk import (
+    Listing,
+    Skip,
+    SourceFile,
+    WalkOptions,
+    ignore_spec,
+    listing,
+    walk,
+    walk_problem,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +138,7 @@ def _walk_and_analyse(
 
     found = _apply_outcomes(outcomes(), files, counter if count else None, cache)
     problems = list(listed.problems)
+    ignore_spec(listed.root, options.extra_ignore, problems)  # its bad lines (workers: silent)
     problems += [problem for s in sources if (problem := walk_problem(s)) is not None]
     _remember_hashes(cache, listed.root, [s for s in sources if s.skip is None], files)
     return files, problems + found

@@ -138,7 +138,7 @@ def walk(root: Path, options: WalkOptions | None = None,
     options = options or WalkOptions()
     listed = listed if listed is not None else listing(root)
     root, problems = listed.root, list(listed.problems)
-    ignore = ignore_spec(root, options.extra_ignore)
+    ignore = ignore_spec(root, options.extra_ignore, problems)
     files: list[SourceFile] = []
     top = str(root)
     for rel in listed.paths:
@@ -251,7 +251,8 @@ def _plain_listing(root: Path, problems: list[Problem]) -> Iterator[str]:
         except OSError:
             lines = []
         if lines:
-            stack.append((rel_dir, pathspec.GitIgnoreSpec.from_lines(lines)))
+            where = f"{rel_dir}/.gitignore" if rel_dir else ".gitignore"
+            stack.append((rel_dir, compile_ignore(lines, where, problems)))
         kept = []
         for name in sorted(dirnames):
             rel = f"{rel_dir}/{name}" if rel_dir else name
@@ -282,18 +283,43 @@ def _ignored(stack: list[tuple[str, GitIgnoreSpec]], rel: str) -> bool:
     return ignored
 
 
-def ignore_spec(root: Path, extra: tuple[str, ...]) -> GitIgnoreSpec | None:
+def ignore_spec(root: Path, extra: tuple[str, ...],
+                problems: list[Problem] | None = None) -> GitIgnoreSpec | None:
     """``.repoctxignore`` and the extra patterns, or None when there are none (pathspec is
-    then not imported: ~25 ms in each process that walks)."""
-    lines = list(extra)
-    ignore_file = root / ".repoctxignore"
-    if ignore_file.is_file():
-        lines += ignore_file.read_text("utf-8", "replace").splitlines()
-    if not lines:
+    then not imported: ~25 ms in each process that walks). An invalid pattern is skipped,
+    and told in ``problems`` when given (see :func:`compile_ignore`)."""
+    try:
+        lines = (root / ".repoctxignore").read_text("utf-8", "replace").splitlines()
+    except OSError:  # none (or unreadable, or not a file: nothing to honour)
+        lines = []
+    if not lines and not extra:
         return None
+    spec = compile_ignore(list(extra), "ignore patterns", problems)
+    return spec + compile_ignore(lines, ".repoctxignore", problems) if lines else spec
+
+
+def compile_ignore(lines: list[str], where: str,
+                   problems: list[Problem] | None) -> GitIgnoreSpec:
+    """``lines`` as one gitignore spec, skipping a line that is no valid pattern (a lone
+    ``!``, a trailing ``\\``) as git does, with a problem for ``where`` saying so: some
+    projects ship such a file in their test data, and one bad line must not stop the run."""
     import pathspec
 
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except ValueError:  # pathspec's GitIgnorePatternError: find the bad lines below
+        pass
+    kept: list[str] = []
+    for number, line in enumerate(lines, 1):
+        try:
+            pathspec.GitIgnoreSpec.from_lines([line])
+        except ValueError:
+            if problems is not None:
+                problems.append(Problem(where, f"invalid ignore pattern {line!r} on line "
+                                               f"{number} skipped (as git does)"))
+            continue
+        kept.append(line)
+    return pathspec.GitIgnoreSpec.from_lines(kept)
 
 
 def describe(

@@ -212,6 +212,15 @@ def bare_repo(base: Path) -> Path:
     return base / "bare.git"
 
 
+def invalid_ignore_patterns(base: Path) -> Path:
+    """A lone ``!`` in a nested .gitignore (as some projects ship in test data) and a
+    trailing backslash in .repoctxignore, outside any git work tree."""
+    return write(base / "badignore", {"a.py": "x = 1\n", "sub/.gitignore": "!\n*.log\n",
+                                      "sub/b.py": "y = 2\n", "sub/noise.log": "log\n",
+                                      ".repoctxignore": "\\\nskip.py\n",
+                                      "skip.py": "z = 3\n"})  # fmt: skip
+
+
 def missing_path(base: Path) -> Path:
     return base / "does-not-exist"
 
@@ -248,6 +257,8 @@ CASES: tuple[Case, ...] = (
     Case("shallow clone (depth 1)", shallow_clone, ("c.py",)),
     Case("git submodule", submodule, ("vendor_lib",)),
     Case("git LFS pointers, non-git directory", lfs_pointers, ("model.onnx",)),
+    Case("invalid .gitignore / .repoctxignore lines, non-git", invalid_ignore_patterns,
+         ("sub/noise.log", "skip.py")),
     Case("bare repository", bare_repo, expect=2),
     Case("path that does not exist", missing_path, expect=2),
 )  # fmt: skip

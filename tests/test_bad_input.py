@@ -19,6 +19,7 @@ import pytest
 from bad_inputs import DEEP_LEAF, NON_UTF8_NAME, SYNTAX_ERRORS
 
 import repoctx
+from repoctx.cache import Cache
 from repoctx.cli import main
 from repoctx.errors import InputError
 from repoctx.languages import LANGUAGES, has_grammar
@@ -180,3 +181,20 @@ def test_bare_repository_is_a_one_line_error(tmp_path: Path, capsys) -> None:
         repoctx.scan(tmp_path / "bare.git")
     assert main(["pack", str(tmp_path / "bare.git")]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_invalid_ignore_pattern_is_skipped_as_git_does(tmp_path: Path, capsys,
+                                                      monkeypatch) -> None:
+    """Issue 16 item 7: a lone ``!`` crashed pack, graph and files outside a git work tree."""
+    root = bad_inputs.invalid_ignore_patterns(tmp_path)
+    rows, err = _manifest(root, capsys)
+    assert "sub/noise.log" not in rows  # the lines after the bad one still apply
+    assert rows["skip.py"]["reason"] == "ignored"
+    assert rows["sub/b.py"]["tier"] == "full"
+    assert "sub/.gitignore: invalid ignore pattern '!' on line 1 skipped" in err
+    assert ".repoctxignore: invalid ignore pattern '\\\\' on line 1 skipped" in err
+    for command in (["graph", str(root)], ["files", str(root)]):
+        assert main(command) == 0
+    monkeypatch.setenv("REPOCTX_WORKERS", "2")  # the cold scan that walks in its workers
+    with_workers = repoctx.scan(root, count=False, cache=Cache(enabled=False))
+    assert {p.path for p in with_workers.problems} >= {"sub/.gitignore", ".repoctxignore"}
