@@ -116,6 +116,17 @@ def pack(
     """
     if budget <= 0:
         raise InputError(f"budget must be a positive number of tokens, not {budget}")
+    try:
+        return _pack(repo, budget, focus, fmt, pinned, dropped, ranking, full_share,
+                     redact_secrets, fixed, stable_order)
+    finally:
+        repo.close_workers()  # one pool for all of the selection's counting batches
+
+
+def _pack(repo: Repo, budget: int, focus: Sequence[str], fmt: Format, pinned: Sequence[str],
+          dropped: Sequence[str], ranking: Ranking | None, full_share: float,
+          redact_secrets: bool, fixed: Mapping[str, tuple[Tier, str]] | None,
+          stable_order: bool) -> Pack:
     stages.enter("pack")
     _check_known(repo, [*focus, *pinned, *dropped, *(fixed or {})])
     nodes = [p for p, f in repo.files.items() if not (f.skip and f.skip.tier == "excluded")]

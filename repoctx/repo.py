@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from repoctx.analyse import Job, Unreadable, analyse_again, render_skeleton
+from repoctx.analyse import AgainWorkers, Job, Unreadable, analyse_again, render_skeleton
 from repoctx.cache import Cache, parsed_from_json
 from repoctx.content import content_hash, decode, defang
 from repoctx.history import Churn, PendingChurn, churn
@@ -69,6 +69,8 @@ class Repo:
     # later are kept too
     _cache_dir: Path | None = None
     _cache_enabled: bool = True
+    # the workers that count a pack's candidates, started by its first batch (close_workers)
+    _workers: AgainWorkers = field(default_factory=AgainWorkers)
 
     @property
     def name(self) -> str:
@@ -107,7 +109,8 @@ class Repo:
         """Complete and count ``wanted`` in workers if that pays (see ``analyse_again``);
         the paths left for the caller: all of them if not, else the unreadable ones."""
         outcomes = analyse_again([Job(p, self.root / p, self.files[p].language,
-                                      self.files[p].size) for p in wanted], self.counter)
+                                      self.files[p].size) for p in wanted], self.counter,
+                                 self._workers)
         if outcomes is None:
             return wanted
         facts: list[tuple[str, dict[str, object] | str]] = []
@@ -128,6 +131,10 @@ class Repo:
         for kind, rows in counts.items():
             cache.store_counts(self.counter.name, kind, rows)
         return [p for p in wanted if self.files[p].tokens is None]
+
+    def close_workers(self) -> None:
+        """Stop the counting workers ``ensure_counts`` started (a pack ends with this)."""
+        self._workers.close()
 
     def churn(self) -> dict[str, Churn]:
         """How often each file changes (git history), read once per scanned repo."""
