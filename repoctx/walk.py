@@ -97,6 +97,9 @@ class WalkOptions:
     max_bytes: int = DEFAULT_MAX_BYTES
     include_vendored: bool = False
     extra_ignore: tuple[str, ...] = ()  # gitignore-style patterns from config/CLI
+    # absolute, resolved paths this run writes (--output, --manifest): never scanned, so a
+    # prompt written into the repository is not packed by the next run
+    outputs: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -125,10 +128,22 @@ def listing(root: Path) -> Listing:
     listed = _git_listing(root)
     if listed is not None:
         paths, head, worktree = listed
-        return Listing(root, sorted(set(paths)), True, head, worktree)
+        return Listing(root, _without_bare_repositories(root, paths), True, head, worktree)
     problems: list[Problem] = []
     paths = list(_plain_listing(root, problems))
-    return Listing(root, sorted(set(paths)), False, problems=problems)
+    return Listing(root, _without_bare_repositories(root, paths), False, problems=problems)
+
+
+def _without_bare_repositories(root: Path, paths: list[str]) -> list[str]:
+    """``paths`` sorted and unique, each bare repository among them (``x.git/``: git's own
+    layout, which neither git nor our walk knows as a nested repository) reduced to its
+    directory, which ``describe`` lists: its zlib objects are no text to pack."""
+    bare = sorted({parent for path in paths if path.endswith("/HEAD")
+                   and _is_bare_repository(root / (parent := path[:-5]))})
+    if not bare:
+        return sorted(set(paths))
+    prefixes = tuple(f"{directory}/" for directory in bare)
+    return sorted({path for path in paths if not path.startswith(prefixes)} | set(bare))
 
 
 def walk(root: Path, options: WalkOptions | None = None,
@@ -334,6 +349,9 @@ def describe(
     except OSError as exc:
         return SourceFile(rel, abspath, 0, 0, None, Skip("excluded", _os_reason(exc)))
     language = language_for_path(rel)
+    if options.outputs and abspath in options.outputs:
+        return SourceFile(rel, abspath, info.st_size, info.st_mtime_ns, language,
+                          Skip("excluded", "this run's output (--output, --manifest)"))
     if ignore is not None and ignore.match_file(rel):
         return SourceFile(rel, abspath, info.st_size, info.st_mtime_ns, language,
                           Skip("excluded", "ignored"))

@@ -221,6 +221,19 @@ def invalid_ignore_patterns(base: Path) -> Path:
                                       "skip.py": "z = 3\n"})  # fmt: skip
 
 
+def bare_repo_inside(base: Path) -> Path:
+    """A non-git directory holding a bare repository with objects (``store.git``), and a git
+    work tree holding one untracked (``nested/mirror.git``)."""
+    import git as gitpython
+
+    source = write(base / "bare-source", {"f.py": "print('hi')\n"}, git=True)
+    root = write(base / "holder", {"a.py": "x = 1\n"})
+    gitpython.Repo.clone_from(str(source), root / "store.git", bare=True)
+    tree = write(root / "nested", {"b.py": "y = 2\n"}, git=True)
+    gitpython.Repo.clone_from(str(source), tree / "mirror.git", bare=True)
+    return root
+
+
 def missing_path(base: Path) -> Path:
     return base / "does-not-exist"
 
@@ -259,6 +272,7 @@ CASES: tuple[Case, ...] = (
     Case("git LFS pointers, non-git directory", lfs_pointers, ("model.onnx",)),
     Case("invalid .gitignore / .repoctxignore lines, non-git", invalid_ignore_patterns,
          ("sub/noise.log", "skip.py")),
+    Case("bare repository inside a non-git directory", bare_repo_inside, ("store.git",)),
     Case("bare repository", bare_repo, expect=2),
     Case("path that does not exist", missing_path, expect=2),
 )  # fmt: skip

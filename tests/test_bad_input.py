@@ -198,3 +198,59 @@ def test_invalid_ignore_pattern_is_skipped_as_git_does(tmp_path: Path, capsys,
     monkeypatch.setenv("REPOCTX_WORKERS", "2")  # the cold scan that walks in its workers
     with_workers = repoctx.scan(root, count=False, cache=Cache(enabled=False))
     assert {p.path for p in with_workers.problems} >= {"sub/.gitignore", ".repoctxignore"}
+
+
+def test_bare_repository_inside_a_directory_is_listed_not_packed(tmp_path: Path,
+                                                                 capsys) -> None:
+    """Issue 16 item 8: a bare repository's zlib objects were packed as Latin-1 text."""
+    root = bad_inputs.bare_repo_inside(tmp_path)
+    rows, err = _manifest(root, capsys, "20000")
+    assert rows["store.git"]["tier"] == "listed"
+    assert "nested repository" in str(rows["store.git"]["reason"])
+    assert not [path for path in rows if path.startswith("store.git/")]
+    assert "Latin-1" not in err
+    nested = root / "nested"  # untracked inside a work tree: git lists its files too
+    rows, err = _manifest(nested, capsys, "20000")
+    assert rows["mirror.git"]["tier"] == "listed"
+    assert set(rows) == {"b.py", "mirror.git"}
+
+
+def test_outputs_inside_the_repository_are_not_packed_next_run(tmp_path: Path,
+                                                              capsys) -> None:
+    root = bad_inputs.write(tmp_path / "repo", {"a.py": "x = 1\n"}, git=True)
+    output, manifest = root / "prompt.xml", root / "manifest.json"
+    for _ in range(2):  # the second run finds both files in the repository
+        assert main(["pack", str(root), "--budget", "4000", "-o", str(output),
+                     "--manifest", str(manifest)]) == 0
+    rows = {row["path"]: row for row in json.loads(manifest.read_text())["files"]}
+    for name in ("prompt.xml", "manifest.json"):
+        assert rows[name]["tier"] == "excluded"
+        assert "output" in str(rows[name]["reason"])
+    assert "<file path=\"prompt.xml\"" not in output.read_text()
+    capsys.readouterr()
+    assert main(["pack", str(root), "--budget", "4000"]) == 0  # stdout: packed, it's a file
+    assert "prompt.xml" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["-o", "{out}", "--manifest", "{out}"], "name the same file"),
+    (["-o", "{out}", "--manifest", "{dir}"], "is a directory"),
+    (["-o", "{out}", "--manifest", "{dir}/missing/m.json"], "does not exist"),
+    (["-o", "", "--manifest", "{dir}/m.json"], "--output: the path is empty"),
+])
+def test_output_targets_are_all_checked_before_anything_is_written(
+        tmp_path: Path, capsys, argv: list[str], message: str) -> None:
+    root = bad_inputs.write(tmp_path / "repo", {"a.py": "x = 1\n"})
+    out = tmp_path / "out.xml"
+    filled = [a.format(out=out, dir=tmp_path) for a in argv]
+    assert main(["pack", str(root), "--budget", "4000", *filled]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not out.exists() and not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.parametrize("command", ["pack", "files", "graph"])
+def test_an_empty_repository_path_is_an_error_not_the_cwd(command: str, capsys) -> None:
+    assert main([command, ""]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["repoctx: the repository path is empty (use . for this directory)"]
