@@ -27,6 +27,7 @@ from repoctx.cache import parsed_from_json, parsed_to_json
 from repoctx.content import content_hash, decode, defang
 from repoctx.languages import has_grammar
 from repoctx.resolve import reads_definitions
+from repoctx.rooted import read_file, reason
 from repoctx.tokens import QWEN35, TokenCounter, qwen35
 from repoctx.types import ParsedFile, Tier
 from repoctx.walk import Listing, Skip, SourceFile, WalkOptions, describe, ignore_spec
@@ -84,11 +85,10 @@ def analyse_file(job: Job, counter: TokenCounter | None = None, *,
     only, see ``parse_source``) also leaves out the definitions, stored as null, of the
     languages whose import resolution does not read them: a pack's graph needs none.
     """
-    try:
-        with open(job.abspath, "rb") as handle:
-            data = handle.read()
+    try:  # never through a symlink: the tree may have changed since the walk
+        data = read_file(job.abspath)
     except OSError as exc:
-        return Unreadable(job.path, f"unreadable ({exc.strerror or exc})")
+        return Unreadable(job.path, reason(exc))
     from repoctx.parse import parse_source
 
     decoded = decode(data)
@@ -118,12 +118,12 @@ def analyse_file(job: Job, counter: TokenCounter | None = None, *,
                     encoded=encoded)
 
 
-def render_skeleton(job: Job) -> tuple[str, ParsedFile, str] | None:
+def render_skeleton(job: Job) -> tuple[str, ParsedFile, str] | Unreadable:
     """(digest, complete parse, facts as JSON) of a file whose scan left its skeleton (and
-    maybe definitions) out, read again now that a pack wants it (None: now unreadable)."""
+    maybe definitions) out, read again now that a pack wants it (or why it cannot be)."""
     outcome = analyse_file(job, texts=False)
     if isinstance(outcome, Unreadable):
-        return None
+        return outcome
     parsed = outcome.facts["parsed"]
     assert isinstance(parsed, dict)
     return outcome.digest, parsed_from_json(parsed), outcome.encoded
@@ -282,8 +282,9 @@ def _walk_chunk(root: str, options: WalkOptions, count: bool,
                 paths: list[str]) -> list[tuple[WireSource, Wire | None]]:
     ignore = _ignore_spec(root, options.extra_ignore)
     described: list[tuple[WireSource, Wire | None]] = []
+    directories: dict[str, str | None] = {}
     for rel in paths:
-        source = describe(root, rel, options, ignore)
+        source = describe(root, rel, options, ignore, directories)
         if source is None:
             continue
         outcome: Wire | None = None

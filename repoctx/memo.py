@@ -32,6 +32,7 @@ from typing import Any
 
 from repoctx import __version__
 from repoctx.content import content_hash
+from repoctx.rooted import read_file
 from repoctx.walk import Listing, WalkOptions
 
 FORMAT = 1
@@ -114,7 +115,7 @@ def recall(directory: Path, memo_key: str, root: Path) -> Recalled | None:
         return None
     for path, expected in emitted.items():
         try:
-            if content_hash((root / path).read_bytes()) != expected:
+            if content_hash(read_file(root / path)) != expected:  # a symlink now: a miss
                 return None
         except OSError:
             return None

@@ -28,7 +28,7 @@ from repoctx.render import (
     render,
     tree_text,
 )
-from repoctx.repo import Repo, RepoFile
+from repoctx.repo import FileGone, Repo, RepoFile
 from repoctx.secrets import Redaction
 from repoctx.selection import FULL_SHARE, Choice, Selector, summary_text
 from repoctx.types import Problem, Tier
@@ -155,8 +155,12 @@ def _fit(repo: Repo, fmt: Format, state: Selector, choices: dict[str, Choice],
          placed: Sequence[str], bodies: Bodies, fixed: bool) -> tuple[str, list[Block], int]:
     """Render, count exactly, and step the least relevant file down until the text fits."""
     while True:
-        text, blocks = _render(repo, fmt, state.boundary, choices, placed, bodies,
-                               state.tree_depth)
+        _leave_out_lost(repo, state, choices)
+        try:
+            text, blocks = _render(repo, fmt, state.boundary, choices, placed, bodies,
+                                   state.tree_depth)
+        except FileGone:  # changed since the scan: excluded above on the next round
+            continue
         if any(state.boundary in block.body for block in blocks):
             state.boundary = boundary_for(block.body for block in blocks)  # never in a body
             continue
@@ -168,6 +172,15 @@ def _fit(repo: Repo, fmt: Format, state: Selector, choices: dict[str, Choice],
                 raise PackOverflow(total, state.budget)
             raise InputError(f"budget of {state.budget} tokens is too small: the repository "
                              f"summary and tree alone need {total}")
+
+
+def _leave_out_lost(repo: Repo, state: Selector, choices: dict[str, Choice]) -> None:
+    """Exclude the files found gone since the scan (``Repo.lost``), with their reason."""
+    for path, why in repo.lost.items():
+        choice = choices.get(path)
+        if choice is not None and choice.tier != "excluded":
+            choice.tier, choice.reason = "excluded", why
+            state.emitted.discard(path)
 
 
 def _stability_key(history: Mapping[str, Churn]) -> Callable[[str], tuple[object, ...]]:

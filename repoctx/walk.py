@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from repoctx.errors import InputError
 from repoctx.languages import language_for_path
+from repoctx.rooted import CHANGED, read_file, reason
 from repoctx.types import Problem, Tier
 
 if TYPE_CHECKING:
@@ -69,7 +70,8 @@ LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1"
 LFS_REASON = "git LFS pointer (content not checked out)"
 # Skips that mean something went wrong (reported on stderr), as opposed to files that are
 # simply not source (binaries, lock files), which only the manifest lists.
-PROBLEM_REASONS = ("unreadable", "broken", "not a regular file", "symlink pointing outside")
+PROBLEM_REASONS = ("unreadable", "broken", "not a regular file", "symlink pointing outside",
+                   CHANGED)
 _CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])
 _GENERATED = re.compile(b"|".join(re.escape(marker) for marker in GENERATED_MARKERS))
 
@@ -156,8 +158,9 @@ def walk(root: Path, options: WalkOptions | None = None,
     ignore = ignore_spec(root, options.extra_ignore, problems)
     files: list[SourceFile] = []
     top = str(root)
+    directories: dict[str, str | None] = {}
     for rel in listed.paths:
-        entry = describe(top, rel, options, ignore)
+        entry = describe(top, rel, options, ignore, directories)
         if entry is None:
             continue
         files.append(entry)
@@ -338,10 +341,18 @@ def compile_ignore(lines: list[str], where: str,
 
 
 def describe(
-    root: str, rel: str, options: WalkOptions, ignore: GitIgnoreSpec | None
+    root: str, rel: str, options: WalkOptions, ignore: GitIgnoreSpec | None,
+    directories: dict[str, str | None] | None = None,
 ) -> SourceFile | None:
-    """Plain strings for paths: pathlib's parsing cost a Django-size walk ~50 ms."""
+    """Plain strings for paths: pathlib's parsing cost a Django-size walk ~50 ms.
+
+    ``root`` is canonical (``check_root``). ``directories``: what this walk found out about
+    the directories on the paths so far (see :func:`_symlinked_directory`)."""
     abspath = os.path.join(root, rel)
+    linked = _symlinked_directory(root, rel, {} if directories is None else directories)
+    if linked is not None:  # git lists ``conf/x`` from its index although ``conf`` is a link
+        return SourceFile(rel, abspath, 0, 0, None,
+                          Skip("excluded", f"inside {linked}, a symlink (not followed)"))
     try:
         info = os.lstat(abspath)
     except FileNotFoundError:
@@ -369,12 +380,43 @@ def describe(
     if skip is None and info.st_size:
         head = _read_head(abspath) if head is None else head
         if isinstance(head, OSError):
-            skip = Skip("excluded", _os_reason(head))
+            skip = Skip("excluded", reason(head))
         else:
             skip = _sniff(head)
             if language is None and head.startswith(b"#!"):
                 language = language_for_path(rel, head.split(b"\n", 1)[0])
     return SourceFile(rel, abspath, info.st_size, info.st_mtime_ns, language, skip)
+
+
+def _symlinked_directory(root: str, rel: str, known: dict[str, str | None]) -> str | None:
+    """The first directory on ``rel``'s path that is a symlink, or None when there is none.
+
+    ``lstat`` of the file follows a symlinked directory on its way: a tracked ``conf/x``
+    whose ``conf`` now links to ``/etc`` was read as ``/etc/x``. ``known`` holds each
+    directory checked so far (None: it and all above it are real), so a walk checks every
+    directory once."""
+    cut = rel.rfind("/")
+    if cut < 0:
+        return None
+    parent = rel[:cut]
+    if parent in known:
+        return known[parent]
+    found: str | None = None
+    prefix = ""
+    for part in parent.split("/"):
+        prefix = f"{prefix}/{part}" if prefix else part
+        if prefix in known:
+            found = known[prefix]
+        else:
+            try:
+                link = stat.S_ISLNK(os.lstat(os.path.join(root, prefix)).st_mode)
+            except OSError:
+                link = False  # gone: the file's own lstat finds that out
+            found = known[prefix] = prefix if link else None
+        if found is not None:
+            break
+    known[parent] = found
+    return found
 
 
 def _skip_by_kind(root: str, abspath: str, info: os.stat_result) -> Skip | None:
@@ -413,10 +455,10 @@ def _skip_by_name(rel: str, options: WalkOptions) -> Skip | None:
 
 
 def _read_head(abspath: str) -> bytes | OSError:
-    """The first few KiB, read once for the LFS check and the sniffing alike."""
+    """The first few KiB, read once for the LFS check and the sniffing alike (as every
+    read of a repository file: never through a symlink, see repoctx.rooted)."""
     try:
-        with open(abspath, "rb") as handle:
-            return handle.read(SNIFF_BYTES)
+        return read_file(abspath, SNIFF_BYTES)
     except OSError as exc:
         return exc
 

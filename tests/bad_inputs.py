@@ -234,6 +234,21 @@ def bare_repo_inside(base: Path) -> Path:
     return root
 
 
+def symlinked_directory(base: Path) -> Path:
+    """A tracked ``conf/x`` whose directory ``conf`` is now a symlink out of the repository
+    (git still lists ``conf/x`` from its index), and ``lib`` a symlink to a directory in it."""
+    outside = write(base / "etc", {"x": "TOP SECRET\n", "y.py": "SECRET = 1\n"})
+    root = write(base / "linked", {"a.py": "x = 1\n", "conf/x": "setting = 1\n",
+                                   "src/y.py": "y = 2\n", "lib/y.py": "y = 2\n"},
+                 git=True)  # fmt: skip
+    for name, target in (("conf", outside), ("lib", root / "src")):
+        for child in (root / name).iterdir():
+            child.unlink()
+        (root / name).rmdir()
+        os.symlink(target, root / name)
+    return root
+
+
 def missing_path(base: Path) -> Path:
     return base / "does-not-exist"
 
@@ -256,6 +271,8 @@ CASES: tuple[Case, ...] = (
          ("utf16.txt", "latin1.py", "invalid.py", "crlf.py")),
     Case("symlink loop, links out of the repo", symlinks,
          ("loop_a", "leak.txt", "outside_dir")),
+    Case("tracked file under a directory that is now a symlink", symlinked_directory,
+         ("conf", "conf/x", "lib/y.py")),
     Case("unreadable file and directory (non-root)", unreadable,
          ("locked.py", "locked_dir"), non_root=True),
     Case("names: spaces, newline, tab, non-UTF-8 bytes", odd_names,

@@ -45,7 +45,7 @@ def test_workers_give_the_same_results(make_repo, monkeypatch: pytest.MonkeyPatc
 def test_unreadable_file_is_an_outcome_not_an_exception(tmp_path: Path) -> None:
     job = Job("gone.py", tmp_path / "gone.py", "python", 0)
     outcomes = list(analyse_all([job], qwen35(), lambda d, t: None))
-    assert outcomes == [Unreadable("gone.py", "unreadable (No such file or directory)")]
+    assert outcomes == [Unreadable("gone.py", "changed during the run: deleted")]
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])

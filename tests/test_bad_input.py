@@ -73,6 +73,26 @@ def test_symlink_loop_and_escape_are_not_followed(tmp_path: Path, capsys) -> Non
     assert "TOP SECRET" not in text
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])  # walked in the parent, or in workers
+def test_a_file_under_a_symlinked_directory_is_not_read_through_it(
+        tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch, workers: str) -> None:
+    """Issue 16 item 5: only the last path component was checked, so a tracked ``conf/x``
+    was read from /etc while stderr said ``conf`` was not followed."""
+    monkeypatch.setenv("REPOCTX_WORKERS", workers)
+    root = bad_inputs.symlinked_directory(tmp_path)
+    rows, err = _manifest(root, capsys)
+    assert "conf: symlink pointing outside the repository (not followed)" in err
+    for path, link in (("conf/x", "conf"), ("lib/y.py", "lib")):
+        assert rows[path]["tier"] == "excluded"
+        assert rows[path]["reason"] == f"inside {link}, a symlink (not followed)"
+    assert rows["src/y.py"]["tier"] == "full"
+    out = root.parent / "linked-prompt.txt"
+    assert main(["pack", str(root), "--budget", "4000", "-o", str(out), "--no-cache"]) == 0
+    assert "TOP SECRET" not in out.read_text() and "setting" not in out.read_text()
+    assert main(["graph", str(root)]) == 0 and main(["files", str(root)]) == 0
+    capsys.readouterr()
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX permissions")
 def test_unreadable_files_and_directories() -> None:
     """Run as a non-root user (root reads everything): via setpriv when we are root."""
