@@ -249,6 +249,14 @@ def symlinked_directory(base: Path) -> Path:
     return root
 
 
+def pathological_nesting(base: Path) -> Path:
+    """163 KB of Lua ``[[`` (496 s to parse unbounded) and 124 KB of nested JavaScript
+    brackets, one run per line (a single long line would be listed as minified first)."""
+    return write(base / "nesting", {"deep.lua": "x = " + "[[\n" * 54_000,
+                                    "deep.js": "x = " + "( [ {\n" * 20_000,
+                                    "ok.py": "import os\n"})  # fmt: skip
+
+
 def missing_path(base: Path) -> Path:
     return base / "does-not-exist"
 
@@ -290,6 +298,8 @@ CASES: tuple[Case, ...] = (
     Case("invalid .gitignore / .repoctxignore lines, non-git", invalid_ignore_patterns,
          ("sub/noise.log", "skip.py")),
     Case("bare repository inside a non-git directory", bare_repo_inside, ("store.git",)),
+    Case("163 KB of nested brackets (Lua, JavaScript)", pathological_nesting,
+         ("deep.lua", "deep.js")),
     Case("bare repository", bare_repo, expect=2),
     Case("path that does not exist", missing_path, expect=2),
 )  # fmt: skip
