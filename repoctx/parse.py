@@ -56,11 +56,8 @@ _MAX_ERROR_LINES = 5
 # query, whose time grows with the square of the nesting). A file past a bound gets no parse
 # at all (``TOO_SLOW``): the scan lists it, with the reason.
 PARSE_CPU_SECONDS = 10.0  # the parse of one file, CPU time of the parsing thread
-MAX_OPENER_RUN = 256  # brackets opened in a row (whitespace aside): never seen in real code
 MAX_NESTING = 1000  # brackets open at once (counted over the bytes, strings included)
 TOO_SLOW = PARSE_TOO_SLOW
-_OPENER_RUN = re.compile(rb"(?<![\[({])[\[({]{%d}" % MAX_OPENER_RUN)  # once per run: linear
-_WHITESPACE = b" \t\r\n\f\v"
 # openers → 1, closers → -1 (as a signed byte), everything else deleted: see _nesting
 _BRACKETS = bytes.maketrans(b"([{)]}", b"\x01\x01\x01\xff\xff\xff")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"([{)]}")
@@ -161,12 +158,10 @@ def _too_deep(source: bytes) -> str:
 
     The query has no usable time bound (a progress callback on ``QueryCursor.matches``
     crashes py-tree-sitter 0.26), and its time grows with the square of the nesting: the
-    nesting is bounded before parsing instead, counted over the bytes at C speed (~1 ms a
+    nesting is bounded before parsing instead, counted over the bytes at C speed (~2 ms a
     MB of code). Brackets in strings count too, so the bound is far above real code."""
-    if _OPENER_RUN.search(source.translate(None, _WHITESPACE)):
-        return f"over {MAX_OPENER_RUN} brackets opened in a row"
     steps = source.translate(_BRACKETS, _NOT_BRACKETS)
-    if len(steps) > MAX_NESTING and \
+    if steps.count(1) > MAX_NESTING and \
             max(accumulate(memoryview(steps).cast("b")), default=0) > MAX_NESTING:
         return f"brackets nested over {MAX_NESTING} deep"
     return ""

@@ -5,7 +5,6 @@ listed with its reason; no normal file's parse changes."""
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
 
@@ -24,13 +23,13 @@ NESTED = [
     ("c", "int x = ", "{\n"), ("rust", "fn f() { let x = ", "(\n"), ("java", "class A {", "{\n"),
     ("ruby", "x = ", "[\n"), ("go", "var x = ", "[\n"),
 ]
-# nested, but never many openers in a row: slow to parse or query without being capped
+# nested with something between the openers
 INTERLEAVED = [("python", "x = ", "[a"), ("javascript", "x = ", "[a"), ("c", "int x = ", "{a"),
                ("ruby", "x = ", "[a")]  # fmt: skip
 
 
 @pytest.mark.parametrize("language, prefix, unit", NESTED, ids=[n[0] for n in NESTED])
-def test_brackets_opened_in_a_row_are_not_parsed(language: str, prefix: str,
+def test_brackets_nested_in_a_row_are_not_parsed(language: str, prefix: str,
                                                  unit: str) -> None:
     source = (prefix + unit * (124_000 // len(unit))).encode()
     started = time.perf_counter()
@@ -45,7 +44,6 @@ def test_brackets_opened_in_a_row_are_not_parsed(language: str, prefix: str,
 def test_deep_nesting_is_not_parsed(language: str, prefix: str, unit: str) -> None:
     """Never many openers in a row, but 40,000 deep: the query alone took seconds."""
     source = (prefix + unit * 40_000).encode()
-    assert not parse._OPENER_RUN.search(source)
     started = time.perf_counter()
     parsed = parse_source(language, source, "deep")
     assert time.perf_counter() - started < 2
@@ -82,7 +80,6 @@ def test_the_bounds_change_no_normal_files_parse(monkeypatch: pytest.MonkeyPatch
     files = _normal_files()
     bounded = [parse_source(lang, path.read_bytes(), str(path)) for lang, path in files]
     monkeypatch.setattr(parse, "PARSE_CPU_SECONDS", float("inf"))
-    monkeypatch.setattr(parse, "_OPENER_RUN", re.compile(rb"(?!)"))  # never matches
     monkeypatch.setattr(parse, "MAX_NESTING", 10**9)
     unbounded = [parse_source(lang, path.read_bytes(), str(path)) for lang, path in files]
     assert bounded == unbounded
