@@ -29,10 +29,11 @@ if TYPE_CHECKING:
 DEFAULT_MAX_BYTES = 1_000_000  # files above this are listed, not packed
 SNIFF_BYTES = 8192
 
-# Directories that never hold the user's own source when we walk without git.
+# Directories that never hold the user's own source when we walk without git (version
+# control stores among them: their objects are no text to pack).
 NON_GIT_SKIP_DIRS = frozenset({
-    ".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache",
-    ".tox", ".nox", ".venv", "venv", ".idea", ".vscode", "node_modules", ".eggs",
+    ".git", ".hg", ".svn", ".bzr", "_darcs", ".pijul", ".jj", "__pycache__", ".mypy_cache",
+    ".pytest_cache", ".ruff_cache", ".tox", ".nox", ".venv", "venv", ".idea", ".vscode", "node_modules", ".eggs",
 })
 VENDORED_DIRS = frozenset({
     "node_modules", "vendor", "vendors", "third_party", "third-party", "thirdparty",

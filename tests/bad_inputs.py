@@ -222,13 +222,16 @@ def invalid_ignore_patterns(base: Path) -> Path:
 
 
 def bare_repo_inside(base: Path) -> Path:
-    """A non-git directory holding a bare repository with objects (``store.git``), and a git
-    work tree holding one untracked (``nested/mirror.git``)."""
+    """A non-git directory holding a bare repository with objects (``store.git``) and other
+    version control stores, and a git work tree holding a bare one untracked
+    (``nested/mirror.git``)."""
     import git as gitpython
 
     source = write(base / "bare-source", {"f.py": "print('hi')\n"}, git=True)
     root = write(base / "holder", {"a.py": "x = 1\n"})
     gitpython.Repo.clone_from(str(source), root / "store.git", bare=True)
+    write(root, {".bzr/repository/pack-names": b"B+Tree Graph Index 2\n\x00\x01",
+                 ".jj/repo/op_store/operations/0a": "op\n", "_darcs/format": "darcs-2\n"})
     tree = write(root / "nested", {"b.py": "y = 2\n"}, git=True)
     gitpython.Repo.clone_from(str(source), tree / "mirror.git", bare=True)
     return root
