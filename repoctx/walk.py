@@ -33,7 +33,8 @@ SNIFF_BYTES = 8192
 # control stores among them: their objects are no text to pack).
 NON_GIT_SKIP_DIRS = frozenset({
     ".git", ".hg", ".svn", ".bzr", "_darcs", ".pijul", ".jj", "__pycache__", ".mypy_cache",
-    ".pytest_cache", ".ruff_cache", ".tox", ".nox", ".venv", "venv", ".idea", ".vscode", "node_modules", ".eggs",
+    ".pytest_cache", ".ruff_cache", ".tox", ".nox", ".venv", "venv", ".idea", ".vscode",
+    "node_modules", ".eggs",
 })
 VENDORED_DIRS = frozenset({
     "node_modules", "vendor", "vendors", "third_party", "third-party", "thirdparty",
