@@ -16,8 +16,10 @@ EXIT_CODES = (
           "reason in the manifest (and faults on stderr)"),
     ("1", "the result could not be written (disk full, a directory in the way); nothing "
           "partial is left in its place. `hook run`: findings at or above `--fail-on`"),
-    ("2", "bad input: a path that is not there, a bare repository, a bad flag or setting, "
-          "`--no-redact` for a server that is not on this machine"),
+    ("2", "bad input: a path that is not there (or empty), a bare repository, a bad flag or "
+          "setting, `--no-redact` for a server that is not on this machine, an `--output` "
+          "or `--manifest` that cannot be written or both naming one file (every target is "
+          "checked before anything is scanned or written)"),
     ("3", "model error: not found, failed to load, out of memory after the one retry, "
           "server unreachable or silent past the timeout, answer cut off by a fault"),
     ("130", "interrupted (Ctrl-C): no traceback; `--output` keeps what was produced"),
@@ -122,6 +124,15 @@ def write_docs(path: Path, doc: dict[str, Any]) -> None:
         "`pack --budget 4000 --manifest … --output …`, `files --budget 4000` and `graph` on "
         "each case. Reasons are the manifest's, for the case's telling paths; stderr shows "
         "repoctx's lines other than the summary.",
+        "",
+        "Every file is read as the regular file at its path inside the repository, never "
+        "through a symlink on its way, when it is read, not only when it is walked: a file "
+        "deleted, made unreadable or replaced (by a symlink, a FIFO, a symlinked directory) "
+        "between the scan and the render is excluded with the reason `changed during the "
+        "run: …`, and the pack still fits its budget. `--output` and `--manifest` files "
+        "inside the repository are left out of that run's scan (excluded: this run's "
+        "output). A file nested more than 1,000 brackets deep, or whose parse takes over "
+        "10 s of CPU, is listed unparsed: `parse took too long`.",
         "",
         *_bad_input_table(doc["bad_inputs"]),
         "",

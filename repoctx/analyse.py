@@ -27,6 +27,7 @@ from repoctx.cache import parsed_from_json, parsed_to_json
 from repoctx.content import content_hash, decode, defang
 from repoctx.languages import has_grammar
 from repoctx.resolve import reads_definitions
+from repoctx.rooted import read_file, reason
 from repoctx.tokens import QWEN35, TokenCounter, qwen35
 from repoctx.types import ParsedFile, Tier
 from repoctx.walk import Listing, Skip, SourceFile, WalkOptions, describe, ignore_spec
@@ -84,11 +85,10 @@ def analyse_file(job: Job, counter: TokenCounter | None = None, *,
     only, see ``parse_source``) also leaves out the definitions, stored as null, of the
     languages whose import resolution does not read them: a pack's graph needs none.
     """
-    try:
-        with open(job.abspath, "rb") as handle:
-            data = handle.read()
+    try:  # never through a symlink: the tree may have changed since the walk
+        data = read_file(job.abspath)
     except OSError as exc:
-        return Unreadable(job.path, f"unreadable ({exc.strerror or exc})")
+        return Unreadable(job.path, reason(exc))
     from repoctx.parse import parse_source
 
     decoded = decode(data)
@@ -118,31 +118,79 @@ def analyse_file(job: Job, counter: TokenCounter | None = None, *,
                     encoded=encoded)
 
 
-def render_skeleton(job: Job) -> tuple[str, ParsedFile, str] | None:
+def render_skeleton(job: Job) -> tuple[str, ParsedFile, str] | Unreadable:
     """(digest, complete parse, facts as JSON) of a file whose scan left its skeleton (and
-    maybe definitions) out, read again now that a pack wants it (None: now unreadable)."""
+    maybe definitions) out, read again now that a pack wants it (or why it cannot be)."""
     outcome = analyse_file(job, texts=False)
     if isinstance(outcome, Unreadable):
-        return None
+        return outcome
     parsed = outcome.facts["parsed"]
     assert isinstance(parsed, dict)
     return outcome.digest, parsed_from_json(parsed), outcome.encoded
 
 
-def analyse_again(jobs: Sequence[Job], counter: TokenCounter) -> list[Outcome] | None:
+class AgainWorkers:
+    """The forked workers of a pack's counting (``analyse_again``), shared by its batches.
+
+    The selection counts its candidates in batches of a few dozen; a pool for each batch
+    cost a cold pack of 100k tiny files 313 pools (628 forks, minutes). The pool starts at
+    the first batch that pays for workers and serves every later one until ``close``.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self._size = 0
+
+    def pool(self, workers: int) -> tuple[ProcessPoolExecutor, int] | None:
+        """(the pool, its size), started now with ``workers`` workers if there is none
+        yet; None when this process cannot fork them (it has other threads)."""
+        if self._pool is None:
+            if _start_method().get_start_method() != "fork":
+                return None
+            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"),
+                                             initializer=_ignore_ctrl_c)  # fmt: skip
+            self._size = workers
+        return self._pool, self._size
+
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the workers (a later batch starts a new pool)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=not wait)
+
+
+def analyse_again(jobs: Sequence[Job], counter: TokenCounter,
+                  workers: AgainWorkers | None = None) -> list[Outcome] | None:
     """Complete facts and token counts of the files a lazily scanned pack is about to weigh,
     in forked workers; None when that does not pay (few or small files, no fork, a counter
-    the workers cannot inherit), and the caller renders and counts them itself."""
-    workers = _worker_count(jobs, AGAIN_MIN_FILES, AGAIN_MIN_BYTES)
-    if (workers < 2 or counter.name != QWEN35
-            or _start_method().get_start_method() != "fork"):
+    the workers cannot inherit), and the caller renders and counts them itself.
+
+    ``workers``: the pool the pack's earlier batches started (without one, a pool for this
+    call alone)."""
+    wanted = _worker_count(jobs, AGAIN_MIN_FILES, AGAIN_MIN_BYTES)
+    if wanted < 2 or counter.name != QWEN35:
         return None
-    return list(analyse_all(jobs, counter, lambda done, total: None, workers=workers))
+    owner = workers or AgainWorkers()
+    _prepare_counter(counter)  # before the workers fork: they inherit it
+    found = owner.pool(wanted)
+    if found is None:
+        return None
+    pool, size = found
+    try:
+        return list(analyse_all(jobs, counter, lambda done, total: None, workers=size,
+                                pool=pool))
+    except BaseException:  # the pool was stopped: a later batch needs a new one
+        owner.close(wait=False)
+        raise
+    finally:
+        if workers is None:
+            owner.close()
 
 
 def analyse_all(
     jobs: Sequence[Job], counter: TokenCounter | None, report: Callable[[int, int], None],
     idle: Callable[[], None] | None = None, *, workers: int | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> Iterator[Outcome]:
     """Outcomes for all jobs (in no particular order); with a ``counter``, each with its
     token counts, without one (lazy counting) counts are left to the caller.
@@ -153,14 +201,16 @@ def analyse_all(
 
     ``idle`` is work of the caller's own (building its token counter) to do in this
     process while workers parse; without workers it is not called. ``workers``: how many,
-    instead of what the number and size of the jobs call for.
+    instead of what the number and size of the jobs call for; ``pool``: workers already
+    running (``workers`` of them), kept running afterwards.
     """
     workers = workers or _worker_count(jobs)
     if workers > 1 and (counter is None or counter.name == QWEN35):
         _prepare_counter(counter)
         task = partial(_analyse_chunk, counter is not None)
         chunks = _chunks(list(jobs), workers)
-        yield from map(_from_wire, _in_workers(chunks, task, len(jobs), workers, report, idle))
+        yield from map(_from_wire, _in_workers(chunks, task, len(jobs), workers, report, idle,
+                                               pool))
         return
     pending: list[Analysed] = []
     for done, job in enumerate(jobs):
@@ -232,8 +282,9 @@ def _walk_chunk(root: str, options: WalkOptions, count: bool,
                 paths: list[str]) -> list[tuple[WireSource, Wire | None]]:
     ignore = _ignore_spec(root, options.extra_ignore)
     described: list[tuple[WireSource, Wire | None]] = []
+    directories: dict[str, str | None] = {}
     for rel in paths:
-        source = describe(root, rel, options, ignore)
+        source = describe(root, rel, options, ignore, directories)
         if source is None:
             continue
         outcome: Wire | None = None
@@ -268,13 +319,14 @@ def _prepare_counter(counter: TokenCounter | None) -> None:
 def _in_workers(
     chunks: Sequence[T], task: Callable[[T], list[R]], total: int, workers: int,
     report: Callable[[int, int], None], idle: Callable[[], None] | None,
+    running: ProcessPoolExecutor | None = None,
 ) -> Iterator[R]:
-    """``task`` over ``chunks`` in worker processes; ``report`` counts the chunks' results
-    up to ``total``."""
+    """``task`` over ``chunks`` in worker processes (``running``: a caller's pool, left
+    running); ``report`` counts the chunks' results up to ``total``."""
     done = 0
     report(0, total)
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_start_method(),
-                               initializer=_ignore_ctrl_c)  # fmt: skip
+    pool = running or ProcessPoolExecutor(max_workers=workers, mp_context=_start_method(),
+                                          initializer=_ignore_ctrl_c)  # fmt: skip
     try:
         with _ctrl_c_held():  # map() spawns the workers: they start with Ctrl-C blocked
             results = pool.map(task, chunks)
@@ -287,7 +339,8 @@ def _in_workers(
     except BaseException:  # Ctrl-C, or the caller stopped early: drop the queued chunks
         pool.shutdown(wait=False, cancel_futures=True)
         raise
-    pool.shutdown()
+    if running is None:
+        pool.shutdown()
 
 
 def _start_method() -> BaseContext:

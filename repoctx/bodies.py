@@ -4,13 +4,14 @@ Skeletons come from the scan (cached), or are rendered when first asked for (a l
 counted scan leaves them out); full texts are read only when a file is emitted,
 so a warm pack of a large repository reads just the files it prints. Every body passes
 through secret redaction (``repoctx.secrets``) unless the caller turned it off; the
-redactions are collected for the manifest.
+redactions are collected for the manifest. A file gone since the scan raises
+``FileGone`` from ``full`` and ``skeleton``: the packer then leaves it out.
 """
 
 from __future__ import annotations
 
 from repoctx.content import defang
-from repoctx.repo import Repo
+from repoctx.repo import FileGone, Repo
 from repoctx.secrets import Redaction, redact
 
 
@@ -24,7 +25,10 @@ class Bodies:
 
     def has_skeleton(self, path: str) -> bool:
         entry = self.repo.files[path]
-        return bool(entry.packable and entry.parsed and self.repo.skeleton(path))
+        try:
+            return bool(entry.packable and entry.parsed and self.repo.skeleton(path))
+        except FileGone:  # excluded now (the pack drops it before rendering)
+            return False
 
     def skeleton(self, path: str) -> str:
         if path not in self._skeleton:

@@ -22,6 +22,7 @@ from repoctx.errors import RepoctxError
 from repoctx.hook import Outcome, Settings, Target
 from repoctx.hook_git import StagedChange, staged_bytes, unified_diff
 from repoctx.hook_prompt import DEFAULT_BUDGET, PLAIN_BUDGET, answer_tokens
+from repoctx.rooted import read_file
 
 if TYPE_CHECKING:
     import git
@@ -228,7 +229,7 @@ def staged_texts(repo: git.Repo, change: StagedChange) -> dict[str, bytes]:
         if data is None:
             continue
         try:
-            on_disk = (change.root / changed.path).read_bytes()
+            on_disk = read_file(change.root.resolve() / changed.path)
         except OSError:
             on_disk = None
         if on_disk != data:

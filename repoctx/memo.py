@@ -32,6 +32,7 @@ from typing import Any
 
 from repoctx import __version__
 from repoctx.content import content_hash
+from repoctx.rooted import read_file
 from repoctx.walk import Listing, WalkOptions
 
 FORMAT = 1
@@ -96,7 +97,7 @@ def key(repo_state: State, request: Request) -> str:
     fields = [repo_state.digest, request.budget, request.counter, list(request.focus),
               request.fmt, request.redact, request.options.max_bytes,
               request.options.include_vendored, list(request.options.extra_ignore),
-              _code_fingerprint()]
+              list(request.options.outputs), _code_fingerprint()]
     return hashlib.blake2b(json.dumps(fields).encode(), digest_size=20).hexdigest()
 
 
@@ -114,7 +115,7 @@ def recall(directory: Path, memo_key: str, root: Path) -> Recalled | None:
         return None
     for path, expected in emitted.items():
         try:
-            if content_hash((root / path).read_bytes()) != expected:
+            if content_hash(read_file(root / path)) != expected:  # a symlink now: a miss
                 return None
         except OSError:
             return None

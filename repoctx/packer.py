@@ -28,7 +28,7 @@ from repoctx.render import (
     render,
     tree_text,
 )
-from repoctx.repo import Repo, RepoFile
+from repoctx.repo import FileGone, Repo, RepoFile
 from repoctx.secrets import Redaction
 from repoctx.selection import FULL_SHARE, Choice, Selector, summary_text
 from repoctx.types import Problem, Tier
@@ -116,6 +116,17 @@ def pack(
     """
     if budget <= 0:
         raise InputError(f"budget must be a positive number of tokens, not {budget}")
+    try:
+        return _pack(repo, budget, focus, fmt, pinned, dropped, ranking, full_share,
+                     redact_secrets, fixed, stable_order)
+    finally:
+        repo.close_workers()  # one pool for all of the selection's counting batches
+
+
+def _pack(repo: Repo, budget: int, focus: Sequence[str], fmt: Format, pinned: Sequence[str],
+          dropped: Sequence[str], ranking: Ranking | None, full_share: float,
+          redact_secrets: bool, fixed: Mapping[str, tuple[Tier, str]] | None,
+          stable_order: bool) -> Pack:
     stages.enter("pack")
     _check_known(repo, [*focus, *pinned, *dropped, *(fixed or {})])
     nodes = [p for p, f in repo.files.items() if not (f.skip and f.skip.tier == "excluded")]
@@ -145,8 +156,12 @@ def _fit(repo: Repo, fmt: Format, state: Selector, choices: dict[str, Choice],
          placed: Sequence[str], bodies: Bodies, fixed: bool) -> tuple[str, list[Block], int]:
     """Render, count exactly, and step the least relevant file down until the text fits."""
     while True:
-        text, blocks = _render(repo, fmt, state.boundary, choices, placed, bodies,
-                               state.tree_depth)
+        _leave_out_lost(repo, state, choices)
+        try:
+            text, blocks = _render(repo, fmt, state.boundary, choices, placed, bodies,
+                                   state.tree_depth)
+        except FileGone:  # changed since the scan: excluded above on the next round
+            continue
         if any(state.boundary in block.body for block in blocks):
             state.boundary = boundary_for(block.body for block in blocks)  # never in a body
             continue
@@ -158,6 +173,15 @@ def _fit(repo: Repo, fmt: Format, state: Selector, choices: dict[str, Choice],
                 raise PackOverflow(total, state.budget)
             raise InputError(f"budget of {state.budget} tokens is too small: the repository "
                              f"summary and tree alone need {total}")
+
+
+def _leave_out_lost(repo: Repo, state: Selector, choices: dict[str, Choice]) -> None:
+    """Exclude the files found gone since the scan (``Repo.lost``), with their reason."""
+    for path, why in repo.lost.items():
+        choice = choices.get(path)
+        if choice is not None and choice.tier != "excluded":
+            choice.tier, choice.reason = "excluded", why
+            state.emitted.discard(path)
 
 
 def _stability_key(history: Mapping[str, Churn]) -> Callable[[str], tuple[object, ...]]:

@@ -41,19 +41,32 @@ from __future__ import annotations
 import importlib
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import accumulate
 from typing import cast
 
 import tree_sitter as ts
 
 from repoctx import skeleton
 from repoctx.languages import LANGUAGES, get_language, has_grammar, query_source
-from repoctx.types import EdgeKind, ImportRef, ImportScope, ParsedFile
+from repoctx.types import PARSE_TOO_SLOW, EdgeKind, ImportRef, ImportScope, ParsedFile
 
 __all__ = ["parse_source"]
 
 _MAX_ERROR_LINES = 5
+# Bounds on one file's parse (issue 16): tree-sitter takes minutes on some inputs (163 KB of
+# ``[[[[`` in Lua: 496 s; 124 KB of nested brackets: 20-38 s in most grammars, mostly in the
+# query, whose time grows with the square of the nesting). A file past a bound gets no parse
+# at all (``TOO_SLOW``): the scan lists it, with the reason.
+PARSE_CPU_SECONDS = 10.0  # the parse of one file, CPU time of the parsing thread
+MAX_NESTING = 1000  # brackets open at once (counted over the bytes, strings included)
+TOO_SLOW = PARSE_TOO_SLOW
+# openers → 1, closers → -1 (as a signed byte), everything else deleted: see _nesting
+_BRACKETS = bytes.maketrans(b"([{)]}", b"\x01\x01\x01\xff\xff\xff")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"([{)]}")
+_CHUNK = 1 << 16
 _KNOWN = {lang.name for lang in LANGUAGES}
 _CAPTURE = re.compile(rb"@([\w.]+)")
 _IMPORT_KINDS: dict[str, EdgeKind] = {
@@ -122,12 +135,19 @@ def parse_source(language: str, source: bytes, path: str = "", *,
     grammar = _grammar(language, lean, definitions or not lean)
     if isinstance(grammar, str):
         return ParsedFile(language, error=grammar)
+    too_deep = _too_deep(source)
+    if too_deep:
+        return ParsedFile(language, error=f"{TOO_SLOW}: {too_deep} (not parsed)")
+    clock = _Clock(time.thread_time() + PARSE_CPU_SECONDS)
     try:
-        grammar, tree = _tree(language, grammar, source)
+        grammar, tree = _tree(language, grammar, source, clock)
         caps = _shallow(grammar, tree.root_node, source)
         if caps is None:
             caps = _collect(grammar, tree.root_node)
         imports, import_nodes = _import_refs(caps, source)
+    except _TooSlow:
+        return ParsedFile(language, error=f"{TOO_SLOW}: over {PARSE_CPU_SECONDS:g} s "
+                                          "(not parsed)")
     except Exception as exc:  # fail soft: one bad file must never stop a run
         return ParsedFile(language, error=_describe(exc, path))
     error = _syntax_error(tree.root_node, caps.valid)
@@ -139,10 +159,57 @@ def parse_source(language: str, source: bytes, path: str = "", *,
     return ParsedFile(language, imports, defined, skel or "", error)
 
 
-def _tree(language: str, grammar: _Grammar, source: bytes) -> tuple[_Grammar, ts.Tree]:
+def _too_deep(source: bytes) -> str:
+    """Why ``source`` is nested too deeply to parse in bounded time ("" when it is not).
+
+    The query has no usable time bound (a progress callback on ``QueryCursor.matches``
+    crashes py-tree-sitter 0.26), and its time grows with the square of the nesting: the
+    nesting is bounded before parsing instead, counted over the bytes at C speed (~2 ms a
+    MB of code). Brackets in strings count too, so the bound is far above real code."""
+    steps = source.translate(_BRACKETS, _NOT_BRACKETS)
+    if steps.count(1) > MAX_NESTING and \
+            max(accumulate(memoryview(steps).cast("b")), default=0) > MAX_NESTING:
+        return f"brackets nested over {MAX_NESTING} deep"
+    return ""
+
+
+class _TooSlow(Exception):
+    """The file's parse ran past ``PARSE_CPU_SECONDS``."""
+
+
+@dataclass(slots=True)
+class _Clock:
+    """One file's deadline, in the parsing thread's CPU time (a busy machine does not make
+    a normal file time out); tree-sitter's parse polls it through its progress callback."""
+
+    deadline: float
+    expired: bool = False
+
+    def over(self, *_: object) -> bool:
+        """The progress callback: True stops tree-sitter."""
+        if not self.expired and time.thread_time() > self.deadline:
+            self.expired = True
+        return self.expired
+
+
+def _parse(parser: ts.Parser, source: bytes, clock: _Clock) -> ts.Tree:
+    """``parser.parse(source)`` stopped at the clock's deadline (only the read-callback form
+    of parse takes a progress callback; it costs nothing measurable)."""
+    try:
+        return parser.parse(lambda offset, _: source[offset:offset + _CHUNK],
+                            progress_callback=clock.over)
+    except ValueError:
+        if not clock.expired:
+            raise
+        parser.reset()  # else the next parse would resume this one
+        raise _TooSlow from None
+
+
+def _tree(language: str, grammar: _Grammar, source: bytes,
+          clock: _Clock) -> tuple[_Grammar, ts.Tree]:
     """Parse, retrying a broken file with the registry's fallback grammar when the source
     carries its markers (``.h`` headers written in C++ parse as C first)."""
-    tree = _parser(language, grammar.language).parse(source)
+    tree = _parse(_parser(language, grammar.language), source, clock)
     lang = get_language(language)
     if (not tree.root_node.has_error or lang.fallback is None
             or not any(marker in source for marker in lang.fallback_markers)):
@@ -150,7 +217,7 @@ def _tree(language: str, grammar: _Grammar, source: bytes) -> tuple[_Grammar, ts
     other = _grammar(lang.fallback, grammar.lean, grammar.definitions)
     if isinstance(other, str):
         return grammar, tree
-    other_tree = _parser(lang.fallback, other.language).parse(source)
+    other_tree = _parse(_parser(lang.fallback, other.language), source, clock)
     if _damage(other_tree.root_node) < _damage(tree.root_node):
         return other, other_tree
     return grammar, tree

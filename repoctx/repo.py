@@ -11,13 +11,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from repoctx.analyse import Job, Unreadable, analyse_again, render_skeleton
+from repoctx.analyse import AgainWorkers, Job, Unreadable, analyse_again, render_skeleton
 from repoctx.cache import Cache, parsed_from_json
 from repoctx.content import content_hash, decode, defang
+from repoctx.errors import RepoctxError
 from repoctx.history import Churn, PendingChurn, churn
+from repoctx.rooted import read_file, reason
 from repoctx.tokens import TokenCounter
 from repoctx.types import Graph, ParsedFile, Problem
 from repoctx.walk import Skip
+
+
+class FileGone(RepoctxError):
+    """A scanned file can no longer be read as the scan saw it (deleted, made unreadable,
+    now a symlink …) when its text or skeleton is wanted: the repo now lists it as
+    excluded, with ``reason`` among its problems, and a pack goes on without it."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
 
 
 @dataclass(slots=True)
@@ -69,6 +81,10 @@ class Repo:
     # later are kept too
     _cache_dir: Path | None = None
     _cache_enabled: bool = True
+    # the workers that count a pack's candidates, started by its first batch (close_workers)
+    _workers: AgainWorkers = field(default_factory=AgainWorkers)
+    # path → why: files found gone after the scan (see FileGone), now excluded
+    lost: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -88,8 +104,16 @@ class Repo:
             self.complete(wanted)
             cache.store_facts(self._rendered)
             self._rendered = []
-            texts = [self.text(p) for p in wanted]
-            skeletons = [defang(self.skeleton(p)) for p in wanted]
+            texts, skeletons, readable = [], [], []
+            for path in wanted:
+                try:
+                    text, skeleton_text = self.text(path), defang(self.skeleton(path))
+                except FileGone:  # excluded now, with its reason among the problems
+                    continue
+                texts.append(text)
+                skeletons.append(skeleton_text)
+                readable.append(path)
+            wanted = readable
             full = self.counter.count_many(texts)
             skeleton = self.counter.count_many(skeletons)
             rows = []
@@ -107,7 +131,8 @@ class Repo:
         """Complete and count ``wanted`` in workers if that pays (see ``analyse_again``);
         the paths left for the caller: all of them if not, else the unreadable ones."""
         outcomes = analyse_again([Job(p, self.root / p, self.files[p].language,
-                                      self.files[p].size) for p in wanted], self.counter)
+                                      self.files[p].size) for p in wanted], self.counter,
+                                 self._workers)
         if outcomes is None:
             return wanted
         facts: list[tuple[str, dict[str, object] | str]] = []
@@ -129,6 +154,10 @@ class Repo:
             cache.store_counts(self.counter.name, kind, rows)
         return [p for p in wanted if self.files[p].tokens is None]
 
+    def close_workers(self) -> None:
+        """Stop the counting workers ``ensure_counts`` started (a pack ends with this)."""
+        self._workers.close()
+
     def churn(self) -> dict[str, Churn]:
         """How often each file changes (git history), read once per scanned repo."""
         if self._churn is None:
@@ -142,7 +171,12 @@ class Repo:
     def text(self, path: str) -> str:
         """The file's text as packed; re-counted if it changed since the scan."""
         entry = self.files[path]
-        data = (self.root / path).read_bytes()
+        if path in self.lost:
+            raise FileGone(path, self.lost[path])
+        try:  # never through a symlink, whatever the tree became since the scan
+            data = read_file(self.root / path)
+        except OSError as exc:
+            raise self._lose(path, reason(exc)) from None
         text = defang(decode(data).text)
         digest = content_hash(data)
         if digest != entry.digest:
@@ -152,8 +186,18 @@ class Repo:
     def skeleton(self, path: str) -> str:
         """The file's skeleton as parsed (not defanged), rendered now if the scan skipped it."""
         self.complete([path])
+        if path in self.lost:
+            raise FileGone(path, self.lost[path])
         entry = self.files[path]
         return entry.parsed.skeleton if entry.parsed is not None else ""
+
+    def _lose(self, path: str, why: str) -> FileGone:
+        """Exclude a file found gone after the scan, and say why (once)."""
+        if path not in self.lost:
+            self.lost[path] = why
+            self.files[path].skip = Skip("excluded", why)
+            self.problems.append(Problem(path, why))
+        return FileGone(path, why)
 
     def complete(self, paths: Iterable[str]) -> None:
         """Give ``paths`` the skeletons (and definitions) a lazy scan left out.
@@ -170,7 +214,9 @@ class Repo:
                 continue
             entry.complete = True
             found = render_skeleton(Job(path, self.root / path, entry.language, entry.size))
-            if found is not None:
+            if isinstance(found, Unreadable):
+                self._lose(path, found.reason)
+            else:
                 digest, parsed, facts = found
                 entry.fill_in(parsed)
                 self._rendered.append((digest, facts))

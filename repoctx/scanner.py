@@ -19,8 +19,17 @@ from repoctx.errors import RepoctxError
 from repoctx.history import start as start_churn
 from repoctx.repo import Repo, RepoFile
 from repoctx.tokens import QWEN35, QwenCounter, TokenCounter, qwen35
-from repoctx.types import Graph, Problem
-from repoctx.walk import Listing, Skip, SourceFile, WalkOptions, listing, walk, walk_problem
+from repoctx.types import PARSE_TOO_SLOW, Graph, Problem
+from repoctx.walk import (
+    Listing,
+    Skip,
+    SourceFile,
+    WalkOptions,
+    ignore_spec,
+    listing,
+    walk,
+    walk_problem,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +138,7 @@ def _walk_and_analyse(
 
     found = _apply_outcomes(outcomes(), files, counter if count else None, cache)
     problems = list(listed.problems)
+    ignore_spec(listed.root, options.extra_ignore, problems)  # its bad lines (workers: silent)
     problems += [problem for s in sources if (problem := walk_problem(s)) is not None]
     _remember_hashes(cache, listed.root, [s for s in sources if s.skip is None], files)
     return files, problems + found
@@ -171,8 +181,8 @@ def _analyse(
     reparsed = {source.path for source in todo}
     for source in packable:
         entry = files[source.path]
-        if source.path not in reparsed and entry.note:
-            problems.append(Problem(entry.path, entry.note))
+        if source.path not in reparsed and (problem := _file_problem(entry)):
+            problems.append(Problem(entry.path, problem))
     return problems
 
 
@@ -245,8 +255,8 @@ def _apply_outcomes(
         if outcome.tokens is not None and outcome.skeleton_tokens is not None:
             full.append((outcome.digest, outcome.tokens))
             skeleton.append((outcome.digest, outcome.skeleton_tokens))
-        if entry.note:
-            problems.append(Problem(entry.path, entry.note))
+        if problem := _file_problem(entry):
+            problems.append(Problem(entry.path, problem))
     cache.store_facts(new_facts)
     if counter is not None:
         cache.store_counts(counter.name, "full", full)
@@ -262,11 +272,21 @@ def _apply_facts(entry: RepoFile, facts: dict[str, object]) -> None:
     entry.complete = is_complete(parsed_data)
     note = facts.get("note")
     errors = [str(note)] if note else []
-    if entry.parsed.error:
+    if entry.parsed.error and entry.parsed.error.startswith(PARSE_TOO_SLOW):
+        entry.skip = Skip("listed", entry.parsed.error)  # no parse: no skeleton, no imports
+    elif entry.parsed.error:
         errors.append(entry.parsed.error)
     entry.note = "; ".join(errors) or None
     lines = facts.get("lines", 0)
     entry.lines = lines if isinstance(lines, int) else 0
+
+
+def _file_problem(entry: RepoFile) -> str | None:
+    """What stderr says about a file analysed: its decoding or parse note, or why its parse
+    was stopped (it is listed, not packed)."""
+    if entry.skip is not None and entry.skip.reason.startswith(PARSE_TOO_SLOW):
+        return "; ".join(filter(None, (entry.note, entry.skip.reason)))
+    return entry.note
 
 
 def _is_complete(facts: dict[str, object]) -> bool:

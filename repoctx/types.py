@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+# ParsedFile.error of a file whose parse was stopped by its bounds (repoctx.parse): the scan
+# lists such a file instead of packing it
+PARSE_TOO_SLOW = "parse took too long"
+
 Tier = Literal["full", "skeleton", "listed", "excluded"]
 
 # How one file depends on another. "import" is the plain case; the others let users and

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from repoctx.errors import InputError
 from repoctx.languages import language_for_path
+from repoctx.rooted import CHANGED, read_file, reason
 from repoctx.types import Problem, Tier
 
 if TYPE_CHECKING:
@@ -28,10 +29,12 @@ if TYPE_CHECKING:
 DEFAULT_MAX_BYTES = 1_000_000  # files above this are listed, not packed
 SNIFF_BYTES = 8192
 
-# Directories that never hold the user's own source when we walk without git.
+# Directories that never hold the user's own source when we walk without git (version
+# control stores among them: their objects are no text to pack).
 NON_GIT_SKIP_DIRS = frozenset({
-    ".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache",
-    ".tox", ".nox", ".venv", "venv", ".idea", ".vscode", "node_modules", ".eggs",
+    ".git", ".hg", ".svn", ".bzr", "_darcs", ".pijul", ".jj", "__pycache__", ".mypy_cache",
+    ".pytest_cache", ".ruff_cache", ".tox", ".nox", ".venv", "venv", ".idea", ".vscode",
+    "node_modules", ".eggs",
 })
 VENDORED_DIRS = frozenset({
     "node_modules", "vendor", "vendors", "third_party", "third-party", "thirdparty",
@@ -69,7 +72,8 @@ LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1"
 LFS_REASON = "git LFS pointer (content not checked out)"
 # Skips that mean something went wrong (reported on stderr), as opposed to files that are
 # simply not source (binaries, lock files), which only the manifest lists.
-PROBLEM_REASONS = ("unreadable", "broken", "not a regular file", "symlink pointing outside")
+PROBLEM_REASONS = ("unreadable", "broken", "not a regular file", "symlink pointing outside",
+                   CHANGED)
 _CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])
 _GENERATED = re.compile(b"|".join(re.escape(marker) for marker in GENERATED_MARKERS))
 
@@ -97,6 +101,9 @@ class WalkOptions:
     max_bytes: int = DEFAULT_MAX_BYTES
     include_vendored: bool = False
     extra_ignore: tuple[str, ...] = ()  # gitignore-style patterns from config/CLI
+    # absolute, resolved paths this run writes (--output, --manifest): never scanned, so a
+    # prompt written into the repository is not packed by the next run
+    outputs: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -125,10 +132,22 @@ def listing(root: Path) -> Listing:
     listed = _git_listing(root)
     if listed is not None:
         paths, head, worktree = listed
-        return Listing(root, sorted(set(paths)), True, head, worktree)
+        return Listing(root, _without_bare_repositories(root, paths), True, head, worktree)
     problems: list[Problem] = []
     paths = list(_plain_listing(root, problems))
-    return Listing(root, sorted(set(paths)), False, problems=problems)
+    return Listing(root, _without_bare_repositories(root, paths), False, problems=problems)
+
+
+def _without_bare_repositories(root: Path, paths: list[str]) -> list[str]:
+    """``paths`` sorted and unique, each bare repository among them (``x.git/``: git's own
+    layout, which neither git nor our walk knows as a nested repository) reduced to its
+    directory, which ``describe`` lists: its zlib objects are no text to pack."""
+    bare = sorted({parent for path in paths if path.endswith("/HEAD")
+                   and _is_bare_repository(root / (parent := path[:-5]))})
+    if not bare:
+        return sorted(set(paths))
+    prefixes = tuple(f"{directory}/" for directory in bare)
+    return sorted({path for path in paths if not path.startswith(prefixes)} | set(bare))
 
 
 def walk(root: Path, options: WalkOptions | None = None,
@@ -138,11 +157,12 @@ def walk(root: Path, options: WalkOptions | None = None,
     options = options or WalkOptions()
     listed = listed if listed is not None else listing(root)
     root, problems = listed.root, list(listed.problems)
-    ignore = ignore_spec(root, options.extra_ignore)
+    ignore = ignore_spec(root, options.extra_ignore, problems)
     files: list[SourceFile] = []
     top = str(root)
+    directories: dict[str, str | None] = {}
     for rel in listed.paths:
-        entry = describe(top, rel, options, ignore)
+        entry = describe(top, rel, options, ignore, directories)
         if entry is None:
             continue
         files.append(entry)
@@ -251,7 +271,8 @@ def _plain_listing(root: Path, problems: list[Problem]) -> Iterator[str]:
         except OSError:
             lines = []
         if lines:
-            stack.append((rel_dir, pathspec.GitIgnoreSpec.from_lines(lines)))
+            where = f"{rel_dir}/.gitignore" if rel_dir else ".gitignore"
+            stack.append((rel_dir, compile_ignore(lines, where, problems)))
         kept = []
         for name in sorted(dirnames):
             rel = f"{rel_dir}/{name}" if rel_dir else name
@@ -282,25 +303,58 @@ def _ignored(stack: list[tuple[str, GitIgnoreSpec]], rel: str) -> bool:
     return ignored
 
 
-def ignore_spec(root: Path, extra: tuple[str, ...]) -> GitIgnoreSpec | None:
+def ignore_spec(root: Path, extra: tuple[str, ...],
+                problems: list[Problem] | None = None) -> GitIgnoreSpec | None:
     """``.repoctxignore`` and the extra patterns, or None when there are none (pathspec is
-    then not imported: ~25 ms in each process that walks)."""
-    lines = list(extra)
-    ignore_file = root / ".repoctxignore"
-    if ignore_file.is_file():
-        lines += ignore_file.read_text("utf-8", "replace").splitlines()
-    if not lines:
+    then not imported: ~25 ms in each process that walks). An invalid pattern is skipped,
+    and told in ``problems`` when given (see :func:`compile_ignore`)."""
+    try:
+        lines = (root / ".repoctxignore").read_text("utf-8", "replace").splitlines()
+    except OSError:  # none (or unreadable, or not a file: nothing to honour)
+        lines = []
+    if not lines and not extra:
         return None
+    spec = compile_ignore(list(extra), "ignore patterns", problems)
+    return spec + compile_ignore(lines, ".repoctxignore", problems) if lines else spec
+
+
+def compile_ignore(lines: list[str], where: str,
+                   problems: list[Problem] | None) -> GitIgnoreSpec:
+    """``lines`` as one gitignore spec, skipping a line that is no valid pattern (a lone
+    ``!``, a trailing ``\\``) as git does, with a problem for ``where`` saying so: some
+    projects ship such a file in their test data, and one bad line must not stop the run."""
     import pathspec
 
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except ValueError:  # pathspec's GitIgnorePatternError: find the bad lines below
+        pass
+    kept: list[str] = []
+    for number, line in enumerate(lines, 1):
+        try:
+            pathspec.GitIgnoreSpec.from_lines([line])
+        except ValueError:
+            if problems is not None:
+                problems.append(Problem(where, f"invalid ignore pattern {line!r} on line "
+                                               f"{number} skipped (as git does)"))
+            continue
+        kept.append(line)
+    return pathspec.GitIgnoreSpec.from_lines(kept)
 
 
 def describe(
-    root: str, rel: str, options: WalkOptions, ignore: GitIgnoreSpec | None
+    root: str, rel: str, options: WalkOptions, ignore: GitIgnoreSpec | None,
+    directories: dict[str, str | None] | None = None,
 ) -> SourceFile | None:
-    """Plain strings for paths: pathlib's parsing cost a Django-size walk ~50 ms."""
+    """Plain strings for paths: pathlib's parsing cost a Django-size walk ~50 ms.
+
+    ``root`` is canonical (``check_root``). ``directories``: what this walk found out about
+    the directories on the paths so far (see :func:`_symlinked_directory`)."""
     abspath = os.path.join(root, rel)
+    linked = _symlinked_directory(root, rel, {} if directories is None else directories)
+    if linked is not None:  # git lists ``conf/x`` from its index although ``conf`` is a link
+        return SourceFile(rel, abspath, 0, 0, None,
+                          Skip("excluded", f"inside {linked}, a symlink (not followed)"))
     try:
         info = os.lstat(abspath)
     except FileNotFoundError:
@@ -308,6 +362,9 @@ def describe(
     except OSError as exc:
         return SourceFile(rel, abspath, 0, 0, None, Skip("excluded", _os_reason(exc)))
     language = language_for_path(rel)
+    if options.outputs and abspath in options.outputs:
+        return SourceFile(rel, abspath, info.st_size, info.st_mtime_ns, language,
+                          Skip("excluded", "this run's output (--output, --manifest)"))
     if ignore is not None and ignore.match_file(rel):
         return SourceFile(rel, abspath, info.st_size, info.st_mtime_ns, language,
                           Skip("excluded", "ignored"))
@@ -325,12 +382,43 @@ def describe(
     if skip is None and info.st_size:
         head = _read_head(abspath) if head is None else head
         if isinstance(head, OSError):
-            skip = Skip("excluded", _os_reason(head))
+            skip = Skip("excluded", reason(head))
         else:
             skip = _sniff(head)
             if language is None and head.startswith(b"#!"):
                 language = language_for_path(rel, head.split(b"\n", 1)[0])
     return SourceFile(rel, abspath, info.st_size, info.st_mtime_ns, language, skip)
+
+
+def _symlinked_directory(root: str, rel: str, known: dict[str, str | None]) -> str | None:
+    """The first directory on ``rel``'s path that is a symlink, or None when there is none.
+
+    ``lstat`` of the file follows a symlinked directory on its way: a tracked ``conf/x``
+    whose ``conf`` now links to ``/etc`` was read as ``/etc/x``. ``known`` holds each
+    directory checked so far (None: it and all above it are real), so a walk checks every
+    directory once."""
+    cut = rel.rfind("/")
+    if cut < 0:
+        return None
+    parent = rel[:cut]
+    if parent in known:
+        return known[parent]
+    found: str | None = None
+    prefix = ""
+    for part in parent.split("/"):
+        prefix = f"{prefix}/{part}" if prefix else part
+        if prefix in known:
+            found = known[prefix]
+        else:
+            try:
+                link = stat.S_ISLNK(os.lstat(os.path.join(root, prefix)).st_mode)
+            except OSError:
+                link = False  # gone: the file's own lstat finds that out
+            found = known[prefix] = prefix if link else None
+        if found is not None:
+            break
+    known[parent] = found
+    return found
 
 
 def _skip_by_kind(root: str, abspath: str, info: os.stat_result) -> Skip | None:
@@ -369,10 +457,10 @@ def _skip_by_name(rel: str, options: WalkOptions) -> Skip | None:
 
 
 def _read_head(abspath: str) -> bytes | OSError:
-    """The first few KiB, read once for the LFS check and the sniffing alike."""
+    """The first few KiB, read once for the LFS check and the sniffing alike (as every
+    read of a repository file: never through a symlink, see repoctx.rooted)."""
     try:
-        with open(abspath, "rb") as handle:
-            return handle.read(SNIFF_BYTES)
+        return read_file(abspath, SNIFF_BYTES)
     except OSError as exc:
         return exc
 

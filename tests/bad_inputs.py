@@ -212,6 +212,54 @@ def bare_repo(base: Path) -> Path:
     return base / "bare.git"
 
 
+def invalid_ignore_patterns(base: Path) -> Path:
+    """A lone ``!`` in a nested .gitignore (as some projects ship in test data) and a
+    trailing backslash in .repoctxignore, outside any git work tree."""
+    return write(base / "badignore", {"a.py": "x = 1\n", "sub/.gitignore": "!\n*.log\n",
+                                      "sub/b.py": "y = 2\n", "sub/noise.log": "log\n",
+                                      ".repoctxignore": "\\\nskip.py\n",
+                                      "skip.py": "z = 3\n"})  # fmt: skip
+
+
+def bare_repo_inside(base: Path) -> Path:
+    """A non-git directory holding a bare repository with objects (``store.git``) and other
+    version control stores, and a git work tree holding a bare one untracked
+    (``nested/mirror.git``)."""
+    import git as gitpython
+
+    source = write(base / "bare-source", {"f.py": "print('hi')\n"}, git=True)
+    root = write(base / "holder", {"a.py": "x = 1\n"})
+    gitpython.Repo.clone_from(str(source), root / "store.git", bare=True)
+    write(root, {".bzr/repository/pack-names": b"B+Tree Graph Index 2\n\x00\x01",
+                 ".jj/repo/op_store/operations/0a": "op\n", "_darcs/format": "darcs-2\n"})
+    tree = write(root / "nested", {"b.py": "y = 2\n"}, git=True)
+    gitpython.Repo.clone_from(str(source), tree / "mirror.git", bare=True)
+    return root
+
+
+def symlinked_directory(base: Path) -> Path:
+    """A tracked ``conf/x`` whose directory ``conf`` is now a symlink out of the repository
+    (git still lists ``conf/x`` from its index), and ``lib`` a symlink to a directory in it."""
+    outside = write(base / "etc", {"x": "TOP SECRET\n", "y.py": "SECRET = 1\n"})
+    root = write(base / "linked", {"a.py": "x = 1\n", "conf/x": "setting = 1\n",
+                                   "src/y.py": "y = 2\n", "lib/y.py": "y = 2\n"},
+                 git=True)  # fmt: skip
+    for name, target in (("conf", outside), ("lib", root / "src")):
+        for child in (root / name).iterdir():
+            child.unlink()
+        (root / name).rmdir()
+        os.symlink(target, root / name)
+    return root
+
+
+def pathological_nesting(base: Path) -> Path:
+    """163 KB of Lua ``[[`` (496 s to parse unbounded) and 124 KB of nested JavaScript
+    brackets, one run per line (a single long line would be listed as minified first)."""
+    return write(base / "nesting", {"deep.lua": "x = " + "[[\n" * 54_000,
+                                    "deep.js": "x = " + "( [ {\n" * 20_000,
+                                    "ok.py": "import os\n"})  # fmt: skip
+
+
 def missing_path(base: Path) -> Path:
     return base / "does-not-exist"
 
@@ -234,6 +282,8 @@ CASES: tuple[Case, ...] = (
          ("utf16.txt", "latin1.py", "invalid.py", "crlf.py")),
     Case("symlink loop, links out of the repo", symlinks,
          ("loop_a", "leak.txt", "outside_dir")),
+    Case("tracked file under a directory that is now a symlink", symlinked_directory,
+         ("conf", "conf/x", "lib/y.py")),
     Case("unreadable file and directory (non-root)", unreadable,
          ("locked.py", "locked_dir"), non_root=True),
     Case("names: spaces, newline, tab, non-UTF-8 bytes", odd_names,
@@ -248,6 +298,11 @@ CASES: tuple[Case, ...] = (
     Case("shallow clone (depth 1)", shallow_clone, ("c.py",)),
     Case("git submodule", submodule, ("vendor_lib",)),
     Case("git LFS pointers, non-git directory", lfs_pointers, ("model.onnx",)),
+    Case("invalid .gitignore / .repoctxignore lines, non-git", invalid_ignore_patterns,
+         ("sub/noise.log", "skip.py")),
+    Case("bare repository inside a non-git directory", bare_repo_inside, ("store.git",)),
+    Case("163 KB of nested brackets (Lua, JavaScript)", pathological_nesting,
+         ("deep.lua", "deep.js")),
     Case("bare repository", bare_repo, expect=2),
     Case("path that does not exist", missing_path, expect=2),
 )  # fmt: skip

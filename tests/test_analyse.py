@@ -2,12 +2,17 @@ from __future__ import annotations
 
 import os
 import threading
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import repoctx
 from repoctx import analyse
 from repoctx.analyse import Analysed, Job, Unreadable, analyse_again, analyse_all
+from repoctx.cache import Cache
+from repoctx.selection import COUNT_AHEAD
 from repoctx.tokens import qwen35
 
 
@@ -40,7 +45,7 @@ def test_workers_give_the_same_results(make_repo, monkeypatch: pytest.MonkeyPatc
 def test_unreadable_file_is_an_outcome_not_an_exception(tmp_path: Path) -> None:
     job = Job("gone.py", tmp_path / "gone.py", "python", 0)
     outcomes = list(analyse_all([job], qwen35(), lambda d, t: None))
-    assert outcomes == [Unreadable("gone.py", "unreadable (No such file or directory)")]
+    assert outcomes == [Unreadable("gone.py", "changed during the run: deleted")]
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
@@ -117,3 +122,26 @@ def test_outcomes_cross_from_workers_as_plain_tuples_unchanged(
               for job in jobs]
     assert crossed == direct
     assert isinstance(crossed[1], Unreadable)
+
+
+def test_a_pack_forks_one_pool_however_many_batches_it_counts(
+        make_repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16 item 15: the selection counts its candidates in batches (COUNT_AHEAD), and
+    each batch made its own pool (313 pools, 628 forks, for a cold pack of 100k files)."""
+    monkeypatch.setenv("REPOCTX_WORKERS", "2")
+    files = 5 * COUNT_AHEAD
+    root = make_repo({f"m{i:03}.py": f"def f{i}(x):\n    return x\n" for i in range(files)})
+    repo = repoctx.scan(root, count=False)  # lazily counted, as a pack scans
+    created: list[int] = []
+
+    class Counted(ProcessPoolExecutor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            created.append(kwargs.get("max_workers", 0))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(analyse, "ProcessPoolExecutor", Counted)
+    result = repoctx.pack(repo, 200_000)
+    assert result.counts()["full"] == files  # every batch was counted ...
+    assert created == [2]  # ... by the one pool of this pack
+    again = repoctx.pack(repoctx.scan(root, count=False, cache=Cache(enabled=False)), 200_000)
+    assert again.text == result.text and len(created) == 3  # (its scan's pool and its own)

@@ -50,3 +50,14 @@ def test_bad_targets_are_one_line_errors(tmp_path: Path) -> None:
         write_text_atomic(tmp_path / "missing" / "out.txt", "x")
     with pytest.raises(InputError, match="is a directory"):
         write_text_atomic(tmp_path, "x")
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_a_new_file_gets_the_mode_the_umask_gives(tmp_path: Path, umask: int) -> None:
+    """Issue 16 item 8: outputs came out 0600 under umask 022 (mkstemp's mode)."""
+    previous = os.umask(umask)
+    try:
+        write_text_atomic(tmp_path / f"new-{umask:o}.txt", "text")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / f"new-{umask:o}.txt").stat().st_mode) == 0o666 & ~umask

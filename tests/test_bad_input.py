@@ -19,6 +19,7 @@ import pytest
 from bad_inputs import DEEP_LEAF, NON_UTF8_NAME, SYNTAX_ERRORS
 
 import repoctx
+from repoctx.cache import Cache
 from repoctx.cli import main
 from repoctx.errors import InputError
 from repoctx.languages import LANGUAGES, has_grammar
@@ -70,6 +71,26 @@ def test_symlink_loop_and_escape_are_not_followed(tmp_path: Path, capsys) -> Non
     assert str(rows["outside_dir"]["reason"]).startswith("symlink pointing outside")
     text = repoctx.pack(repoctx.scan(root), 4000).text
     assert "TOP SECRET" not in text
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])  # walked in the parent, or in workers
+def test_a_file_under_a_symlinked_directory_is_not_read_through_it(
+        tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch, workers: str) -> None:
+    """Issue 16 item 5: only the last path component was checked, so a tracked ``conf/x``
+    was read from /etc while stderr said ``conf`` was not followed."""
+    monkeypatch.setenv("REPOCTX_WORKERS", workers)
+    root = bad_inputs.symlinked_directory(tmp_path)
+    rows, err = _manifest(root, capsys)
+    assert "conf: symlink pointing outside the repository (not followed)" in err
+    for path, link in (("conf/x", "conf"), ("lib/y.py", "lib")):
+        assert rows[path]["tier"] == "excluded"
+        assert rows[path]["reason"] == f"inside {link}, a symlink (not followed)"
+    assert rows["src/y.py"]["tier"] == "full"
+    out = root.parent / "linked-prompt.txt"
+    assert main(["pack", str(root), "--budget", "4000", "-o", str(out), "--no-cache"]) == 0
+    assert "TOP SECRET" not in out.read_text() and "setting" not in out.read_text()
+    assert main(["graph", str(root)]) == 0 and main(["files", str(root)]) == 0
+    capsys.readouterr()
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX permissions")
@@ -180,3 +201,76 @@ def test_bare_repository_is_a_one_line_error(tmp_path: Path, capsys) -> None:
         repoctx.scan(tmp_path / "bare.git")
     assert main(["pack", str(tmp_path / "bare.git")]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_invalid_ignore_pattern_is_skipped_as_git_does(tmp_path: Path, capsys,
+                                                      monkeypatch) -> None:
+    """Issue 16 item 7: a lone ``!`` crashed pack, graph and files outside a git work tree."""
+    root = bad_inputs.invalid_ignore_patterns(tmp_path)
+    rows, err = _manifest(root, capsys)
+    assert "sub/noise.log" not in rows  # the lines after the bad one still apply
+    assert rows["skip.py"]["reason"] == "ignored"
+    assert rows["sub/b.py"]["tier"] == "full"
+    assert "sub/.gitignore: invalid ignore pattern '!' on line 1 skipped" in err
+    assert ".repoctxignore: invalid ignore pattern '\\\\' on line 1 skipped" in err
+    for command in (["graph", str(root)], ["files", str(root)]):
+        assert main(command) == 0
+    monkeypatch.setenv("REPOCTX_WORKERS", "2")  # the cold scan that walks in its workers
+    with_workers = repoctx.scan(root, count=False, cache=Cache(enabled=False))
+    assert {p.path for p in with_workers.problems} >= {"sub/.gitignore", ".repoctxignore"}
+
+
+def test_bare_repository_inside_a_directory_is_listed_not_packed(tmp_path: Path,
+                                                                 capsys) -> None:
+    """Issue 16 item 8: a bare repository's zlib objects were packed as Latin-1 text."""
+    root = bad_inputs.bare_repo_inside(tmp_path)
+    rows, err = _manifest(root, capsys, "20000")
+    assert rows["store.git"]["tier"] == "listed"
+    assert "nested repository" in str(rows["store.git"]["reason"])
+    assert not [path for path in rows if path.startswith(("store.git/", ".bzr", ".jj", "_darcs"))]
+    assert "Latin-1" not in err
+    nested = root / "nested"  # untracked inside a work tree: git lists its files too
+    rows, err = _manifest(nested, capsys, "20000")
+    assert rows["mirror.git"]["tier"] == "listed"
+    assert set(rows) == {"b.py", "mirror.git"}
+
+
+def test_outputs_inside_the_repository_are_not_packed_next_run(tmp_path: Path,
+                                                              capsys) -> None:
+    root = bad_inputs.write(tmp_path / "repo", {"a.py": "x = 1\n"}, git=True)
+    output, manifest = root / "prompt.xml", root / "manifest.json"
+    for _ in range(2):  # the second run finds both files in the repository
+        assert main(["pack", str(root), "--budget", "4000", "-o", str(output),
+                     "--manifest", str(manifest)]) == 0
+    rows = {row["path"]: row for row in json.loads(manifest.read_text())["files"]}
+    for name in ("prompt.xml", "manifest.json"):
+        assert rows[name]["tier"] == "excluded"
+        assert "output" in str(rows[name]["reason"])
+    assert "<file path=\"prompt.xml\"" not in output.read_text()
+    capsys.readouterr()
+    assert main(["pack", str(root), "--budget", "4000"]) == 0  # stdout: packed, it's a file
+    assert "prompt.xml" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["-o", "{out}", "--manifest", "{out}"], "name the same file"),
+    (["-o", "{out}", "--manifest", "{dir}"], "is a directory"),
+    (["-o", "{out}", "--manifest", "{dir}/missing/m.json"], "does not exist"),
+    (["-o", "", "--manifest", "{dir}/m.json"], "--output: the path is empty"),
+])
+def test_output_targets_are_all_checked_before_anything_is_written(
+        tmp_path: Path, capsys, argv: list[str], message: str) -> None:
+    root = bad_inputs.write(tmp_path / "repo", {"a.py": "x = 1\n"})
+    out = tmp_path / "out.xml"
+    filled = [a.format(out=out, dir=tmp_path) for a in argv]
+    assert main(["pack", str(root), "--budget", "4000", *filled]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not out.exists() and not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.parametrize("command", ["pack", "files", "graph"])
+def test_an_empty_repository_path_is_an_error_not_the_cwd(command: str, capsys) -> None:
+    assert main([command, ""]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["repoctx: the repository path is empty (use . for this directory)"]

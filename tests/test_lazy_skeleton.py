@@ -155,11 +155,17 @@ def test_rows_of_builds_with_another_facts_format_are_never_read(
         analysis_version.cache_clear()
 
 
-def test_a_file_gone_before_its_skeleton_is_rendered_gives_no_skeleton(make_repo) -> None:
+def test_a_file_gone_before_its_skeleton_is_rendered_is_left_out(make_repo) -> None:
+    from repoctx.repo import FileGone
+
     root = make_repo({"a.py": "def f(x):\n    return x + 1\n"})
     lazy = repoctx.scan(root, count=False)
     (root / "a.py").unlink()
-    assert lazy.skeleton("a.py") == ""
+    with pytest.raises(FileGone, match="changed during the run: deleted"):
+        lazy.skeleton("a.py")
+    assert not lazy.files["a.py"].packable
+    assert [(p.path, p.reason) for p in lazy.problems] == \
+        [("a.py", "changed during the run: deleted")]
 
 
 def test_the_lean_query_skips_skeleton_only_patterns_and_maybe_definitions() -> None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from repoctx import __version__
 from repoctx.cli._stages import install as install_stage_trace
-from repoctx.errors import RepoctxError
+from repoctx.errors import InputError, RepoctxError
 
 # name → module under repoctx.cli; order is the order shown in --help.
 COMMANDS: dict[str, str] = {
@@ -68,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        if getattr(args, "path", None) == "":  # Path("") would quietly mean the cwd
+            raise InputError("the repository path is empty (use . for this directory)")
         code: int = args.run(args)
     except RepoctxError as exc:
         print(f"repoctx: {exc}", file=sys.stderr)

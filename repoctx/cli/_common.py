@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from repoctx.atomic import write_text_atomic
+from repoctx.atomic import check_target, write_text_atomic
 from repoctx.errors import InputError, RepoctxError
 
 if TYPE_CHECKING:
@@ -82,7 +82,29 @@ def walk_options(args: argparse.Namespace) -> WalkOptions:
     from repoctx.walk import DEFAULT_MAX_BYTES, WalkOptions
 
     return WalkOptions(max_bytes=args.max_file_bytes or DEFAULT_MAX_BYTES,
-                       include_vendored=args.include_vendored)
+                       include_vendored=args.include_vendored, outputs=output_paths(args))
+
+
+def output_paths(args: argparse.Namespace) -> tuple[str, ...]:
+    """The files this run writes (``--output``, ``--manifest``), resolved: the scan leaves
+    them out, so a prompt written into the repository is never packed by the next run."""
+    given = [getattr(args, name, None) for name in ("output", "manifest")]
+    return tuple(sorted({str(Path(path).resolve()) for path in given if path}))
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Every target of ``--output`` and ``--manifest`` checked before anything is scanned or
+    written: a bad ``--manifest`` must not fail after ``--output`` was already replaced."""
+    targets = [(flag, path) for flag, path in (("--output", getattr(args, "output", None)),
+                                               ("--manifest", getattr(args, "manifest", None)))
+               if path is not None]
+    for flag, path in targets:
+        if not path:
+            raise InputError(f"{flag}: the path is empty")
+        check_target(Path(path))
+    if len(targets) == 2 and Path(targets[0][1]).resolve() == Path(targets[1][1]).resolve():
+        raise InputError(f"--output and --manifest name the same file ({targets[0][1]}): "
+                         "the manifest would replace the prompt")
 
 
 def focus_paths(repo: Repo, given: Sequence[str]) -> list[str]:

@@ -11,6 +11,7 @@ from typing import Any
 from repoctx.cli._common import (
     add_pack_arguments,
     add_repo_arguments,
+    check_outputs,
     focus_paths,
     report_problems,
     scan_repo,
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from repoctx.cli.budgeting import resolve_budget
     from repoctx.policy import redact_secrets
 
+    check_outputs(args)  # before anything is scanned or written
     redact = redact_secrets(args.no_redact, args.server)  # a remote server: refused, exit 2
     budget = resolve_budget(args)
     slot = None if args.no_cache else memo_slot(args, budget.tokens, budget.counter.name,
