@@ -12,8 +12,8 @@ import pytest
 
 from repoctx.cli import main
 
-MODEL_KEYS = {"path", "arch", "n_layer", "n_attn_layers", "n_recurrent_layers", "weights_bytes",
-              "weights_gpu_bytes", "n_ctx_train"}  # fmt: skip
+MODEL_KEYS = {"path", "profile", "arch", "n_layer", "n_attn_layers", "n_recurrent_layers",
+              "weights_bytes", "weights_gpu_bytes", "n_ctx_train"}  # fmt: skip
 ROW_KEYS = {"n_ctx", "weights_bytes", "kv_bytes", "state_bytes", "compute_bytes",
             "overhead_bytes", "total_bytes", "all_attention_total_bytes", "fits"}  # fmt: skip
 
@@ -38,7 +38,9 @@ def test_table_for_a_4090(header: str, capsys: pytest.CaptureFixture[str]) -> No
 def test_json_shape(header: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["budget", "--model", header, "--gpu", "rtx4090", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"model", "device", "kv_type", "rows", "max_ctx", "pack_budget"}
+    assert set(data) == {"model", "device", "kv_type", "n_ubatch", "flash_attn", "n_ctx", "rows",
+                         "max_ctx", "pack_budget"}  # fmt: skip
+    assert data["n_ubatch"] == 512 and data["flash_attn"] is True and data["n_ctx"] == 109_824
     assert set(data["model"]) == MODEL_KEYS
     assert set(data["device"]) == {"name", "total_bytes", "free_bytes", "source"}
     assert all(set(row) == ROW_KEYS for row in data["rows"])

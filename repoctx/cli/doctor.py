@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from repoctx.cli._common import warn
+from repoctx.cli.budget import KV_CHOICES
 
 DEFAULT_DEPTHS = "8k,32k,64k"
 
@@ -21,7 +22,7 @@ def register(subparsers: Any) -> None:
                     "prediction, prefill and decode tokens/s at several depths, and memory "
                     "over consecutive long requests. Names known cliffs it sees.")
     parser.add_argument("--model", metavar="GGUF", help="model to check (default: discovery)")
-    parser.add_argument("--kv-type", default="f16", choices=("f16", "q8_0", "q4_0", "auto"))
+    parser.add_argument("--kv-type", default="f16", choices=KV_CHOICES)
     parser.add_argument("--ctx", metavar="N", help="context to plan for (default: all that fits)")
     parser.add_argument("--depths", default=DEFAULT_DEPTHS, metavar="N,N,…",
                         help=f"prompt lengths to time (default {DEFAULT_DEPTHS}, up to what fits)")
