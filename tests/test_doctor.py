@@ -26,6 +26,30 @@ def test_doctor_measures_a_real_model_on_the_cpu(qwen35_gguf: Path,
     assert any("without GPU offload" in cliff for cliff in report["cliffs"])
 
 
+def test_without_a_gpu_doctor_says_so_and_runs_a_short_check(
+        qwen35_gguf: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["doctor", "--model", str(qwen35_gguf), "--json"]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert "runs on the CPU" in captured.err and "short check" in captured.err
+    assert "--full" in captured.err
+    assert [row["depth"] for row in report["rows"]] == [512, 2048]
+    assert len(report["requests_memory_bytes"]) == 2
+    assert report["plan"]["n_ctx"] == 8192  # not the 262K a GPU plan would load
+
+
+def test_full_keeps_the_gpu_sized_defaults() -> None:
+    import argparse
+
+    from repoctx.cli.doctor import _sizes
+
+    full = argparse.Namespace(depths=None, requests=None)
+    assert _sizes(full, short=False) == ([8192, 32768, 65536], 10, 16_384)
+    assert _sizes(full, short=True) == ([512, 2048], 2, 2048)
+    asked = argparse.Namespace(depths="1k", requests=5)
+    assert _sizes(asked, short=True) == ([1024], 5, 2048)
+
+
 def test_quick_prints_checks_and_plan(qwen35_gguf: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["doctor", "--model", str(qwen35_gguf), "--quick", "--ctx", "4096"]) == 0
