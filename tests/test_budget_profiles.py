@@ -118,3 +118,12 @@ def test_one_kv_type_list_for_every_command() -> None:
     assert set(sized) == set(loadable) == set(GGML_TYPE_IDS) == set(KV_CACHE_TYPES)
     assert review.KV_TYPES == serve.KV_TYPES == tui.KV_TYPES == KV_CACHE_TYPES
     assert (*KV_CACHE_TYPES, "auto") == budget.KV_CHOICES and doctor.KV_CHOICES == budget.KV_CHOICES
+
+
+def test_docs_gpu_fit_table_is_current() -> None:
+    """docs/gpu.md's "what fits" table is the planner's output for the shipped profiles."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import budget_profiles
+
+    doc = (ROOT / "docs" / "gpu.md").read_text(encoding="utf-8")
+    assert budget_profiles.with_table(doc, budget_profiles.fit_table()) == doc
