@@ -148,7 +148,9 @@ def model_for(name: str | None, memory_bytes: int) -> tuple[Path | ModelMeta | N
         path, server, _ = resolve(name, None, memory_bytes)
         return path, server
     except InputError as exc:
-        picked = profiles.find(name) if name else None
+        if not name:  # a broken config, not a name: nothing a profile could answer
+            raise
+        picked = profiles.find(name)
         if picked is None:
             known = ", ".join(profiles.profiles())
             raise InputError(f"{exc} — or a built-in profile: {known}") from None
