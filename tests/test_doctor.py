@@ -79,3 +79,23 @@ def test_cliffs_name_what_the_numbers_show() -> None:
     assert "decode collapses at long positions" in found
     assert "memory climbs across requests: +512 MiB" in found
     assert "decode slows down" in " ".join(cliffs(_report([], [], kv="q8_0")))
+
+
+@pytest.mark.parametrize(
+    ("offload", "devices", "platform", "gpu"),
+    [
+        (False, ("NVIDIA GeForce RTX 4090",), "linux", False),  # the CPU build
+        (True, ("system RAM",), "linux", False),  # a CUDA build, no driver or card
+        (True, ("NVIDIA GeForce RTX 4090",), "linux", True),
+        (True, ("system RAM",), "darwin", True),  # Metal: NVML sees no GPU there
+    ],
+)
+def test_short_check_only_without_a_usable_gpu(
+    offload: bool, devices: tuple[str, ...], platform: str, gpu: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from repoctx.cli import doctor as cli_doctor
+
+    monkeypatch.setattr(cli_doctor.sys, "platform", platform)
+    facts = SystemFacts(devices, None, "0.3.36", offload, "")
+    assert cli_doctor._has_gpu(facts) is gpu

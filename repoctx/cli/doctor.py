@@ -78,8 +78,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _has_gpu(facts: Any) -> bool:
-    """llama.cpp can offload (a GPU build) and a GPU is there to offload to."""
-    return bool(facts.gpu_offload) and any(d != "system RAM" for d in facts.devices)
+    """llama.cpp can offload (a GPU build) and a GPU is there to offload to: an NVIDIA card
+    NVML sees, or on macOS the Metal GPU of a Metal build (NVML sees none there)."""
+    if not facts.gpu_offload:
+        return False
+    return sys.platform == "darwin" or any(d != "system RAM" for d in facts.devices)
 
 
 def _sizes(args: argparse.Namespace, short: bool) -> tuple[list[int], int, int]:
