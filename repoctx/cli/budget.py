@@ -123,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
         result = _server_plan(args.server, args.model, ctx)
     else:
         device = device or gpu.detect()
-        model, server = model_for(args.model, device.free_bytes)
+        model, server = model_for(args.model, device.free_bytes,
+                                  what_if=bool(args.gpu or args.vram))  # fmt: skip
         if server:
             result = _server_plan(server, None, ctx)
         else:
@@ -137,16 +138,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def model_for(name: str | None, memory_bytes: int) -> tuple[Path | ModelMeta | None, str | None]:
+def model_for(
+    name: str | None, memory_bytes: int, *, what_if: bool = False
+) -> tuple[Path | ModelMeta | None, str | None]:
     """(model to plan, server URL): a file or a discovered model first, else the built-in
     profile the name means (``qwen3.5-27b-q4_k_m``, ``qwen3.5:27b``), so a model can be
-    planned before it is downloaded; a name that is neither is refused with the choices."""
+    planned before it is downloaded; a name that is neither is refused with the choices.
+    A what-if card (``--gpu``/``--vram``) with no model on this machine plans Qwen 3.5 27B
+    Q4_K_M, the question such a user asks, rather than the embedded fallback."""
     from repoctx.budget import profiles
     from repoctx.budget.default import resolve
 
     try:
-        path, server, _ = resolve(name, None, memory_bytes)
-        return path, server
+        path, server, why = resolve(name, None, memory_bytes)
     except InputError as exc:
         if not name:  # a broken config, not a name: nothing a profile could answer
             raise
@@ -155,6 +159,14 @@ def model_for(name: str | None, memory_bytes: int) -> tuple[Path | ModelMeta | N
             known = ", ".join(profiles.profiles())
             raise InputError(f"{exc} — or a built-in profile: {known}") from None
         return profiles.meta(picked), None
+    if what_if and not name and server is None and "fallback" in why:
+        default = profiles.find("qwen3.5-27b")
+        assert default is not None
+        print(f"repoctx: warning: no model configured or found (the embedded fallback would "
+              f"run): planned the built-in profile {default}; --model GGUF|NAME plans "
+              "another", file=sys.stderr)
+        return profiles.meta(default), None
+    return path, server
 
 
 def _server_plan(url: str, model: str | None, ctx: int | None) -> BudgetPlan:
