@@ -84,6 +84,7 @@ def measure(
     depths: Sequence[int],
     requests: int = 10,
     on_step: Callable[[str], None] | None = None,
+    request_tokens: int = 16_384,
 ) -> Report:
     """Load ``model`` as ``plan`` says and time it; memory is this process's share."""
     say = on_step or (lambda _: None)
@@ -91,7 +92,7 @@ def measure(
     say(f"loading {model.name} at n_ctx {plan.n_ctx:,}")
     backend = load_for_plan(model, plan)
     try:
-        return measure_loaded(backend, plan, depths, requests, baseline, say)
+        return measure_loaded(backend, plan, depths, requests, baseline, say, request_tokens)
     finally:
         backend.close()
 
@@ -169,7 +170,7 @@ def cliffs(report: Report) -> list[str]:
     found: list[str] = []
     if not report.facts.gpu_offload:
         found.append("llama.cpp was built without GPU offload: everything runs on the CPU "
-                     "(reinstall llama-cpp-python with CMAKE_ARGS=\"-DGGML_CUDA=on\")")
+                     "(reinstall llama-cpp-python with CUDA: docs/gpu.md)")
     if report.flash_attention is False:
         found.append("flash attention is off: attention scores need n_ctx × n_ubatch memory "
                      "per layer (~6 GiB at 128K); use a build and GPU that support it")

@@ -16,6 +16,11 @@ PARSE_TOO_SLOW = "parse took too long"
 
 Tier = Literal["full", "skeleton", "listed", "excluded"]
 
+# The llama.cpp KV cache types every command accepts (--kv-type of budget, doctor, review,
+# tui, serve): the planner sizes them (budget/memory.py) and the loader maps them to ggml
+# types (llm/runtime.py). One list, so a type one command takes is never refused by another.
+KV_CACHE_TYPES: tuple[str, ...] = ("f16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "iq4_nl", "f32")
+
 # How one file depends on another. "import" is the plain case; the others let users and
 # the ranking tell weaker or special dependencies apart:
 #   type       – type-only (TypeScript ``import type``, Python under ``TYPE_CHECKING``)

@@ -603,23 +603,35 @@ def _use_more_bits(i: int, n: int) -> bool:
     return i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2
 
 
-def _q4_k_m_type(name: str, counters: dict[str, int], n_attn: int, n_layer: int) -> QT:
-    """The Q4_K_M type rules of llama-quant.cpp's llama_tensor_get_type for this layout."""
-    if name == "token_embd.weight":
-        return QT.Q4_K
+# K-quant mixes: (base type, attn_qkv type, whether attn_v / ffn_down get Q6_K in the
+# use_more_bits layers) — llama-quant.cpp's llama_tensor_get_type for these ftypes.
+_K_MIXES: dict[str, tuple[QT, QT, bool]] = {
+    "Q4_K_M": (QT.Q4_K, QT.Q5_K, True),
+    "Q5_K_M": (QT.Q5_K, QT.Q6_K, True),
+    "Q6_K": (QT.Q6_K, QT.Q6_K, False),
+}
+
+
+def _k_mix_type(
+    quant: str, name: str, counters: dict[str, int], n_attn: int, n_layer: int
+) -> QT:
+    """The K-quant type rules of llama-quant.cpp's llama_tensor_get_type for this layout:
+    output.weight Q6_K; attn_v and ffn_down Q6_K in use_more_bits layers (Q4_K_M, Q5_K_M);
+    attn_qkv one step up (Q4_K_M → Q5_K, Q5_K_M → Q6_K); everything else the base type."""
+    base, qkv, more_bits = _K_MIXES[quant]
     if name == "output.weight":
         return QT.Q6_K
     if name.endswith("attn_v.weight"):
         i = counters["attn_v"]
         counters["attn_v"] += 1
-        return QT.Q6_K if _use_more_bits(i, n_attn) else QT.Q4_K
+        return QT.Q6_K if more_bits and _use_more_bits(i, n_attn) else base
     if name.endswith("ffn_down.weight"):
         i = counters["ffn_down"]
         counters["ffn_down"] += 1
-        return QT.Q6_K if _use_more_bits(i, n_layer) else QT.Q4_K
+        return QT.Q6_K if more_bits and _use_more_bits(i, n_layer) else base
     if name.endswith("attn_qkv.weight"):
-        return QT.Q5_K
-    return QT.Q4_K
+        return qkv
+    return base
 
 
 def qwen35_27b_tensors(
@@ -675,17 +687,20 @@ def _tensor_type(name: str, ne: tuple[int, ...], quant: str, counters: dict[str,
         return QT.F16
     if quant == "Q8_0":
         return QT.Q8_0
-    if quant != "Q4_K_M":
-        raise ValueError(f"write_27b_header supports Q4_K_M, Q8_0 and F16, not {quant}")
+    if quant not in _K_MIXES:
+        raise ValueError(f"write_27b_header supports {', '.join(QUANTS)}, not {quant}")
     n_attn = QWEN35_27B["n_layer"] // QWEN35_27B["interval"]
-    return _q4_k_m_type(name, counters, n_attn, QWEN35_27B["n_layer"])
+    return _k_mix_type(quant, name, counters, n_attn, QWEN35_27B["n_layer"])
 
 
 _FILE_TYPES = {
     "Q4_K_M": int(gguf.LlamaFileType.MOSTLY_Q4_K_M),
+    "Q5_K_M": int(gguf.LlamaFileType.MOSTLY_Q5_K_M),
+    "Q6_K": int(gguf.LlamaFileType.MOSTLY_Q6_K),
     "Q8_0": int(gguf.LlamaFileType.MOSTLY_Q8_0),
     "F16": int(gguf.LlamaFileType.MOSTLY_F16),
 }
+QUANTS = tuple(_FILE_TYPES)  # what write_27b_header can write
 
 
 def tensor_nbytes(ne: tuple[int, ...], qtype: QT) -> int:

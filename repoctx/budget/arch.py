@@ -50,6 +50,12 @@ class ModelMeta:
 
     kv_layer_ids: tuple[int, ...] = ()
     recurrent_layer_ids: tuple[int, ...] = ()
+    profile: str | None = None  # a built-in profile (budget/profiles.json), not a file
+
+    @property
+    def label(self) -> str:
+        """Where the facts came from: the file, or the built-in profile."""
+        return f"built-in profile {self.profile}" if self.profile else str(self.path)
 
     @property
     def n_layer(self) -> int:

@@ -22,14 +22,16 @@ from typing import Any
 
 from repoctx.budget.arch import ModelMeta
 from repoctx.errors import InputError
+from repoctx.types import KV_CACHE_TYPES
 
 KV_PAD = 256  # GGML_PAD(n_ctx, 256) in llama_context's constructor
 
 # ggml type traits (ggml.c type_traits): (elements per block, bytes per block)
-KV_TYPES: dict[str, tuple[int, int]] = {
-    "f32": (1, 4), "f16": (1, 2), "bf16": (1, 2), "q8_0": (32, 34), "q4_0": (32, 18),
+_TRAITS: dict[str, tuple[int, int]] = {
+    "f32": (1, 4), "f16": (1, 2), "q8_0": (32, 34), "q4_0": (32, 18),
     "q4_1": (32, 20), "q5_0": (32, 22), "q5_1": (32, 24), "iq4_nl": (32, 18),
 }  # fmt: skip
+KV_TYPES: dict[str, tuple[int, int]] = {t: _TRAITS[t] for t in KV_CACHE_TYPES}
 
 
 @functools.cache

@@ -29,7 +29,7 @@ UBATCHES = (2048, 1024, 512)
 DEFAULT_RESERVE_ANSWER = 4096  # tokens kept free for the model's answer (thinking included)
 DEFAULT_TEMPLATE_TOKENS = 512  # chat template, system prompt and instructions around the repo
 GGML_TYPE_IDS = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q5_0": 6, "q5_1": 7, "q8_0": 8,
-                 "iq4_nl": 20, "bf16": 30}  # fmt: skip
+                 "iq4_nl": 20}  # fmt: skip
 
 
 @dataclass
@@ -57,7 +57,7 @@ class BudgetPlan:
         return {
             "n_ctx": self.n_ctx,
             "n_batch": max(self.n_ubatch, 2048),
-            "n_ubatch": self.n_ubatch,
+            "n_ubatch": self.n_ubatch if self.model is not None else None,
             "type_k": GGML_TYPE_IDS[self.kv_type],
             "type_v": GGML_TYPE_IDS[self.kv_type],
             "flash_attn": True,
@@ -71,6 +71,7 @@ class BudgetPlan:
         return {
             "model": {
                 "path": str(m.path) if m and m.path else None,
+                "profile": m.profile if m else None,
                 "arch": m.arch if m else (self.server.arch if self.server else None),
                 "n_layer": m.n_layer if m else None,
                 "n_attn_layers": m.n_attn_layers if m else None,
@@ -88,6 +89,9 @@ class BudgetPlan:
                 "source": self.device.source,
             },
             "kv_type": self.kv_type,
+            "n_ubatch": self.n_ubatch if self.model is not None else None,
+            "flash_attn": True if self.model is not None else None,  # llama_params() sets it
+            "n_ctx": self.n_ctx,
             "rows": [r.to_json() for r in self.rows],
             "max_ctx": self.max_ctx,
             "pack_budget": self.pack_budget,
@@ -225,7 +229,7 @@ def _rows(fp: Footprint, cap: int, ctx: int | None, kv_type: str, u: int) -> lis
 def _warnings(p: BudgetPlan, fp: Footprint, cap: int, ctx: int | None, target: int) -> list[str]:
     notes = list(p.device.warnings)
     assert p.model is not None
-    notes += [f"{p.model.path}: {a}" for a in p.model.assumptions]
+    notes += [f"{p.model.label}: {a}" for a in p.model.assumptions]
     if p.max_ctx == 0:
         need = fp.row(KV_PAD, p.kv_type, p.n_ubatch)
         notes.append(
@@ -237,7 +241,7 @@ def _warnings(p: BudgetPlan, fp: Footprint, cap: int, ctx: int | None, target: i
         notes.append(f"--ctx {ctx:,} does not fit: the largest context is {p.max_ctx:,}")
     if ctx and ctx > p.model.n_ctx_train:
         notes.append(f"--ctx {ctx:,} is beyond the trained context ({p.model.n_ctx_train:,})")
-    if p.kv_type not in ("f16", "f32", "bf16"):
+    if p.kv_type not in ("f16", "f32"):
         notes.append(_slow_kv_note(p.kv_type, 65536))
     elif p.max_ctx < target and p.kv_type == "f16":
         q8 = fp.max_ctx(cap, "q8_0", p.n_ubatch)

@@ -10,15 +10,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from repoctx.errors import InputError
+from repoctx.types import KV_CACHE_TYPES
 
 if TYPE_CHECKING:
+    from repoctx.budget.arch import ModelMeta
     from repoctx.budget.plan import BudgetPlan
 
 GiB = 1 << 30
-KV_CHOICES = ("f16", "q8_0", "q4_0", "auto")
+KV_CHOICES = (*KV_CACHE_TYPES, "auto")
 
 
 def register(subparsers: Any) -> None:
@@ -32,8 +35,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--model",
         metavar="GGUF",
-        help="model file (default: discovered "
-        "model, else the embedded fallback); with --server: the model id",
+        help="model file or name (default: discovered model, else the embedded fallback); "
+        "a built-in profile plans a model before it is downloaded: "
+        "qwen3.5-27b-q4_k_m, -q5_k_m, -q6_k, -q8_0, -f16 (qwen3.5:27b = q4_k_m); "
+        "with --server: the model id",
     )
     parser.add_argument(
         "--server",
@@ -66,8 +71,26 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help="wanted context, e.g. 65536 or 64k (default: the model's trained context)",
     )
+    parser.add_argument(
+        "--ubatch",
+        metavar="N",
+        type=_ubatch,
+        help="plan for this n_ubatch (default: the largest of 2048, 1024, 512 that still "
+        "reaches the wanted context; larger prefills faster, costs compute-buffer memory)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON (bytes as integers)")
     parser.set_defaults(run=run)
+
+
+def _ubatch(value: str) -> int:
+    """argparse type for --ubatch: a positive whole number (llama.cpp caps it at n_ctx)."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number like 512, not {value!r}") from None
+    if not 1 <= n <= 65536:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 65536, not {n}")
+    return n
 
 
 def parse_ctx(value: str | None) -> int | None:
@@ -88,7 +111,6 @@ def parse_ctx(value: str | None) -> int | None:
 
 def run(args: argparse.Namespace) -> int:
     from repoctx.budget import gpu
-    from repoctx.budget.default import resolve
     from repoctx.budget.plan import plan
 
     ctx = parse_ctx(args.ctx)
@@ -101,11 +123,12 @@ def run(args: argparse.Namespace) -> int:
         result = _server_plan(args.server, args.model, ctx)
     else:
         device = device or gpu.detect()
-        path, server, _ = resolve(args.model, None, device.free_bytes)
+        model, server = model_for(args.model, device.free_bytes,
+                                  what_if=bool(args.gpu or args.vram))  # fmt: skip
         if server:
             result = _server_plan(server, None, ctx)
         else:
-            result = plan(path, device, kv_type=args.kv_type, ctx=ctx)
+            result = plan(model, device, kv_type=args.kv_type, ctx=ctx, n_ubatch=args.ubatch)
     for note in result.warnings:
         print(f"repoctx: warning: {note}", file=sys.stderr)
     if args.json:
@@ -113,6 +136,37 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_table(result)
     return 0
+
+
+def model_for(
+    name: str | None, memory_bytes: int, *, what_if: bool = False
+) -> tuple[Path | ModelMeta | None, str | None]:
+    """(model to plan, server URL): a file or a discovered model first, else the built-in
+    profile the name means (``qwen3.5-27b-q4_k_m``, ``qwen3.5:27b``), so a model can be
+    planned before it is downloaded; a name that is neither is refused with the choices.
+    A what-if card (``--gpu``/``--vram``) with no model on this machine plans Qwen 3.5 27B
+    Q4_K_M, the question such a user asks, rather than the embedded fallback."""
+    from repoctx.budget import profiles
+    from repoctx.budget.default import resolve
+
+    try:
+        path, server, why = resolve(name, None, memory_bytes)
+    except InputError as exc:
+        if not name:  # a broken config, not a name: nothing a profile could answer
+            raise
+        picked = profiles.find(name)
+        if picked is None:
+            known = ", ".join(profiles.profiles())
+            raise InputError(f"{exc} — or a built-in profile: {known}") from None
+        return profiles.meta(picked), None
+    if what_if and not name and server is None and "fallback" in why:
+        default = profiles.find("qwen3.5-27b")
+        assert default is not None
+        print(f"repoctx: warning: no model configured or found (the embedded fallback would "
+              f"run): planned the built-in profile {default}; --model GGUF|NAME plans "
+              "another", file=sys.stderr)
+        return profiles.meta(default), None
+    return path, server
 
 
 def _server_plan(url: str, model: str | None, ctx: int | None) -> BudgetPlan:
@@ -147,6 +201,7 @@ def _print_table(p: BudgetPlan) -> None:
         return
     m = p.model
     assert m is not None
+    console.print(_source_line(p))
     table = Table(title=_title(p), title_justify="left")
     for col in (
         "Context",
@@ -189,6 +244,15 @@ def _title(p: BudgetPlan) -> str:
     d = p.device
     mem = f"{_gib(d.total_bytes)} GiB, {_gib(d.free_bytes)} free, {d.source}"
     return f"{m.name} ({m.arch}, {layers}) on {d.name} ({mem}) · KV {p.kv_type}"
+
+
+def _source_line(p: BudgetPlan) -> str:
+    """Which facts the plan rests on: a file's header, or a built-in profile."""
+    m = p.model
+    assert m is not None
+    if m.profile:
+        return f"Model: built-in profile {m.profile} (no file read; a downloaded one is read)"
+    return f"Model: {m.path}"
 
 
 def _print_budget(console: Any, p: BudgetPlan) -> None:

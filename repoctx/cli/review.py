@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from repoctx.cli._common import add_pack_arguments, add_repo_arguments
 from repoctx.cli._review_whole import add_whole_arguments
 from repoctx.policy import NO_REDACT_HELP
+from repoctx.types import KV_CACHE_TYPES
 
 if TYPE_CHECKING:
     from repoctx.cli._review_render import Renderer
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from repoctx.llm.discover import Choice
     from repoctx.review import Prepared
 
-KV_TYPES = ("f16", "q8_0", "q4_0", "q5_0", "q5_1", "q4_1", "iq4_nl", "f32")
+KV_TYPES = KV_CACHE_TYPES
 
 
 def register(subparsers: Any) -> None:

@@ -13,10 +13,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from repoctx.types import KV_CACHE_TYPES
+
 if TYPE_CHECKING:
     from repoctx.llm.discover import Choice
 
-KV_TYPES = ("f16", "q8_0", "q4_0", "q5_0", "q5_1", "q4_1", "iq4_nl", "f32")
+KV_TYPES = KV_CACHE_TYPES
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 

@@ -14,8 +14,9 @@ from typing import Any
 
 from repoctx.errors import InputError
 from repoctx.policy import NO_REDACT_HELP
+from repoctx.types import KV_CACHE_TYPES
 
-KV_TYPES = ("f16", "q8_0", "q4_0", "q5_0", "q5_1", "q4_1", "iq4_nl", "f32")
+KV_TYPES = KV_CACHE_TYPES
 WEB_HINT = "--web needs textual-serve: pip install 'repoctx[web]' (or pip install textual-serve)"
 
 

@@ -1,9 +1,10 @@
 """From a discovery :class:`~repoctx.llm.discover.Choice` to a running backend.
 
 Context sizing lives here so every front end sizes the same way: an explicit pack budget gets
-room for the answer and the prompt's own text on top; "auto" uses the budget planner's
-numbers where it has them, else conservative defaults (the fallback model reads 6K tokens on
-a CPU in seconds, not minutes).
+room for the answer and the prompt's own text on top and is planned and checked against the
+GPU (or RAM) like "auto", which uses the budget planner's largest context. The fallback
+model and a header that cannot be planned get conservative defaults (the fallback model
+reads 6K tokens on a CPU in seconds, not minutes).
 """
 
 from __future__ import annotations
@@ -11,10 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from repoctx.errors import InputError
 from repoctx.llm.base import Backend
 from repoctx.llm.discover import Choice
 from repoctx.llm.fallback import FALLBACK_MAX_CTX, FALLBACK_NAME, fallback_model_path
+
+if TYPE_CHECKING:
+    from repoctx.budget.plan import BudgetPlan
 
 PROMPT_OVERHEAD = 1024  # instructions, static facts and template tokens around the pack
 FALLBACK_AUTO_CTX = 8192
@@ -92,15 +98,46 @@ def _n_ctx_train(path: Path) -> int:
 
 
 def _planned(path: Path, budget: int | None, max_tokens: int, kv_type: str) -> Sizing | None:
-    """The budget planner's context for this model on this machine's GPU (or RAM)."""
-    if budget is not None:
-        return None
+    """The budget planner's context for this model on this machine's GPU (or RAM).
+
+    No budget: the largest context that fits. A given budget: the context it needs (the
+    budget plus room for the answer and the prompt's own text), planned like any other (its
+    n_ubatch, its fit), and refused in one line when this GPU (or, without one, this RAM)
+    cannot hold it. None when the header cannot be planned: llama.cpp says why on load.
+    """
+    reserve = max_tokens + PROMPT_OVERHEAD
+    want = None if budget is None else budget + reserve
     try:
         from repoctx.budget import plan_for_model
 
-        plan = plan_for_model(path, kv_type=kv_type, reserve_answer=max_tokens + PROMPT_OVERHEAD)
+        plan = plan_for_model(path, kv_type=kv_type, reserve_answer=reserve, ctx=want,
+                              template_tokens=0 if want else None)  # fmt: skip
     except Exception:  # header unreadable or no device info: defaults, llama.cpp says why
         return None
+    if budget is not None and want is not None:
+        _check_fits(plan, budget, want, reserve)
+        return Sizing(plan.n_ctx, budget, plan.n_ubatch)
     if plan.n_ctx <= 0 or plan.pack_budget <= 0:
         return None
     return Sizing(plan.n_ctx, plan.pack_budget, plan.n_ubatch)
+
+
+def _check_fits(plan: BudgetPlan, budget: int, want: int, reserve: int) -> None:
+    """A budget whose context does not fit the device (or the trained context) is refused,
+    naming the user's number and the largest budget that does fit."""
+    if plan.n_ctx >= want:
+        return
+    assert plan.model is not None
+    trained = plan.model.n_ctx_train
+    most = max(0, min(plan.max_ctx, trained) - reserve)
+    where = "system RAM" if not plan.device.is_gpu else plan.device.name
+    if want > trained and plan.max_ctx >= trained:
+        why = f"beyond the model's trained context of {trained:,} tokens"
+    else:
+        free = plan.device.free_bytes / (1 << 30)
+        why = f"more than {where} holds ({free:.1f} GiB free, {plan.kv_type} KV)"
+    hint = f"the most that fits is --budget {most:,}" if most > 0 else "the model does not fit"
+    raise InputError(
+        f"--budget {budget:,} needs a {want:,}-token context with the answer and prompt, "
+        f"{why}: {hint} (see `repoctx budget`)"
+    )
