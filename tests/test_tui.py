@@ -79,7 +79,10 @@ def test_question_streams_markdown_with_ingest_then_warm() -> None:
             chunks = seen.of(msg.AnswerChunk)
             turn = seen.of(msg.AnswerEnded)[0].turn
             assert chunks and "".join(c.text for c in chunks) == turn.answer
-            assert turn.status == "done" and turn.stats.output_tokens == 12
+            # the real model's words and length are not pinned (greedy differs between CPUs)
+            assert turn.status == "done" and turn.answer.strip()
+            assert 0 < turn.stats.output_tokens <= 12
+            assert (turn.stats.finish_reason == "length") == (turn.stats.output_tokens == 12)
             view = app.query(TurnView).last()
             assert view.answer.source == turn.answer
             assert str(view.meta.render()) == turn.summary()
