@@ -382,3 +382,38 @@ def test_quit_mid_stream_cancels_the_worker_and_mounts_nothing(
     backend = loaded[0].backend
     assert backend.closed_early == 1 and backend.yielded < len(PARAGRAPHS)
     assert backend.rt.ctx is None  # freed after the worker stopped
+
+
+def test_new_question_resize_and_escape_mid_stream(late_writes: list[str]) -> None:
+    """While a scripted answer streams: a second question is refused (the first keeps going),
+    a resize re-lays the chat, Esc stops the worker; the stopped turn shows what streamed."""
+    loaded: list[Opened] = []
+
+    async def scenario() -> None:
+        seen = Recorder()
+        app = _scripted(loaded)
+        async with app.run_test(size=(100, 30), message_hook=seen) as pilot:
+            await ready(app)
+            field = app.query_one("#question", Input)
+            field.focus()
+            await pilot.press(*"Go on", "enter")
+            await wait_for(lambda: len(seen.of(msg.AnswerChunk)) >= 2)
+            await pilot.press(*"Another?", "enter")
+            await pilot.pause()
+            assert len(app.session.turns) == 1 and app.busy == "answering"
+            assert field.value == "Another?"  # kept for when the answer ends
+            await pilot.resize_terminal(80, 24)
+            await wait_for(lambda: len(seen.of(msg.AnswerChunk)) >= 4)
+            await pilot.press("escape")
+            await wait_for(lambda: seen.of(msg.AnswerEnded) and not app.busy)
+            await pilot.pause()
+            turn = app.session.turns[-1]
+            assert turn.status == "cancelled"
+            backend = loaded[0].backend
+            assert backend.closed_early == 1 and backend.yielded < len(PARAGRAPHS)
+            assert turn.answer == "".join(PARAGRAPHS[: len(turn.answer.split("\n\n")) - 1])
+            view = app.query(TurnView).last()
+            assert view.has_class("stopped") and view.answer.source == turn.answer
+
+    run(scenario)
+    assert late_writes == []
