@@ -23,13 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import ggufgen
+import llama_cpp
 import pytest
 from ggufgen import AttnDims, SsmDims
 
 from repoctx.budget import memory, read_model_meta
 from repoctx.budget.arch import ModelMeta
-
-llama_cpp = pytest.importorskip("llama_cpp")
 
 REAL_ATTN = AttnDims(n_embd=64, n_head=24, n_head_kv=4, head_dim=256, n_ff=128)
 REAL_SSM = SsmDims(d_conv=4, d_state=128, n_group=16, dt_rank=48)

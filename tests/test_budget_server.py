@@ -36,7 +36,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def llama_cpp_server(qwen35_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    pytest.importorskip("llama_cpp.server.app")
+    import llama_cpp.server.app  # noqa: F401  (the [test] extra pins llama-cpp-python[server])
+
     port = _free_port()
     log = (tmp_path_factory.mktemp("server") / "server.log").open("w")
     proc = subprocess.Popen(

@@ -11,13 +11,12 @@ from pathlib import Path
 import pytest
 from graph_cases import EXPECTED, FIXTURES, walk_fixture
 
+from repoctx import parse
 from repoctx.analyse import Analysed, Job, analyse_file
 from repoctx.cache import parsed_from_json
 from repoctx.graph import build_graph
 from repoctx.languages import has_grammar
 from repoctx.types import ParsedFile
-
-parse = pytest.importorskip("repoctx.parse")
 
 PARSER_GAPS: dict[str, str] = {}
 

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
+from repoctx import parse
 from repoctx.graph import build_graph
 from repoctx.languages import language_for_path
-
-parse = pytest.importorskip("repoctx.parse")
 
 
 def _graph_edges(root: Path, files: dict[str, str]) -> set[tuple[str, str, str]]:

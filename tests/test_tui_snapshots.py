@@ -3,8 +3,11 @@ answer, at fixed terminal sizes.
 
 Stable by construction: the cursor does not blink, the session clock is fixed (every duration
 and rate on screen is the same on every run), the memory split is planned for a named card
-(not this machine's free memory), the repo is the checked-in fixture, and the answer comes
-from the embedded Gemma decoding greedily. Update with ``pytest --snapshot-update``.
+(not this machine's free memory), the repo is the checked-in fixture, and the answer is a fixed
+script streamed in place of the model's words (``ScriptedBackend``: greedy text differs between
+CPUs), while the prompt, prefill and reused-token counts are the embedded Gemma's real ones.
+test_tui.py checks the real model's streaming for behaviour, never for words.
+Update with ``pytest --snapshot-update``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_tui_support import BUDGET, PACK_SMALL, FixedClock, ready, wait_for, what_if_memory
+from test_tui_support import (
+    BUDGET,
+    PACK_SMALL,
+    FixedClock,
+    ready,
+    script_pieces,
+    wait_for,
+    what_if_memory,
+)
 from test_tui_support import opener as make_opener
 from textual.pilot import Pilot
 from textual.widgets import Input
@@ -27,7 +38,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def app() -> RepoctxApp:
     memory = what_if_memory(fallback_model_path(), 2048)
-    opener = make_opener(max_tokens=24, memory=memory)
+    opener = make_opener(max_tokens=24, memory=memory, script=script_pieces())
     return RepoctxApp(PACK_SMALL, opener, budget=BUDGET, clock=FixedClock())
 
 

@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 from textual.message import Message
 
+from repoctx.llm.base import (
+    Done,
+    Event,
+    Options,
+    PrefillProgress,
+    ProgressCallback,
+    Prompt,
+    Stats,
+    Text,
+)
 from repoctx.llm.fallback import fallback_model_path
 from repoctx.llm.llamacpp import LlamaCppBackend
 from repoctx.llm.runtime import LoadSettings
@@ -32,16 +42,104 @@ def load(path: Path, n_ctx: int = 2048, n_batch: int = 256) -> LlamaCppBackend:
     return LlamaCppBackend(path, LoadSettings(n_ctx=n_ctx, n_batch=n_batch, n_ubatch=n_batch))
 
 
+SCRIPT = (
+    "`pricing.py` computes **order totals**:\n\n"
+    "- `subtotal` sums line prices\n"
+    "- `discount` applies the coupon\n\n"
+    "```python\ntotal = subtotal - discount\n```\n"
+)
+
+
+def script_pieces(text: str = SCRIPT) -> list[str]:
+    """``text`` cut into word-sized pieces, as a model streams it (whitespace kept)."""
+    import re
+
+    return re.findall(r"\S+\s*|\s+", text)
+
+
+class ScriptedBackend:
+    """A real model whose answer words are replaced by a fixed script.
+
+    Everything that does not depend on generated words stays real: the prompt is tokenized,
+    prefilled and its prefix kept by the wrapped llama.cpp backend (so prompt and reused token
+    counts, ingest progress and warm/cold states are the real ones). Only the decode is swapped:
+    the real stream runs for one token, then ``pieces`` are yielded (``delay`` seconds apart,
+    for tests that act mid-stream). Greedy text differs between CPUs; this script does not, so
+    screenshots and layout tests can pin it. ``yielded`` counts the pieces actually streamed.
+    """
+
+    def __init__(self, real: LlamaCppBackend, pieces: list[str], delay: float = 0.0) -> None:
+        self.real, self.pieces, self.delay = real, pieces, delay
+        self.yielded = 0
+        self.closed_early = 0  # streams closed before their last piece (Esc, quit)
+
+    @property
+    def name(self) -> str:
+        return self.real.name
+
+    @property
+    def context_length(self) -> int:
+        return self.real.context_length
+
+    @property
+    def rt(self) -> Any:
+        return self.real.rt
+
+    @property
+    def has_chat_template(self) -> bool:
+        return self.real.has_chat_template
+
+    def count_tokens(self, text: str) -> int:
+        return self.real.count_tokens(text)
+
+    def warm(
+        self, prompt: Prompt, options: Options | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> int:  # fmt: skip
+        return self.real.warm(prompt, options, on_progress)
+
+    def stream(self, prompt: Prompt, options: Options | None = None) -> Iterator[Event]:
+        from dataclasses import replace
+
+        one = replace(options or Options(), max_tokens=1)
+        stats = Stats()
+        for event in self.real.stream(prompt, one):
+            if isinstance(event, PrefillProgress):
+                yield event
+            elif isinstance(event, Done):
+                stats = event.stats
+        finished = False
+        try:
+            for piece in self.pieces:
+                if self.delay:
+                    time.sleep(self.delay)
+                self.yielded += 1
+                yield Text(piece)
+            finished = True
+        finally:
+            if not finished:
+                self.closed_early += 1
+        yield Done(replace(stats, output_tokens=len(self.pieces), finish_reason="stop"))
+
+    def close(self) -> None:
+        self.real.close()
+
+
 def opener(
     path: Path | None = None, *, n_ctx: int = 2048, max_tokens: int = 8,
     plain: bool | None = None, pack_budget: int = BUDGET, memory: MemorySplit | None = None,
-    opened: list[Opened] | None = None,
+    opened: list[Opened] | None = None, script: list[str] | None = None, delay: float = 0.0,
 ) -> Opener:  # fmt: skip
-    """An opener loading ``path`` (default: the embedded Gemma) with a small context."""
+    """An opener loading ``path`` (default: the embedded Gemma) with a small context.
+
+    With ``script``, answers are that fixed stream (:class:`ScriptedBackend`), not the model's.
+    """
 
     def open_(warn: Warn) -> Opened:
         model = path or fallback_model_path()
-        backend = load(model, n_ctx=n_ctx)
+        backend: Any = load(model, n_ctx=n_ctx)
+        if script is not None:
+            backend = ScriptedBackend(backend, script, delay)
         is_plain = not backend.has_chat_template if plain is None else plain
         options = chat_options(is_plain, max_tokens, False if not is_plain else None)
         if not is_plain:  # greedy for chat models too: deterministic tests

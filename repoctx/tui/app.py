@@ -318,7 +318,9 @@ class RepoctxApp(App[None]):
         if self.opened is not None:
             self.opened.backend.close()
             self.opened = None
-        self.exit()
+        # The stopped worker's last chunk and its AnswerEnded are queued behind this action:
+        # exit after them, so the answer's Markdown stream ends while the chat is still there.
+        self.call_later(self.exit)
 
     def on_unmount(self) -> None:
         self.cancel_event.set()  # however the app ends, a running answer stops

@@ -125,10 +125,10 @@ def answer(session: AskSession, question: str, post: Post, cancel: threading.Eve
                 if session.prefix_state == "warm":  # a server keeps no state to report
                     post(IngestDone(session.prefix_tokens))
                 cold = False
+            batcher.add(event)  # the turn has recorded it: show it too, even when stopping
             if cancel.is_set():
                 events.close()
                 break
-            batcher.add(event)
     except Cancelled:
         pass
     except Exception as exc:

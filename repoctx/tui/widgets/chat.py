@@ -66,6 +66,8 @@ class TurnView(Vertical):
         self.meta.update(f"repo read ({tokens:,} tokens, kept for later questions) · answering…")
 
     async def add(self, text: str, thinking: bool, pieces: int) -> None:
+        if not self.is_attached:  # the app is exiting (quit timed out): nothing to show it on
+            return
         if self._started is None:
             self._started = self.clock()
         self._pieces += pieces
@@ -82,6 +84,8 @@ class TurnView(Vertical):
 
     async def finish(self, turn: Turn) -> None:
         """Final text from the turn (what the transcript saves) and its one-line summary."""
+        if not self.is_attached:
+            return
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
