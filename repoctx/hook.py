@@ -19,12 +19,13 @@ one line of text in the outcome.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -59,34 +60,82 @@ class Settings:
     server: str | None = None
     think: bool = False
     no_redact: bool = False  # command line only: a repo's config must not turn redaction off
+    problems: tuple[str, ...] = ()  # config errors that were reported and ignored (advisory)
 
 
 def load_settings(root: Path | None, cli: Mapping[str, Any],
                   env: Mapping[str, str] | None = None) -> Settings:  # fmt: skip
-    """Merge the CLI's explicit values (None = not given) over the config files' hook tables."""
+    """Merge the CLI's explicit values (None = not given) over the config files' hook tables.
+
+    The hook is advisory, so a bad config (unreadable TOML, an unknown key, a value of the
+    wrong type) is reported in ``Settings.problems`` and ignored rather than blocking the
+    commit; only when ``fail_on`` is validly set to block does a config error stop it. A bad
+    command line is still an :class:`InputError` (the user typed it just now).
+    """
+    values, problems = _config_values(root, env)
+    given = {k: v for k, v in cli.items() if v is not None}
+    for key, value in given.items():
+        why = _problem(key, value)
+        if why:
+            raise InputError(why)
+    settings = Settings(**{**values, **given}, problems=tuple(problems))
+    if problems and settings.fail_on != "never":
+        raise InputError(f"{problems[0]} (fail_on is {settings.fail_on!r}, so a config "
+                         "error stops the commit)")  # fmt: skip
+    return settings
+
+
+def _config_values(root: Path | None,
+                   env: Mapping[str, str] | None) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
+    """The config files' valid hook values, lowest precedence first, and the problems."""
     from repoctx.llm.discover import config_settings
 
+    try:
+        layers = config_settings(root, env)
+    except InputError as exc:  # unreadable TOML: nothing from the config files
+        return {}, [str(exc)]
     values: dict[str, Any] = {}
-    for _origin, table in reversed(config_settings(root, env)):  # lowest precedence first
+    problems: list[str] = []
+    for _origin, table in reversed(layers):
         hook = table.get("hook")
-        if isinstance(hook, dict):
-            values.update({k.replace("-", "_"): v for k, v in hook.items()})
-    if "timeout" in values:  # the config's natural name for timeout_s
-        values["timeout_s"] = values.pop("timeout")
-    if "no_redact" in values or "redact" in values:
-        raise InputError("[tool.repoctx.hook]: redaction can only be turned off with "
-                         "--no-redact on the command line")  # fmt: skip
-    values.update({k: v for k, v in cli.items() if v is not None})
-    known = {f.name for f in fields(Settings)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise InputError(f"[tool.repoctx.hook]: unknown setting {unknown[0]!r}")
-    settings = Settings(**values)
-    if settings.fail_on not in FAIL_ON:
-        raise InputError(f"fail_on must be one of {', '.join(FAIL_ON)}, not {settings.fail_on!r}")
-    if settings.max_suggestions < 1 or settings.timeout_s <= 0:
-        raise InputError("max_suggestions and timeout must be positive")
-    return settings
+        if hook is not None and not isinstance(hook, dict):
+            problems.append("[tool.repoctx.hook] must be a table")
+            continue
+        for raw, value in (hook or {}).items():
+            key = raw.replace("-", "_")
+            key = "timeout_s" if key == "timeout" else key  # the config's natural name
+            why = _problem(key, value, config=True)
+            if why:
+                problems.append(f"[tool.repoctx.hook]: {why}")
+            else:
+                values[key] = value
+    return values, problems
+
+
+_INTS = {"max_suggestions", "max_diff_lines", "budget"}
+_STRS = {"model", "server"}
+
+
+def _problem(key: str, value: Any, config: bool = False) -> str | None:
+    """Why ``value`` is not a valid setting ``key`` (None: it is)."""
+    if config and key in ("no_redact", "redact"):
+        return "redaction can only be turned off with --no-redact on the command line"
+    name = "timeout" if key == "timeout_s" else key
+    if key == "fail_on":
+        ok = value in FAIL_ON
+        return None if ok else f"fail_on must be one of {', '.join(FAIL_ON)}, not {value!r}"
+    if key in _INTS:
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+        return None if ok else f"{name} must be a positive integer, not {value!r}"
+    if key == "timeout_s":
+        ok = (isinstance(value, int | float) and not isinstance(value, bool)
+              and math.isfinite(value) and value > 0)  # fmt: skip
+        return None if ok else f"timeout must be a positive number of seconds, not {value!r}"
+    if key in _STRS:
+        return None if isinstance(value, str) else f"{name} must be a string, not {value!r}"
+    if key in ("think", "no_redact"):
+        return None if isinstance(value, bool) else f"{name} must be true or false, not {value!r}"
+    return f"unknown setting {key!r}"
 
 
 @dataclass(slots=True)
@@ -146,7 +195,10 @@ def find_target(root: Path, settings: Settings, env: Mapping[str, str]) -> Targe
     from repoctx.llm.discover import choose, configured
     from repoctx.serve import find_running, health, is_fallback_file
 
-    setting = configured(root, settings.model, settings.server, env)
+    try:
+        setting = configured(root, settings.model, settings.server, env)
+    except InputError as exc:  # an unreadable config: already in settings.problems
+        return f"skipped: {exc}"
     if setting is not None and setting[0] == "server":
         info = health(setting[1]) or {}  # a repoctx serve says whether its model is plain
         return Target(f"server from {setting[2]}", server=setting[1],

@@ -142,3 +142,59 @@ def test_fail_on_blocks_the_commit_and_skip_lets_it_through(tmp_path: Path, gemm
     done = git_commit(root, {**env, "SKIP": "repoctx-refactor"})
     assert done.returncode == 0 and "skipped: SKIP=repoctx-refactor" in done.stderr
     assert git(root, "rev-parse", "HEAD") != head
+
+
+BAD_CONFIGS = {
+    "toml error elsewhere": ("[tool.repoctx.hook]\nbudget = 1024\n[tool.other]\nx = = 1\n",
+                             "cannot read config"),
+    "timeout not a number": ("[tool.repoctx.hook]\ntimeout = \"abc\"\n", "timeout must be"),
+    "timeout infinite": ("[tool.repoctx.hook]\ntimeout = inf\n", "timeout must be"),
+    "timeout a bool": ("[tool.repoctx.hook]\ntimeout = true\n", "timeout must be"),
+    "fail_on bogus": ("[tool.repoctx.hook]\nfail_on = \"bogus\"\n", "fail_on must be one of"),
+    "unknown key": ("[tool.repoctx.hook]\nfial_on = \"high\"\n", "unknown setting 'fial_on'"),
+    "budget a string": ("[tool.repoctx.hook]\nbudget = \"4k\"\n", "budget must be a positive"),
+    "max_suggestions zero": ("[tool.repoctx.hook]\nmax_suggestions = 0\n",
+                             "max_suggestions must be a positive"),
+    "hook not a table": ("[tool.repoctx]\nhook = 3\n", "must be a table"),
+    "server not a string": ("[tool.repoctx.hook]\nserver = 5\n", "server must be a string"),
+    "redaction off in config": ("[tool.repoctx.hook]\nno_redact = true\n", "redaction"),
+    "tool not a table": ("tool = 3\n", "unreachable"),  # no repoctx config at all
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CONFIGS))
+def test_bad_config_is_reported_and_the_commit_goes_through(tmp_path: Path, name: str) -> None:
+    """Advisory: a staged pyproject.toml the hook cannot use never blocks a commit."""
+    text, message = BAD_CONFIGS[name]
+    root = init_repo(tmp_path / "repo", SOURCES)
+    assert run_cli(root, "hook", "install").returncode == 0
+    write(root, {"pyproject.toml": text})
+    git(root, "add", "pyproject.toml")
+    stage(root)
+    env = committing_env(tmp_path, REPOCTX_SERVER="http://127.0.0.1:9",
+                         XDG_CONFIG_HOME=str(tmp_path / "cfg"))  # fmt: skip
+    head = git(root, "rev-parse", "HEAD")
+    done = git_commit(root, env)
+    assert done.returncode == 0, done.stderr
+    assert git(root, "rev-parse", "HEAD^") == head
+    assert "Traceback" not in done.stderr
+    assert message in done.stderr, done.stderr
+    assert ("repoctx: config ignored" in done.stderr) == (name != "tool not a table")
+
+
+def test_bad_config_blocks_when_fail_on_is_validly_set(tmp_path: Path) -> None:
+    """With a valid blocking ``fail_on``, the user asked for strictness: a config error stops."""
+    root = init_repo(tmp_path / "repo", SOURCES)
+    assert run_cli(root, "hook", "install").returncode == 0
+    write(root, {"pyproject.toml": "[tool.repoctx.hook]\nfail_on = \"high\"\ntimeout = \"abc\"\n"})
+    git(root, "add", "pyproject.toml")
+    stage(root)
+    env = committing_env(tmp_path, REPOCTX_SERVER="http://127.0.0.1:9",
+                         XDG_CONFIG_HOME=str(tmp_path / "cfg"))  # fmt: skip
+    head = git(root, "rev-parse", "HEAD")
+    done = git_commit(root, env)
+    assert done.returncode != 0
+    assert git(root, "rev-parse", "HEAD") == head
+    lines = [line for line in done.stderr.splitlines() if line.startswith("repoctx:")]
+    assert lines and "timeout must be" in lines[0] and "fail_on is 'high'" in lines[0]
+    assert "Traceback" not in done.stderr

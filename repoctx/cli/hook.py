@@ -114,6 +114,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def report(outcome: Outcome, settings: Settings) -> int:
     """Print the outcome; return the exit status."""
+    for problem in settings.problems:  # advisory: a bad config is reported, not fatal
+        print(f"repoctx: config ignored: {problem}", file=sys.stderr)
     stream = sys.stdout if outcome.kind in ("suggestions", "timeout") else sys.stderr
     for line in render(outcome):
         print(line, file=stream)

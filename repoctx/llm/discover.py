@@ -116,7 +116,8 @@ def config_settings(
     """(origin, settings) pairs, highest precedence first."""
     out: list[tuple[str, dict[str, Any]]] = []
     if repo is not None:
-        table = _read_toml(repo / "pyproject.toml").get("tool", {}).get("repoctx", {})
+        tool = _read_toml(repo / "pyproject.toml").get("tool", {})
+        table = tool.get("repoctx", {}) if isinstance(tool, dict) else {}  # `tool = 3`: none
         if isinstance(table, dict):
             out.append((str(repo / "pyproject.toml"), table))
     user = user_config_path(env)
