@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from repoctx import parse
 from repoctx.graph import build_graph
 from repoctx.languages import language_for_path
