@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repoctx.analysis import analyse, facts_for_repo, is_test_path
+from repoctx.review.facts import analyse, facts_for_repo, is_test_path
 from repoctx.types import Definition, Edge, Graph
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "review-small"

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from graph_cases import EXPECTED, FIXTURES, walk_fixture
 
-from repoctx.analyse import Analysed, Job, analyse_file
-from repoctx.cache import parsed_from_json
-from repoctx.graph import build_graph
-from repoctx.languages import has_grammar
+from repoctx.graph.build import build_graph
+from repoctx.parsing.languages import has_grammar
+from repoctx.scanning.cache import parsed_from_json
+from repoctx.scanning.workers import Analysed, Job, analyse_file
 from repoctx.types import ParsedFile
 
-parse = pytest.importorskip("repoctx.parse")
+parse = pytest.importorskip("repoctx.parsing.parse")
 
 PARSER_GAPS: dict[str, str] = {}
 

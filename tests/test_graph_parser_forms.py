@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from repoctx.graph import build_graph
-from repoctx.languages import language_for_path
+from repoctx.graph.build import build_graph
+from repoctx.parsing.languages import language_for_path
 
-parse = pytest.importorskip("repoctx.parse")
+parse = pytest.importorskip("repoctx.parsing.parse")
 
 
 def _graph_edges(root: Path, files: dict[str, str]) -> set[tuple[str, str, str]]:

@@ -4,8 +4,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import repoctx
-from repoctx.multipack import plan_packs, render_packs
-from repoctx.order import strongly_connected
+from repoctx.graph.order import strongly_connected
+from repoctx.packing.plan import plan_packs, render_packs
 
 
 @st.composite

@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from repoctx.order import dependency_order, rank, strongly_connected
+from repoctx.graph.order import dependency_order, rank, strongly_connected
 from repoctx.types import Edge
 
 

@@ -1,6 +1,6 @@
 """``repoctx review --whole`` and ``--plan``: the front end of a whole-repo review.
 
-The core (``repoctx.whole``) yields events; this module turns them into progress lines on
+The core (``repoctx.review.whole.job``) yields events; this module turns them into progress lines on
 stderr (pack i of n, ETA), Markdown sections on stdout in pack order, and the merged
 JSON/SARIF document. A serial run streams each pack's review as it is written; a parallel
 run prints each pack when it and every pack before it are done, so stdout always reads in
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from repoctx.cli._review_render import Renderer
     from repoctx.llm.base import Backend, Options
     from repoctx.llm.discover import Choice
-    from repoctx.multipack import PackPlan
-    from repoctx.repo import Repo
+    from repoctx.packing.plan import PackPlan
+    from repoctx.scanning.repo import Repo
 
 def add_whole_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("whole-repo review (a repository larger than one context)")
@@ -44,7 +44,7 @@ def add_whole_arguments(parser: argparse.ArgumentParser) -> None:
 def settings(args: argparse.Namespace, root: Path) -> tuple[float, int]:
     """(whole_share, parallel): command line over [tool.repoctx] over the user config."""
     from repoctx.llm.discover import config_settings
-    from repoctx.whole import DEFAULT_SHARE
+    from repoctx.review.whole.job import DEFAULT_SHARE
 
     share, parallel = args.whole_share, args.parallel
     for _, table in reversed(config_settings(root)):  # lowest precedence first
@@ -65,7 +65,7 @@ def wanted(args: argparse.Namespace, repo: Repo, budget: int, *, fallback: bool 
     a first try of ``repoctx review .`` into hundreds of packs and hours on a CPU."""
     if args.whole is not None:
         return bool(args.whole)
-    from repoctx.whole import needs_whole
+    from repoctx.review.whole.job import needs_whole
 
     if not needs_whole(repo, budget, settings(args, repo.root)[0]):
         return False
@@ -112,8 +112,8 @@ def planned_budget(args: argparse.Namespace, choice: Choice, max_tokens: int) ->
 
 
 def print_plan(args: argparse.Namespace, repo: Repo, choice: Choice, max_tokens: int) -> int:
-    from repoctx.multipack import plan_packs
-    from repoctx.whole import source_tokens
+    from repoctx.packing.plan import plan_packs
+    from repoctx.review.whole.job import source_tokens
 
     budget = planned_budget(args, choice, max_tokens)
     plan = plan_packs(repo, budget, fmt="markdown" if choice.is_fallback else "qwen")
@@ -125,7 +125,7 @@ def print_plan(args: argparse.Namespace, repo: Repo, choice: Choice, max_tokens:
 
 
 def plan_document(repo: Repo, plan: PackPlan) -> dict[str, Any]:
-    from repoctx.whole import source_tokens
+    from repoctx.review.whole.job import source_tokens
 
     tokens = {p: repo.files[p].tokens or 0 for pack in plan.packs for p in pack.files}
     return {
@@ -177,10 +177,10 @@ def review_whole_cli(args: argparse.Namespace, repo: Repo, choice: Choice, backe
                      facts_markdown: str, focus: list[str]) -> int:
     from repoctx.cli._common import warn
     from repoctx.cli._whole_view import WholeView
-    from repoctx.multipack import plan_packs
-    from repoctx.whole import Job, review_whole
-    from repoctx.whole_prompts import Spec
-    from repoctx.whole_store import ResultStore
+    from repoctx.packing.plan import plan_packs
+    from repoctx.review.whole.job import Job, review_whole
+    from repoctx.review.whole.prompts import Spec
+    from repoctx.review.whole.store import ResultStore
 
     plain = choice.is_fallback
     parallel = settings(args, repo.root)[1]

@@ -35,8 +35,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from repoctx.budget import plan
     from repoctx.cli._common import parse_budget
-    from repoctx.doctor import measure, system_facts
     from repoctx.llm.discover import choose
+    from repoctx.llm.doctor import measure, system_facts
     from repoctx.llm.fallback import fallback_model_path
 
     depths = [_tokens(part) for part in args.depths.split(",") if part.strip()]

@@ -45,7 +45,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from repoctx.cli.budgeting import resolve_budget
-    from repoctx.policy import redact_secrets
+    from repoctx.packing.policy import redact_secrets
 
     redact = redact_secrets(args.no_redact, args.server)  # a remote server: refused, exit 2
     budget = resolve_budget(args)

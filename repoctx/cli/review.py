@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from repoctx.cli._common import add_pack_arguments, add_repo_arguments
 from repoctx.cli._review_whole import add_whole_arguments
-from repoctx.policy import NO_REDACT_HELP
+from repoctx.packing.policy import NO_REDACT_HELP
 
 if TYPE_CHECKING:
     from repoctx.cli._review_render import Renderer
     from repoctx.llm.base import Backend, Stats
     from repoctx.llm.discover import Choice
-    from repoctx.review import Prepared
+    from repoctx.review.job import Prepared
 
 KV_TYPES = ("f16", "q8_0", "q4_0", "q5_0", "q5_1", "q4_1", "iq4_nl", "f32")
 
@@ -78,11 +78,11 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import llama_cpp  # noqa: F401  (before numpy: see repoctx/llm/runtime.py)
 
-    from repoctx.analysis import facts_for_repo
     from repoctx.cli._common import focus_paths, scan_repo, warn
     from repoctx.cli._review_render import Renderer
     from repoctx.llm.discover import choose
     from repoctx.llm.fallback import BANNER
+    from repoctx.review.facts import facts_for_repo
 
     repo = scan_repo(args)
     focus = focus_paths(repo, args.focus)
@@ -113,7 +113,7 @@ def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, c
     from repoctx.cli._common import parse_budget
     from repoctx.llm.base import Options
     from repoctx.llm.open import open_backend
-    from repoctx.review import prepare_fitted
+    from repoctx.review.job import prepare_fitted
 
     plain = choice.is_fallback
     max_tokens = _max_tokens(args, plain)
@@ -139,7 +139,7 @@ def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, c
         report_redactions(prepared.pack.redactions, warn)
         renderer.header(_header(backend, prepared, choice.reason))
         if plain and args.out_format == "markdown":
-            from repoctx.review import PLAIN_PRIMER
+            from repoctx.review.job import PLAIN_PRIMER
 
             renderer.text(PLAIN_PRIMER)
         stats = _stream(backend, prepared, renderer)
@@ -159,7 +159,7 @@ def _prefer_running_serve(args: argparse.Namespace, choice: Choice) -> Choice:
     if args.model is not None or choice.server is not None:
         return choice
     from repoctx.llm.discover import Choice as Picked
-    from repoctx.serve import find_running
+    from repoctx.serve.client import find_running
 
     running = find_running()
     if running is None or running.fallback:
@@ -169,7 +169,7 @@ def _prefer_running_serve(args: argparse.Namespace, choice: Choice) -> Choice:
 
 def redaction_for(args: argparse.Namespace, server: str | None, warn: Any) -> bool:
     """Redact unless ``--no-redact`` for a model on this machine (refused for others)."""
-    from repoctx.policy import NO_REDACT_WARNING, redact_secrets
+    from repoctx.packing.policy import NO_REDACT_WARNING, redact_secrets
 
     redact = redact_secrets(getattr(args, "no_redact", False), server)
     if not redact:
@@ -231,7 +231,7 @@ def _footer(stats: Stats) -> str:
 
 
 def _emit_structured(args: argparse.Namespace, answer: str, model: str, plain: bool) -> int:
-    from repoctx.review import parse_findings
+    from repoctx.review.job import parse_findings
 
     return emit_document(args, parse_findings(answer), model, plain)
 
@@ -240,7 +240,7 @@ def emit_document(args: argparse.Namespace, doc: dict[str, Any], model: str, pla
     """Print (and ``--output``) a findings document as JSON or SARIF."""
     from repoctx import __version__
     from repoctx.llm.fallback import BANNER
-    from repoctx.review import to_sarif
+    from repoctx.review.job import to_sarif
 
     if plain:
         doc["summary"] = f"{BANNER}\n\n{doc['summary']}"

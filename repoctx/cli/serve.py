@@ -1,6 +1,6 @@
 """``repoctx serve``: keep one model loaded for every commit, review and TUI session.
 
-Import-light (argparse only); the server itself is repoctx/serve.py and serve_http.py.
+Import-light (argparse only); the server itself is repoctx/serve/client.py and serve_http.py.
 ``--status`` and ``--stop`` act on the server this user started (found by its state file).
 """
 
@@ -21,7 +21,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def register(subparsers: Any) -> None:
-    from repoctx.serve import DEFAULT_HOST, DEFAULT_PORT
+    from repoctx.serve.client import DEFAULT_HOST, DEFAULT_PORT
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "serve", help="keep a model loaded and serve it (OpenAI-compatible) on 127.0.0.1",
@@ -48,7 +48,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from repoctx.serve import find_running
+    from repoctx.serve.client import find_running
 
     running = find_running()
     if args.status:
@@ -74,8 +74,8 @@ def _serve(args: argparse.Namespace) -> int:
     from repoctx.errors import InputError
     from repoctx.llm.fallback import BANNER
     from repoctx.llm.open import PROMPT_OVERHEAD, open_backend
-    from repoctx.serve import is_fallback_file
-    from repoctx.serve_http import ServeApp, run_server
+    from repoctx.serve.client import is_fallback_file
+    from repoctx.serve.http import ServeApp, run_server
 
     choice = _choice(args.model)
     if choice.is_fallback or (choice.candidate and is_fallback_file(choice.candidate.path)):
@@ -135,7 +135,7 @@ def _stop(running: Any) -> int:
     import os
     import signal
 
-    from repoctx.serve import health, read_state
+    from repoctx.serve.client import health, read_state
 
     if running is None:
         print("repoctx: no repoctx serve is running", file=sys.stderr)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from repoctx.errors import InputError
-from repoctx.policy import NO_REDACT_HELP
+from repoctx.packing.policy import NO_REDACT_HELP
 
 KV_TYPES = ("f16", "q8_0", "q4_0", "q5_0", "q5_1", "q4_1", "iq4_nl", "f32")
 WEB_HINT = "--web needs textual-serve: pip install 'repoctx[web]' (or pip install textual-serve)"
@@ -101,7 +101,7 @@ def _redaction(root: Path, args: argparse.Namespace) -> bool:
     if not args.no_redact:
         return True
     from repoctx.llm.discover import choose
-    from repoctx.policy import NO_REDACT_WARNING, redact_secrets
+    from repoctx.packing.policy import NO_REDACT_WARNING, redact_secrets
 
     redact = redact_secrets(True, choose(root, model=args.model, server=args.server).server)
     print(f"repoctx: {NO_REDACT_WARNING}", file=sys.stderr)

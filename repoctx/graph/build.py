@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from repoctx.resolve import resolve_imports
+from repoctx.graph.resolve import resolve_imports
 from repoctx.types import Edge, EdgeKind, Graph, ParsedFile
 
 KIND_STRENGTH: dict[EdgeKind, int] = {

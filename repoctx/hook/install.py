@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from repoctx.errors import InputError
-from repoctx.hook_git import open_repo
+from repoctx.hook.git import open_repo
 
 MARKER = "# repoctx-refactor hook"
 CHAINED = "pre-commit.repoctx-chained"

@@ -19,15 +19,15 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from repoctx.errors import RepoctxError
-from repoctx.hook import Outcome, Settings, Target
-from repoctx.hook_git import StagedChange, staged_bytes, unified_diff
-from repoctx.hook_prompt import DEFAULT_BUDGET, PLAIN_BUDGET, answer_tokens
+from repoctx.hook.git import StagedChange, staged_bytes, unified_diff
+from repoctx.hook.prompt import DEFAULT_BUDGET, PLAIN_BUDGET, answer_tokens
+from repoctx.hook.run import Outcome, Settings, Target
 
 if TYPE_CHECKING:
     import git
 
     from repoctx.llm.base import Backend, Options, Prompt, Stats
-    from repoctx.repo import Repo
+    from repoctx.scanning.repo import Repo
 
 
 class Cancelled(Exception):
@@ -112,7 +112,7 @@ class Job:
 
     def _request(self, repo: Repo, backend: Backend,
                  diff: str) -> tuple[Prompt, Options, str | None]:  # fmt: skip
-        from repoctx.hook_prompt import build_request
+        from repoctx.hook.prompt import build_request
 
         plain = self.target.plain or not getattr(backend, "has_chat_template", True)
         texts = staged_texts(self.git, self.change)
@@ -155,7 +155,7 @@ class Job:
         which strict ``json.loads`` (and so review.parse_findings) rejects; and a cut-off
         answer still holds the findings completed before the cut.
         """
-        from repoctx.review import validate_findings
+        from repoctx.review.job import validate_findings
 
         try:
             doc = json.loads(text, strict=False)
@@ -211,7 +211,7 @@ class _Loader(threading.Thread):
 
 def _scan(change: StagedChange) -> Repo:
     from repoctx.api import scan
-    from repoctx.cache import Cache
+    from repoctx.scanning.cache import Cache
 
     cache = Cache()
     try:
@@ -238,8 +238,8 @@ def staged_texts(repo: git.Repo, change: StagedChange) -> dict[str, bytes]:
 
 def tidy(findings: Sequence[Mapping[str, Any]], limit: int) -> list[dict[str, Any]]:
     """Valid findings only, ordered by file then line, at most ``limit`` (worst kept first)."""
-    from repoctx.hook import SEVERITY_RANK
-    from repoctx.review import validate_findings
+    from repoctx.hook.run import SEVERITY_RANK
+    from repoctx.review.job import validate_findings
 
     good = [dict(f) for f in findings
             if not validate_findings({"findings": [f], "summary": ""})]  # fmt: skip

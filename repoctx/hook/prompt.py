@@ -15,11 +15,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from repoctx.errors import InputError
-from repoctx.hook_git import ChangedFile, StagedChange, new_line_ranges
-from repoctx.repo import Repo
+from repoctx.hook.git import ChangedFile, StagedChange, new_line_ranges
+from repoctx.scanning.repo import Repo
 
 if TYPE_CHECKING:
-    from repoctx.hook import Settings
+    from repoctx.hook.run import Settings
     from repoctx.llm.base import Options, Prompt
     from repoctx.types import Definition
 
@@ -57,7 +57,7 @@ class _StagedRepo(Repo):
 
 def staged_view(repo: Repo, texts: Mapping[str, bytes]) -> Repo:
     """``repo`` with ``texts`` (path → staged bytes) replacing the working-tree content."""
-    from repoctx.content import content_hash, decode, defang
+    from repoctx.scanning.content import content_hash, decode, defang
 
     files = dict(repo.files)
     decoded: dict[str, str] = {}
@@ -82,8 +82,8 @@ def build_request(
 ) -> tuple[Prompt, Options, str | None]:  # fmt: skip
     """The prompt and options, or (…, a one-line reason) when the change cannot fit."""
     from repoctx.llm.base import Options
-    from repoctx.policy import prepare_diff
-    from repoctx.review import findings_schema
+    from repoctx.packing.policy import prepare_diff
+    from repoctx.review.job import findings_schema
 
     max_tokens = answer_tokens(settings)
     facts = change_facts(repo, change, new_line_ranges(diff))
@@ -127,8 +127,8 @@ def _pack(view: Repo, budget: int, focus: list[str], plain: bool, *, redact: boo
 def _prompt(pack_text: str, repo: Repo, diff: str, facts: str, settings: Settings,
             plain: bool) -> Prompt:  # fmt: skip
     from repoctx.llm.base import Message, Prompt
-    from repoctx.policy import fence_for
-    from repoctx.review import build_prompt
+    from repoctx.packing.policy import fence_for
+    from repoctx.review.job import build_prompt
 
     prompt = build_prompt(pack_text, repo.name, "refactor", plain=plain, diff=diff,
                           fence=fence_for(diff), facts_markdown=facts,
@@ -144,8 +144,8 @@ def _prompt(pack_text: str, repo: Repo, diff: str, facts: str, settings: Setting
 def change_facts(repo: Repo, change: StagedChange, ranges: Mapping[str, list[tuple[int, int]]],
                  limit: int = 20) -> str:  # fmt: skip
     """Exact facts about the change the model should weigh: reach, touched code, tests."""
-    from repoctx.analysis import is_test_path
-    from repoctx.graph import dependents
+    from repoctx.graph.build import dependents
+    from repoctx.review.facts import is_test_path
 
     users = dependents(repo.graph)
     lines = ["Facts about the staged change (exact, computed by repoctx):"]

@@ -5,11 +5,11 @@ Cheap checks run first, so a commit that needs nothing pays (almost) nothing:
 1. switches in the environment: ``SKIP=repoctx-refactor`` (pre-commit's convention, honoured
    by the plain hook too) and ``REPOCTX_HOOK=off`` — standard library only;
 2. the repository: merges, rebases, cherry-picks and reverts are not reviewed;
-3. the staged change (:mod:`repoctx.hook_git`): nothing staged, nothing reviewable (only
+3. the staged change (:mod:`repoctx.hook.git`): nothing staged, nothing reviewable (only
    deletions, binaries, submodules) or a diff too large to read quickly → skip;
 4. the model: a configured server, a running ``repoctx serve``, or a local GGUF the GPU can
    hold right now; no model, no GPU or a busy GPU → skip;
-5. under the time limit, in a worker thread (:mod:`repoctx.hook_job`): scan, pack focused on
+5. under the time limit, in a worker thread (:mod:`repoctx.hook.job`): scan, pack focused on
    the change, stream JSON findings.
 
 The hook is advisory: every path ends in an :class:`Outcome`, and only findings at or above
@@ -32,7 +32,7 @@ from repoctx.errors import InputError, RepoctxError
 
 if TYPE_CHECKING:
     from repoctx.budget import DeviceInfo
-    from repoctx.hook_git import StagedChange
+    from repoctx.hook.git import StagedChange
     from repoctx.llm.base import Stats
     from repoctx.llm.discover import Choice
 
@@ -144,7 +144,7 @@ def find_target(root: Path, settings: Settings, env: Mapping[str, str]) -> Targe
     then a local GGUF, if this machine can run it now.
     """
     from repoctx.llm.discover import choose, configured
-    from repoctx.serve import find_running, health, is_fallback_file
+    from repoctx.serve.client import find_running, health, is_fallback_file
 
     setting = configured(root, settings.model, settings.server, env)
     if setting is not None and setting[0] == "server":
@@ -198,7 +198,7 @@ def machine_skip(choice: Choice, device: DeviceInfo | None = None) -> str | None
 
 def check(cwd: Path, env: Mapping[str, str]) -> Any:
     """Stages 2–3: a one-line skip reason, or (git repo, staged change) to work on."""
-    from repoctx.hook_git import in_progress, open_repo, read_staged
+    from repoctx.hook.git import in_progress, open_repo, read_staged
 
     try:
         repo = open_repo(cwd)
@@ -244,10 +244,10 @@ def run(cwd: Path, cli: Mapping[str, Any], env: Mapping[str, str] | None = None,
     target = why or find_target(change.root, settings, env)
     if isinstance(target, str):
         return Outcome("skipped", target, staged_files=len(change.files)), settings
-    from repoctx.policy import redact_secrets
+    from repoctx.packing.policy import redact_secrets
 
     redact_secrets(settings.no_redact, target.server)  # --no-redact to a remote server: exit 2
-    from repoctx.hook_job import Job
+    from repoctx.hook.job import Job
 
     job = Job(repo, change, target, settings, on_progress or (lambda _: None))
     outcome = wait(job, started + settings.timeout_s)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from repoctx.errors import InputError
-from repoctx.llm.stores import Found, gguf_files, scan_all
+from repoctx.llm.gguf_locations import Found, gguf_files, scan_all
 
 QWEN35_ARCHES = {"qwen35", "qwen35moe"}
 _PARAMS_RE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*[bB](?![a-zA-Z])")

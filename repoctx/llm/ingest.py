@@ -40,9 +40,9 @@ from typing import TYPE_CHECKING
 from repoctx.llm.snapshot import common_prefix
 
 if TYPE_CHECKING:
+    from repoctx.llm.prefix_states import Entry, StateStore
     from repoctx.llm.runtime import Runtime
     from repoctx.llm.snapshot import StateKeeper
-    from repoctx.llm.statestore import Entry, StateStore
 
 ENV_INTERVAL = "REPOCTX_CHECKPOINT_TOKENS"
 MIN_INTERVAL = 64
@@ -189,7 +189,7 @@ class Ingest:
         """
         if self.store is None or self.loaded is None:
             return []
-        from repoctx.llm.statestore import read_entry
+        from repoctx.llm.prefix_states import read_entry
 
         entry = read_entry(Path(self.loaded))
         if entry is None:

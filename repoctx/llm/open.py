@@ -68,7 +68,7 @@ def open_backend(
         sizing = _planned(path, budget, max_tokens, kv_type) or size_context(
             budget, max_tokens, cap=_n_ctx_train(path), auto_ctx=GGUF_AUTO_CTX
         )
-    from repoctx.llm.statestore import StateStore
+    from repoctx.llm.prefix_states import StateStore
 
     settings = LoadSettings(
         n_ctx=sizing.n_ctx, n_ubatch=sizing.n_ubatch, type_k=kv_type, type_v=kv_type

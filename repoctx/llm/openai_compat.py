@@ -139,7 +139,7 @@ class OpenAICompatBackend:
                 return int(value) if key == "count" else len(value)
             except (OSError, ValueError, KeyError, TypeError):
                 continue
-        from repoctx.tokens import qwen35
+        from repoctx.scanning.tokens import qwen35
 
         return qwen35().count(text)  # the server cannot count: assume Qwen 3.5's vocabulary
 

@@ -101,7 +101,7 @@ class StateStore:
 
     @classmethod
     def default(cls, env: Mapping[str, str] | None = None) -> StateStore:
-        from repoctx.cache import default_cache_dir
+        from repoctx.scanning.cache import default_cache_dir
 
         return cls(default_cache_dir() / STATE_DIR, cap_from_env(env))
 

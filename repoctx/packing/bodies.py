@@ -3,15 +3,15 @@
 Skeletons come from the scan (cached), or are rendered when first asked for (a lazily
 counted scan leaves them out); full texts are read only when a file is emitted,
 so a warm pack of a large repository reads just the files it prints. Every body passes
-through secret redaction (``repoctx.secrets``) unless the caller turned it off; the
+through secret redaction (``repoctx.packing.redact``) unless the caller turned it off; the
 redactions are collected for the manifest.
 """
 
 from __future__ import annotations
 
-from repoctx.content import defang
-from repoctx.repo import Repo
-from repoctx.secrets import Redaction, redact
+from repoctx.packing.redact import Redaction, redact
+from repoctx.scanning.content import defang
+from repoctx.scanning.repo import Repo
 
 
 class Bodies:

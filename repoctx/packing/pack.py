@@ -15,11 +15,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from repoctx import stages
-from repoctx.bodies import Bodies
 from repoctx.errors import InputError
-from repoctx.history import Churn
-from repoctx.order import Ranking, dependency_order, rank
-from repoctx.render import (
+from repoctx.graph.order import Ranking, dependency_order, rank
+from repoctx.packing.bodies import Bodies
+from repoctx.packing.redact import Redaction
+from repoctx.packing.render import (
     Block,
     Format,
     TreeMark,
@@ -28,9 +28,9 @@ from repoctx.render import (
     render,
     tree_text,
 )
-from repoctx.repo import Repo, RepoFile
-from repoctx.secrets import Redaction
-from repoctx.selection import FULL_SHARE, Choice, Selector, summary_text
+from repoctx.packing.selection import FULL_SHARE, Choice, Selector, summary_text
+from repoctx.scanning.history import Churn
+from repoctx.scanning.repo import Repo, RepoFile
 from repoctx.types import Problem, Tier
 
 

@@ -17,12 +17,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from repoctx.errors import InputError
-from repoctx.graph import dependencies
-from repoctx.languages import has_grammar
-from repoctx.order import dependency_order, strongly_connected
-from repoctx.packer import Pack, PackOverflow, pack
-from repoctx.render import Block, Format, block_wrapper
-from repoctx.repo import Repo, RepoFile
+from repoctx.graph.build import dependencies
+from repoctx.graph.order import dependency_order, strongly_connected
+from repoctx.packing.pack import Pack, PackOverflow, pack
+from repoctx.packing.render import Block, Format, block_wrapper
+from repoctx.parsing.languages import has_grammar
+from repoctx.scanning.repo import Repo, RepoFile
 from repoctx.types import Tier
 
 # Languages without a parser that are still code a review should read.

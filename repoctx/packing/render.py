@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 from xml.sax.saxutils import quoteattr
 
-from repoctx.content import display_path
+from repoctx.scanning.content import display_path
 
 Format = Literal["xml", "markdown", "qwen"]
 FORMATS: tuple[Format, ...] = ("xml", "markdown", "qwen")

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from repoctx.bodies import Bodies
-from repoctx.order import Ranking
-from repoctx.render import (
+from repoctx.graph.order import Ranking
+from repoctx.packing.bodies import Bodies
+from repoctx.packing.render import (
     Block,
     Format,
     TreeMark,
@@ -23,7 +23,7 @@ from repoctx.render import (
     tree_depth,
     tree_text,
 )
-from repoctx.repo import Repo
+from repoctx.scanning.repo import Repo
 from repoctx.types import Tier
 
 MAX_SHARE = 0.25  # no single unfocused file may take more than this share of the budget

@@ -1,6 +1,6 @@
 """Parse: what tree-sitter says about one file — its imports, definitions and skeleton.
 
-Every language fact lives in a query file, ``repoctx/languages/queries/<language>.scm``;
+Every language fact lives in a query file, ``repoctx/parsing/languages/queries/<language>.scm``;
 this module only reads the captures, so adding a language touches no Python. One query
 per language, compiled once per process, runs once per file; captures do the per-node
 work in C, and Python only sorts the (few) captured nodes. UI-free: never prints, and
@@ -25,7 +25,7 @@ Capture vocabulary (documented for query authors in docs/languages.md):
     Nodes whose imports run late (scope "function"; a plain import becomes "lazy") or
     never (scope "type-checking", kind "type").
 ``@definition.<kind>``, ``@name``, ``@body``, ``@members``, ``@doc``, ``@keep``, ``@wrapper``
-    Definitions and the skeleton; see ``repoctx.skeleton``.
+    Definitions and the skeleton; see ``repoctx.parsing.skeleton``.
 Captures starting with ``_`` only feed predicates. When patterns disagree about one
 statement, the later pattern's kind wins; a specifier containing another specifier
 captured in the same statement is dropped (the inner, more specific capture wins).
@@ -42,8 +42,8 @@ from typing import cast
 
 import tree_sitter as ts
 
-from repoctx import skeleton
-from repoctx.languages import LANGUAGES, get_language, has_grammar, query_source
+from repoctx.parsing import skeleton
+from repoctx.parsing.languages import LANGUAGES, get_language, has_grammar, query_source
 from repoctx.types import EdgeKind, ImportRef, ImportScope, ParsedFile
 
 __all__ = ["parse_source"]

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import tree_sitter as ts
 
-from repoctx._skeleton_text import Item, Renderer
+from repoctx.parsing.skeleton_text import Item, Renderer
 from repoctx.types import Definition
 
 _NAMESPACES = frozenset({"module", "namespace", "package"})  # their functions aren't methods

@@ -1,6 +1,6 @@
-"""The skeleton's text: slices of the source around the items ``repoctx.skeleton`` chose.
+"""The skeleton's text: slices of the source around the items ``repoctx.parsing.skeleton`` chose.
 
-Package-private to ``repoctx.skeleton``; see its docstring for the captures and the rules.
+Package-private to ``repoctx.parsing.skeleton``; see its docstring for the captures and the rules.
 Everything here works on bytes and only slices the source, so the output is deterministic.
 """
 
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import tree_sitter as ts
 
 if TYPE_CHECKING:
-    from repoctx.skeleton import Record
+    from repoctx.parsing.skeleton import Record
 
 _LEADING = frozenset({"attribute_item", "decorator", "annotation", "attribute"})
 _MAX_KEEP_LINES = 3

@@ -34,8 +34,8 @@ from repoctx.llm.base import (
 )
 
 if TYPE_CHECKING:
-    from repoctx.packer import Pack
-    from repoctx.repo import Repo
+    from repoctx.packing.pack import Pack
+    from repoctx.scanning.repo import Repo
 
 Clock = Callable[[], float]
 MarkKind = Literal["pin", "drop", "focus"]
@@ -111,7 +111,7 @@ class AskSession:
         redact_secrets: bool = True,
     ) -> None:  # fmt: skip
         self.repo = repo
-        self.redact_secrets = redact_secrets  # False only as repoctx.policy allows (local)
+        self.redact_secrets = redact_secrets  # False only as repoctx.packing.policy allows (local)
         self.backend = backend
         self.budget = budget
         self.context = context or (self.backend.context_length if self.backend else 0)
@@ -356,7 +356,7 @@ def _forget_state(backend: Backend) -> None:
 
 
 def _render(name: str, **variables: object) -> str:
-    from repoctx.review import render_template
+    from repoctx.review.job import render_template
 
     return render_template(name, **variables)
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from repoctx.types import Definition, Graph
 
 if TYPE_CHECKING:
-    from repoctx.repo import Repo
+    from repoctx.scanning.repo import Repo
 
 FUNCTION_KINDS = {"function", "method", "constructor", "closure", "lambda", "fn"}
 _ENTRY_NAMES = {

@@ -14,15 +14,15 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
-from repoctx.analysis import StaticFacts, facts_for_repo
 from repoctx.errors import InputError, ModelError
 from repoctx.llm.base import Message, Options, Prompt
+from repoctx.review.facts import StaticFacts, facts_for_repo
 
 if TYPE_CHECKING:
     import jinja2
 
-    from repoctx.packer import Pack
-    from repoctx.repo import Repo
+    from repoctx.packing.pack import Pack
+    from repoctx.scanning.repo import Repo
 
 OutputFormat = Literal["markdown", "json", "sarif"]
 Job = Literal["review", "ask", "refactor"]
@@ -43,7 +43,7 @@ def _env() -> jinja2.Environment:
 
 
 def render_template(name: str, **variables: Any) -> str:
-    """Render ``repoctx/prompts/<name>.j2``."""
+    """Render ``prompts/<name>.j2``."""
     return _env().get_template(f"{name}.j2").render(**variables)
 
 
@@ -203,7 +203,7 @@ def prepare_review(
 ) -> Prepared:
     """Pack ``repo`` to ``budget`` tokens and build the review prompt (and JSON schema).
 
-    ``redact_secrets`` is False only where :func:`repoctx.policy.redact_secrets` allowed it.
+    ``redact_secrets`` is False only where :func:`repoctx.packing.policy.redact_secrets` allowed it.
     """
     from repoctx.api import pack
 

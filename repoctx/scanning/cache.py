@@ -59,13 +59,13 @@ def default_cache_dir() -> Path:
 def analysis_version() -> str:
     """Changes whenever parse output could change: our version, queries, grammar wheels."""
     digest = hashlib.blake2b(f"{__version__}/{SCHEMA}/{FACTS_FORMAT}".encode(), digest_size=8)
-    queries = resources.files("repoctx").joinpath("languages/queries")
+    queries = resources.files("repoctx").joinpath("parsing/languages/queries")
     for entry in sorted(queries.iterdir(), key=lambda item: item.name):
         if entry.name.endswith(".scm"):
             digest.update(entry.name.encode() + entry.read_bytes())
     from importlib import metadata  # ~13 ms to import: not on a recalled pack's path
 
-    from repoctx.languages import LANGUAGES  # the grammar wheels we load, by name: reading
+    from repoctx.parsing.languages import LANGUAGES  # the grammar wheels we load, by name: reading
     # every installed distribution's metadata instead cost ~0.1 s on each start-up
 
     names = {"repoctx", "tree-sitter"} | {
@@ -254,7 +254,7 @@ def parsed_to_json(parsed: ParsedFile, *, skeleton: bool = True,
 
 def is_complete(data: dict[str, Any]) -> bool:
     """Whether parsed-file JSON holds its skeleton and definitions (possibly empty), or a
-    lean scan left them out (see ``repoctx.analyse.analyse_file``)."""
+    lean scan left them out (see ``repoctx.scanning.workers.analyse_file``)."""
     return isinstance(data.get("skeleton"), str) and data.get("definitions", []) is not None
 
 

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from repoctx.walk import git_output
+from repoctx.scanning.walk import git_output
 
 WINDOW = 500  # recent commits looked at
 RECENT = 3  # files changed by the newest commits count as volatile: likely to change again
@@ -87,7 +87,7 @@ def start(root: Path, window: int = WINDOW, *,
     """Start reading the history of ``root``; None when it is not in a git work tree.
 
     ``worktree``: the work tree's top, when a listing already asked git for it. git runs
-    directly (as in repoctx.walk): gitpython's import alone costs ~50 ms."""
+    directly (as in repoctx.scanning.walk): gitpython's import alone costs ~50 ms."""
     if worktree is None:
         top = (git_output(root, "rev-parse", "--show-toplevel") or "").rstrip("\n")
         if not top:

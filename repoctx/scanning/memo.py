@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from repoctx import __version__
-from repoctx.content import content_hash
-from repoctx.walk import Listing, WalkOptions
+from repoctx.scanning.content import content_hash
+from repoctx.scanning.walk import Listing, WalkOptions
 
 FORMAT = 1
 KEEP = 32  # memos kept per cache dir; the oldest go first

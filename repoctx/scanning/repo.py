@@ -11,13 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from repoctx.analyse import Job, Unreadable, analyse_again, render_skeleton
-from repoctx.cache import Cache, parsed_from_json
-from repoctx.content import content_hash, decode, defang
-from repoctx.history import Churn, PendingChurn, churn
-from repoctx.tokens import TokenCounter
+from repoctx.scanning.cache import Cache, parsed_from_json
+from repoctx.scanning.content import content_hash, decode, defang
+from repoctx.scanning.history import Churn, PendingChurn, churn
+from repoctx.scanning.tokens import TokenCounter
+from repoctx.scanning.walk import Skip
+from repoctx.scanning.workers import Job, Unreadable, analyse_again, render_skeleton
 from repoctx.types import Graph, ParsedFile, Problem
-from repoctx.walk import Skip
 
 
 @dataclass(slots=True)

@@ -13,14 +13,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repoctx import stages
-from repoctx.analyse import Job, Outcome, Unreadable, analyse_all, walk_and_analyse, worker_count
-from repoctx.cache import Cache, is_complete, parsed_from_json
 from repoctx.errors import RepoctxError
-from repoctx.history import start as start_churn
-from repoctx.repo import Repo, RepoFile
-from repoctx.tokens import QWEN35, QwenCounter, TokenCounter, qwen35
+from repoctx.scanning.cache import Cache, is_complete, parsed_from_json
+from repoctx.scanning.history import start as start_churn
+from repoctx.scanning.repo import Repo, RepoFile
+from repoctx.scanning.tokens import QWEN35, QwenCounter, TokenCounter, qwen35
+from repoctx.scanning.walk import (
+    Listing,
+    Skip,
+    SourceFile,
+    WalkOptions,
+    listing,
+    walk,
+    walk_problem,
+)
+from repoctx.scanning.workers import (
+    Job,
+    Outcome,
+    Unreadable,
+    analyse_all,
+    walk_and_analyse,
+    worker_count,
+)
 from repoctx.types import Graph, Problem
-from repoctx.walk import Listing, Skip, SourceFile, WalkOptions, listing, walk, walk_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +292,7 @@ def _is_complete(facts: dict[str, object]) -> bool:
 
 
 def _graph(root: Path, files: dict[str, RepoFile], report: ProgressCallback) -> Graph:
-    from repoctx.graph import build_graph
+    from repoctx.graph.build import build_graph
 
     report(Progress("graph", 0, 1))
     languages = {path: f.language for path, f in files.items()

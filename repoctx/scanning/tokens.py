@@ -160,7 +160,7 @@ def qwen35_ranks() -> dict[bytes, int]:
 
 
 def _ranks_cache_path(ranks_file: Path) -> Path:
-    from repoctx.cache import default_cache_dir
+    from repoctx.scanning.cache import default_cache_dir
 
     info = ranks_file.stat()
     return default_cache_dir() / f"qwen35-ranks-{info.st_size}-{info.st_mtime_ns}.marshal"

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from repoctx.errors import InputError
-from repoctx.languages import language_for_path
+from repoctx.parsing.languages import language_for_path
 from repoctx.types import Problem, Tier
 
 if TYPE_CHECKING:
@@ -211,7 +211,7 @@ def _git_listing(root: Path) -> tuple[list[str], str, Path] | None:
 
 
 def git_output(cwd: Path, *args: str) -> str | None:
-    """git's stdout, or None when it fails or is missing (repoctx.history uses it too)."""
+    """git's stdout, or None when it fails or is missing (repoctx.scanning.history uses it too)."""
     import subprocess
 
     try:

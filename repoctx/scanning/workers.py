@@ -23,13 +23,13 @@ from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from repoctx.cache import parsed_from_json, parsed_to_json
-from repoctx.content import content_hash, decode, defang
-from repoctx.languages import has_grammar
-from repoctx.resolve import reads_definitions
-from repoctx.tokens import QWEN35, TokenCounter, qwen35
+from repoctx.graph.resolve import reads_definitions
+from repoctx.parsing.languages import has_grammar
+from repoctx.scanning.cache import parsed_from_json, parsed_to_json
+from repoctx.scanning.content import content_hash, decode, defang
+from repoctx.scanning.tokens import QWEN35, TokenCounter, qwen35
+from repoctx.scanning.walk import Listing, Skip, SourceFile, WalkOptions, describe, ignore_spec
 from repoctx.types import ParsedFile, Tier
-from repoctx.walk import Listing, Skip, SourceFile, WalkOptions, describe, ignore_spec
 
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
@@ -89,7 +89,7 @@ def analyse_file(job: Job, counter: TokenCounter | None = None, *,
             data = handle.read()
     except OSError as exc:
         return Unreadable(job.path, f"unreadable ({exc.strerror or exc})")
-    from repoctx.parse import parse_source
+    from repoctx.parsing.parse import parse_source
 
     decoded = decode(data)
     grammar = bool(job.language and has_grammar(job.language))

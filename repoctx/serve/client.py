@@ -13,7 +13,7 @@ Why a thin server of our own (serve_http.py) rather than llama-cpp-python's ``ll
   drives :class:`~repoctx.llm.llamacpp.LlamaCppBackend`, which snapshots the recurrent state at
   the end of the packed repo, so a request with the same repo prefix decodes only its tail;
 * state across requests: incremental ingest (issue 9) keeps checkpoints of the repo prefix in
-  the server's memory; :class:`~repoctx.serve_http.ServeApp` is the object that owns them;
+  the server's memory; :class:`~repoctx.serve.http.ServeApp` is the object that owns them;
 * no new dependencies and a fast start: ``llama_cpp.server`` needs FastAPI, uvicorn and
   sse-starlette (only a test extra here); the standard library's threaded HTTP server is
   enough for one user's requests, which the single model serialises anyway.

@@ -40,8 +40,8 @@ from repoctx.llm.base import (
     Text,
     collect,
 )
-from repoctx.serve import SERVER_NAME, ServeState, remove_state, write_state
-from repoctx.serve_openai import options_from, prompt_from, usage
+from repoctx.serve.client import SERVER_NAME, ServeState, remove_state, write_state
+from repoctx.serve.openai import options_from, prompt_from, usage
 
 
 class ClientGone(Exception):

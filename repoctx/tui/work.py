@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from repoctx.ask import Cancelled, Ingest
 from repoctx.llm.base import Done, Event, Text, Thinking
+from repoctx.review.ask import Cancelled, Ingest
 from repoctx.tui.messages import (
     AnswerChunk,
     AnswerEnded,
@@ -32,8 +32,8 @@ from repoctx.tui.messages import (
 )
 
 if TYPE_CHECKING:
-    from repoctx.ask import AskSession
-    from repoctx.scanner import Progress
+    from repoctx.review.ask import AskSession
+    from repoctx.scanning.scan import Progress
     from repoctx.tui.model import Opener
 
 Post = Callable[[Message], object]

@@ -11,10 +11,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from repoctx.resolve.base import PathIndex, ResolveContext, Resolver, effective_kind
+from repoctx.graph.resolve.base import PathIndex, ResolveContext, Resolver, effective_kind
 from repoctx.types import Edge, ImportRef, ParsedFile
 
-# language name (repoctx.languages) → resolver family module
+# language name (repoctx.parsing.languages) → resolver family module
 FAMILIES: dict[str, str] = {
     "python": "python",
     "javascript": "js",
@@ -44,15 +44,15 @@ def reads_definitions(language: str | None) -> bool:
 
 def _factories() -> dict[str, Callable[[ResolveContext], Resolver]]:
     """Family name → resolver class; imported here so that each module stays independent."""
-    from repoctx.resolve.c import CResolver
-    from repoctx.resolve.csharp import CSharpResolver
-    from repoctx.resolve.go import GoResolver
-    from repoctx.resolve.js import JsResolver
-    from repoctx.resolve.jvm import JvmResolver
-    from repoctx.resolve.php import PhpResolver
-    from repoctx.resolve.python import PythonResolver
-    from repoctx.resolve.ruby import RubyResolver
-    from repoctx.resolve.rust import RustResolver
+    from repoctx.graph.resolve.c import CResolver
+    from repoctx.graph.resolve.csharp import CSharpResolver
+    from repoctx.graph.resolve.go import GoResolver
+    from repoctx.graph.resolve.js import JsResolver
+    from repoctx.graph.resolve.jvm import JvmResolver
+    from repoctx.graph.resolve.php import PhpResolver
+    from repoctx.graph.resolve.python import PythonResolver
+    from repoctx.graph.resolve.ruby import RubyResolver
+    from repoctx.graph.resolve.rust import RustResolver
 
     return {
         "python": PythonResolver,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from repoctx.resolve.base import ResolveContext, is_vendored, join, parent_dir
+from repoctx.graph.resolve.base import ResolveContext, is_vendored, join, parent_dir
 from repoctx.types import ImportRef
 
 _FLAGS = ("-I", "-iquote", "-isystem", "/I")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from repoctx.resolve.base import ResolveContext, top_level_names
+from repoctx.graph.resolve.base import ResolveContext, top_level_names
 from repoctx.types import ImportRef
 
 _NAMESPACE = re.compile(r"^[ \t]*namespace[ \t]+([\w.@]+)", re.MULTILINE)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from repoctx.resolve.base import ResolveContext, join, parent_dir
+from repoctx.graph.resolve.base import ResolveContext, join, parent_dir
 from repoctx.types import ImportRef
 
 _MODULE_LINE = re.compile(r"^\s*module\s+\"?([^\s\"]+)\"?", re.MULTILINE)

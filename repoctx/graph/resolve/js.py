@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from repoctx.resolve.base import ResolveContext, join, parent_dir
-from repoctx.resolve.js_config import Package, Packages, PathAliases, TsConfigs
+from repoctx.graph.resolve.base import ResolveContext, join, parent_dir
+from repoctx.graph.resolve.js_config import Package, Packages, PathAliases, TsConfigs
 from repoctx.types import ImportRef
 
 _TS_FIRST = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts", ".json")

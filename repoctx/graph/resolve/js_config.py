@@ -11,7 +11,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
-from repoctx.resolve.base import ResolveContext, join, parent_dir
+from repoctx.graph.resolve.base import ResolveContext, join, parent_dir
 
 _CONFIG_NAMES = ("tsconfig.json", "jsconfig.json")
 _MAX_EXTENDS = 10

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from repoctx.resolve.base import ResolveContext, top_level_names
+from repoctx.graph.resolve.base import ResolveContext, top_level_names
 from repoctx.types import ImportRef
 
 _PACKAGE = re.compile(r"^[ \t]*package[ \t]+([\w.`]+)", re.MULTILINE)

@@ -14,7 +14,13 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from repoctx.resolve.base import ResolveContext, join, parent_dir, prefer_stem, top_level_names
+from repoctx.graph.resolve.base import (
+    ResolveContext,
+    join,
+    parent_dir,
+    prefer_stem,
+    top_level_names,
+)
 from repoctx.types import ImportRef
 
 _NAMESPACE = re.compile(r"^[ \t]*namespace[ \t]+([\w\\]+)[ \t]*[;{]", re.MULTILINE)

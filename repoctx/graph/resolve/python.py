@@ -14,7 +14,7 @@ setup.py, setup.cfg) and every directory that holds a top-level package (an
 
 from __future__ import annotations
 
-from repoctx.resolve.base import PathIndex, ResolveContext, join, parent_dir
+from repoctx.graph.resolve.base import PathIndex, ResolveContext, join, parent_dir
 from repoctx.types import ImportRef
 
 _PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")

@@ -10,7 +10,7 @@ load path only (``require`` never searches the requiring file's directory).
 
 from __future__ import annotations
 
-from repoctx.resolve.base import ResolveContext, join, parent_dir
+from repoctx.graph.resolve.base import ResolveContext, join, parent_dir
 from repoctx.types import ImportRef
 
 _EXTRA_ROOTS = ("test", "spec", "")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import tomllib
 
-from repoctx.resolve.base import ResolveContext, join, parent_dir
+from repoctx.graph.resolve.base import ResolveContext, join, parent_dir
 from repoctx.types import ImportRef
 
 _ROOT_NAMES = ("lib.rs", "main.rs")

@@ -1,7 +1,7 @@
 """The language registry: which files are which language and where their grammar lives.
 
 Languages are data: adding one means a row here, a query file in ``queries/<name>.scm``
-and (for import resolution) a resolver in ``repoctx.resolve``; no parser logic changes.
+and (for import resolution) a resolver in ``repoctx.graph.resolve``; no parser logic changes.
 Grammar modules are the official per-language wheels (``tree-sitter-python`` …), imported
 only when a file of that language is parsed. docs/languages.md describes the query files.
 """
@@ -29,7 +29,7 @@ class Language:
     fallback_markers: tuple[bytes, ...] = ()
     # A word every import form of the query contains, inside the captured statement: when
     # each of its occurrences in a file lies in an import statement at the top level, a
-    # lean parse (imports only) need not match deeper (see repoctx.parse._shallow).
+    # lean parse (imports only) need not match deeper (see repoctx.parsing.parse._shallow).
     import_word: bytes | None = None
 
 

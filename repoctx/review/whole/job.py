@@ -24,14 +24,14 @@ from typing import Any
 
 from repoctx.errors import ModelError
 from repoctx.llm.base import Backend, Event, Stats
-from repoctx.multipack import PackPlan, is_source
-from repoctx.render import Format
-from repoctx.repo import Repo
-from repoctx.whole_merge import Digest, findings_digest, lenient_findings, merge_findings
-from repoctx.whole_merge_pass import MergeEvent, MergePass, MergeStarted
-from repoctx.whole_prompts import Spec, primers
-from repoctx.whole_run import Answer, Clock, Part, Pool, Producer, relay, stream_part
-from repoctx.whole_store import ResultStore
+from repoctx.packing.plan import PackPlan, is_source
+from repoctx.packing.render import Format
+from repoctx.review.whole.merge import Digest, findings_digest, lenient_findings, merge_findings
+from repoctx.review.whole.merge_pass import MergeEvent, MergePass, MergeStarted
+from repoctx.review.whole.prompts import Spec, primers
+from repoctx.review.whole.run import Answer, Clock, Part, Pool, Producer, relay, stream_part
+from repoctx.review.whole.store import ResultStore
+from repoctx.scanning.repo import Repo
 
 DEFAULT_SHARE = 0.5  # review the whole repo when less than this share fits one pack
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from repoctx.errors import ModelError
-from repoctx.review import SEVERITIES, validate_findings
+from repoctx.review.job import SEVERITIES, validate_findings
 
 _SPACE = re.compile(r"\s+")
 _EDGE_PUNCT = ".,;:!?`'\" "

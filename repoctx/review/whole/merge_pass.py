@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass
 
 from repoctx.errors import ModelError
 from repoctx.llm.base import Backend, Done, Event, Stats, Text
-from repoctx.review import prompt_tokens
-from repoctx.whole_merge import MIN_DIGEST_TOKENS, Digest, fit_digests, group_digests
-from repoctx.whole_prompts import Spec, merge_prompt
-from repoctx.whole_run import relay
-from repoctx.whole_store import ResultStore
+from repoctx.review.job import prompt_tokens
+from repoctx.review.whole.merge import MIN_DIGEST_TOKENS, Digest, fit_digests, group_digests
+from repoctx.review.whole.prompts import Spec, merge_prompt
+from repoctx.review.whole.run import relay
+from repoctx.review.whole.store import ResultStore
 
 FIT_TRIES = 5
 

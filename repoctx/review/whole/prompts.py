@@ -19,13 +19,13 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from repoctx.analysis import FUNCTION_KINDS
 from repoctx.llm.base import Message, Options, Prompt
-from repoctx.review import OutputFormat, findings_schema, render_template
-from repoctx.whole_store import result_key
+from repoctx.review.facts import FUNCTION_KINDS
+from repoctx.review.job import OutputFormat, findings_schema, render_template
+from repoctx.review.whole.store import result_key
 
 if TYPE_CHECKING:
-    from repoctx.repo import Repo
+    from repoctx.scanning.repo import Repo
 
 PART_TEMPLATES = ("system_part", "review_part")
 MERGE_TEMPLATES = ("system_merge", "review_merge")

@@ -22,13 +22,13 @@ from typing import TypeVar
 
 from repoctx.errors import RepoctxError
 from repoctx.llm.base import Backend, Done, Event, Options, Prompt, Stats, Text
-from repoctx.multipack import PackPlan, PlannedPack, render_packs
-from repoctx.packer import Pack, PackOverflow
-from repoctx.render import Format
-from repoctx.repo import Repo
-from repoctx.review import prompt_tokens
-from repoctx.secrets import Redaction
-from repoctx.whole_prompts import Spec, part_prompt
+from repoctx.packing.pack import Pack, PackOverflow
+from repoctx.packing.plan import PackPlan, PlannedPack, render_packs
+from repoctx.packing.redact import Redaction
+from repoctx.packing.render import Format
+from repoctx.review.job import prompt_tokens
+from repoctx.review.whole.prompts import Spec, part_prompt
+from repoctx.scanning.repo import Repo
 
 T = TypeVar("T")
 
