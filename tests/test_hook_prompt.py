@@ -11,7 +11,7 @@ from repoctx.api import scan
 from repoctx.hook.git import open_repo, read_staged, unified_diff
 from repoctx.hook.job import staged_texts
 from repoctx.hook.prompt import JSON_NOTE, build_request
-from repoctx.hook.run import Settings
+from repoctx.hook.settings import Settings
 from repoctx.llm.base import Options, Prompt
 from repoctx.scanning.repo import Repo
 

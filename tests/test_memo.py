@@ -12,8 +12,9 @@ import git
 import pytest
 from conftest import RepoFactory
 
-from repoctx import api, memo
+from repoctx import api
 from repoctx.cli import main
+from repoctx.scanning import memo
 
 FILES = {
     "app/__init__.py": "",

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from repoctx import __version__
+from repoctx._version import __version__
 from repoctx.cli._stages import install as install_stage_trace
 from repoctx.errors import RepoctxError
 

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from repoctx.cli._review_render import report_redactions
 from repoctx.errors import InputError, ModelError
 
 if TYPE_CHECKING:
@@ -211,8 +212,6 @@ def review_whole_cli(args: argparse.Namespace, repo: Repo, choice: Choice, backe
                          "with --interrupt_requests False") from exc
     finally:
         store.close()
-    from repoctx.cli.review import report_redactions
-
     report_redactions(view.redactions, warn)
     return view.finish(args, backend.name)
 

@@ -12,6 +12,7 @@ import argparse
 import time
 from typing import TYPE_CHECKING
 
+from repoctx.cli._review_render import emit_document
 from repoctx.llm.base import Event, PrefillProgress, Text, Thinking
 from repoctx.review.whole.job import (
     PartEvent,
@@ -143,8 +144,6 @@ class WholeView:
 
     def finish(self, args: argparse.Namespace, model: str) -> int:
         """Footer, the JSON/SARIF document, and the exit status (3: something was missed)."""
-        from repoctx.cli.review import emit_document
-
         report = self.report
         self.renderer.footer(self._footer(report))
         if report.document is not None:

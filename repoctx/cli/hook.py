@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from repoctx.hook.run import Outcome, Settings
+    from repoctx.hook.settings import Outcome, Settings
 
 SEVERITIES = ("never", "high", "medium", "low", "info")
 MESSAGE_CHARS = 160

@@ -10,12 +10,11 @@ been produced.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from repoctx.cli._common import add_pack_arguments, add_repo_arguments
+from repoctx.cli._review_render import emit_document, report_redactions
 from repoctx.cli._review_whole import add_whole_arguments
 from repoctx.packing.policy import NO_REDACT_HELP
 
@@ -177,13 +176,6 @@ def redaction_for(args: argparse.Namespace, server: str | None, warn: Any) -> bo
     return redact
 
 
-def report_redactions(redactions: Any, warn: Any) -> None:
-    if redactions:
-        files = len({r.path for r in redactions})
-        warn(f"redacted {len(redactions)} secret(s) in {files} file(s) before sending "
-             "the repository to the model")
-
-
 def _max_tokens(args: argparse.Namespace, plain: bool) -> int:
     return int(args.max_tokens or (768 if plain else 4096))
 
@@ -234,23 +226,3 @@ def _emit_structured(args: argparse.Namespace, answer: str, model: str, plain: b
     from repoctx.review.job import parse_findings
 
     return emit_document(args, parse_findings(answer), model, plain)
-
-
-def emit_document(args: argparse.Namespace, doc: dict[str, Any], model: str, plain: bool) -> int:
-    """Print (and ``--output``) a findings document as JSON or SARIF."""
-    from repoctx import __version__
-    from repoctx.llm.fallback import BANNER
-    from repoctx.review.job import to_sarif
-
-    if plain:
-        doc["summary"] = f"{BANNER}\n\n{doc['summary']}"
-    out = doc if args.out_format == "json" else to_sarif(doc, tool_version=__version__, model=model)
-    text = json.dumps(out, indent=2, ensure_ascii=False) + "\n"
-    sys.stdout.write(text)
-    sys.stdout.flush()
-    if args.output:
-        from repoctx.cli._common import write_atomic
-
-        write_atomic(Path(args.output), text)
-        args.output = None  # written: run()'s finally must not overwrite it with Markdown
-    return 0

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from repoctx.errors import RepoctxError
 from repoctx.hook.git import StagedChange, staged_bytes, unified_diff
 from repoctx.hook.prompt import DEFAULT_BUDGET, PLAIN_BUDGET, answer_tokens
-from repoctx.hook.run import Outcome, Settings, Target
+from repoctx.hook.settings import SEVERITY_RANK, Outcome, Settings, Target
 
 if TYPE_CHECKING:
     import git
@@ -238,7 +238,6 @@ def staged_texts(repo: git.Repo, change: StagedChange) -> dict[str, bytes]:
 
 def tidy(findings: Sequence[Mapping[str, Any]], limit: int) -> list[dict[str, Any]]:
     """Valid findings only, ordered by file then line, at most ``limit`` (worst kept first)."""
-    from repoctx.hook.run import SEVERITY_RANK
     from repoctx.review.job import validate_findings
 
     good = [dict(f) for f in findings

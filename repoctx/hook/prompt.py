@@ -19,7 +19,7 @@ from repoctx.hook.git import ChangedFile, StagedChange, new_line_ranges
 from repoctx.scanning.repo import Repo
 
 if TYPE_CHECKING:
-    from repoctx.hook.run import Settings
+    from repoctx.hook.settings import Settings
     from repoctx.llm.base import Options, Prompt
     from repoctx.types import Definition
 

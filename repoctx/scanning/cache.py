@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from repoctx import __version__
+from repoctx._version import __version__
 from repoctx.types import Definition, ImportRef, ParsedFile
 
 SCHEMA = 1

@@ -30,7 +30,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from repoctx import __version__
+from repoctx._version import __version__
 from repoctx.scanning.content import content_hash
 from repoctx.scanning.walk import Listing, WalkOptions
 

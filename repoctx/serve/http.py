@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from repoctx import __version__
+from repoctx._version import __version__
 from repoctx.errors import RepoctxError
 from repoctx.llm.base import (
     Backend,

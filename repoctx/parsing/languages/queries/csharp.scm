@@ -1,5 +1,5 @@
 ; C# — imports, definitions, skeleton.
-; Capture vocabulary: docs/languages.md (and the repoctx.parse docstring).
+; Capture vocabulary: docs/languages.md (and the repoctx.parsing.parse docstring).
 
 ; ---- imports ---------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 ; Rust — imports, definitions, skeleton.
-; Capture vocabulary: docs/languages.md (and the repoctx.parse docstring).
+; Capture vocabulary: docs/languages.md (and the repoctx.parsing.parse docstring).
 ; No @scope.function: a `use` inside a fn is still a compile-time, module-level dependency.
 
 ; ---- imports ---------------------------------------------------------------

@@ -1,5 +1,5 @@
 ; TypeScript — imports, scopes, definitions, skeleton. tsx.scm inherits this file.
-; Capture vocabulary: docs/languages.md (and the repoctx.parse docstring).
+; Capture vocabulary: docs/languages.md (and the repoctx.parsing.parse docstring).
 ; When two patterns give the same statement different kinds, the later pattern wins.
 
 ; ---- imports ---------------------------------------------------------------
