@@ -1,6 +1,6 @@
 """``repoctx serve``: keep one model loaded for every commit, review and TUI session.
 
-Import-light (argparse only); the server itself is repoctx/serve/client.py and serve_http.py.
+Import-light (argparse only); the server itself is repoctx/serve/ (http.py, client.py).
 ``--status`` and ``--stop`` act on the server this user started (found by its state file).
 """
 

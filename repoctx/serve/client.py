@@ -6,7 +6,7 @@ requests on 127.0.0.1. The hook finds it without configuration; other commands r
 ``--server URL`` or ``REPOCTX_SERVER`` (the URL is fixed by default), or through
 :func:`find_running`, the public way to discover it.
 
-Why a thin server of our own (serve_http.py) rather than llama-cpp-python's ``llama_cpp.server``:
+Why a thin server of our own (http.py) rather than llama-cpp-python's ``llama_cpp.server``:
 
 * the prefix snapshot (DESIGN.md §4): llama-cpp-python re-reads the whole prompt of a hybrid
   model (Qwen 3.5) on every request, because the DeltaNet state cannot be rolled back; ours

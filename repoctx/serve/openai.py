@@ -1,6 +1,6 @@
 """OpenAI request bodies to repoctx's prompts and options, and stats back to ``usage``.
 
-Kept apart from the HTTP handling (serve_http.py) so the mapping can be read and tested on
+Kept apart from the HTTP handling (http.py) so the mapping can be read and tested on
 its own: which message is the reusable prefix, which defaults a plain model gets.
 """
 
