@@ -18,6 +18,7 @@ __all__ = ["Repo", "__version__", "pack", "scan"]
 
 def __getattr__(name: str) -> Any:
     if name in {"Repo", "pack", "scan"}:
+        # lazy: `import repoctx` stays cheap (api loads the pipeline)
         from repoctx import api
 
         return getattr(api, name)

@@ -18,10 +18,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from repoctx.api import scan
 from repoctx.errors import RepoctxError
 from repoctx.hook.git import StagedChange, staged_bytes, unified_diff
-from repoctx.hook.prompt import DEFAULT_BUDGET, PLAIN_BUDGET, answer_tokens
+from repoctx.hook.prompt import DEFAULT_BUDGET, PLAIN_BUDGET, answer_tokens, build_request
 from repoctx.hook.settings import SEVERITY_RANK, Outcome, Settings, Target
+from repoctx.llm.base import Done, PrefillProgress, Text
+from repoctx.llm.discover import Choice
+from repoctx.llm.open import open_backend
+from repoctx.review.job import validate_findings
+from repoctx.scanning.cache import Cache
 
 if TYPE_CHECKING:
     import git
@@ -112,8 +118,6 @@ class Job:
 
     def _request(self, repo: Repo, backend: Backend,
                  diff: str) -> tuple[Prompt, Options, str | None]:  # fmt: skip
-        from repoctx.hook.prompt import build_request
-
         plain = self.target.plain or not getattr(backend, "has_chat_template", True)
         texts = staged_texts(self.git, self.change)
         return build_request(repo, self.change, diff, texts, backend.count_tokens,
@@ -122,8 +126,6 @@ class Job:
                              DEFAULT_BUDGET)  # fmt: skip
 
     def _ask(self, backend: Backend, prompt: Prompt, options: Options) -> Outcome:
-        from repoctx.llm.base import Done, PrefillProgress, Text
-
         began = time.monotonic()
         first: float | None = None
         events = backend.stream(prompt, options)
@@ -155,8 +157,6 @@ class Job:
         which strict ``json.loads`` (and so review.parse_findings) rejects; and a cut-off
         answer still holds the findings completed before the cut.
         """
-        from repoctx.review.job import validate_findings
-
         try:
             doc = json.loads(text, strict=False)
         except ValueError:
@@ -191,9 +191,6 @@ class _Loader(threading.Thread):
         self.elapsed = time.monotonic() - began
 
     def _open(self) -> Backend:
-        from repoctx.llm.discover import Choice
-        from repoctx.llm.open import open_backend
-
         choice = self.target.choice or Choice(None, self.target.server, self.target.via)
         budget = self.settings.budget or DEFAULT_BUDGET
         backend, _sizing = open_backend(choice, budget=budget,
@@ -210,9 +207,6 @@ class _Loader(threading.Thread):
 
 
 def _scan(change: StagedChange) -> Repo:
-    from repoctx.api import scan
-    from repoctx.scanning.cache import Cache
-
     cache = Cache()
     try:
         return scan(change.root, cache=cache)
@@ -238,8 +232,6 @@ def staged_texts(repo: git.Repo, change: StagedChange) -> dict[str, bytes]:
 
 def tidy(findings: Sequence[Mapping[str, Any]], limit: int) -> list[dict[str, Any]]:
     """Valid findings only, ordered by file then line, at most ``limit`` (worst kept first)."""
-    from repoctx.review.job import validate_findings
-
     good = [dict(f) for f in findings
             if not validate_findings({"findings": [f], "summary": ""})]  # fmt: skip
     worst_first = sorted(good, key=lambda f: -SEVERITY_RANK[f["severity"]])[:limit]

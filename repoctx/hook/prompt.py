@@ -14,8 +14,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from repoctx.api import pack
 from repoctx.errors import InputError
+from repoctx.graph.build import dependents
 from repoctx.hook.git import ChangedFile, StagedChange, new_line_ranges
+from repoctx.llm.base import Message, Options, Prompt
+from repoctx.packing.policy import fence_for, prepare_diff
+from repoctx.review.facts import is_test_path
+from repoctx.review.job import build_prompt, findings_schema
+from repoctx.scanning.content import content_hash, decode, defang
 from repoctx.scanning.repo import Repo
 
 if TYPE_CHECKING:
@@ -57,8 +64,6 @@ class _StagedRepo(Repo):
 
 def staged_view(repo: Repo, texts: Mapping[str, bytes]) -> Repo:
     """``repo`` with ``texts`` (path → staged bytes) replacing the working-tree content."""
-    from repoctx.scanning.content import content_hash, decode, defang
-
     files = dict(repo.files)
     decoded: dict[str, str] = {}
     for path, data in texts.items():
@@ -81,10 +86,6 @@ def build_request(
     default_budget: int,
 ) -> tuple[Prompt, Options, str | None]:  # fmt: skip
     """The prompt and options, or (…, a one-line reason) when the change cannot fit."""
-    from repoctx.llm.base import Options
-    from repoctx.packing.policy import prepare_diff
-    from repoctx.review.job import findings_schema
-
     max_tokens = answer_tokens(settings)
     facts = change_facts(repo, change, new_line_ranges(diff))
     diff, _ = prepare_diff(diff, redact_secrets=not settings.no_redact)  # the pack's rules
@@ -118,18 +119,12 @@ def build_request(
 
 
 def _pack(view: Repo, budget: int, focus: list[str], plain: bool, *, redact: bool) -> str:
-    from repoctx.api import pack
-
     return pack(view, budget, focus=focus, fmt="markdown" if plain else "qwen",
                 redact_secrets=redact).text
 
 
 def _prompt(pack_text: str, repo: Repo, diff: str, facts: str, settings: Settings,
             plain: bool) -> Prompt:  # fmt: skip
-    from repoctx.llm.base import Message, Prompt
-    from repoctx.packing.policy import fence_for
-    from repoctx.review.job import build_prompt
-
     prompt = build_prompt(pack_text, repo.name, "refactor", plain=plain, diff=diff,
                           fence=fence_for(diff), facts_markdown=facts,
                           max_suggestions=settings.max_suggestions)  # fmt: skip
@@ -144,9 +139,6 @@ def _prompt(pack_text: str, repo: Repo, diff: str, facts: str, settings: Setting
 def change_facts(repo: Repo, change: StagedChange, ranges: Mapping[str, list[tuple[int, int]]],
                  limit: int = 20) -> str:  # fmt: skip
     """Exact facts about the change the model should weigh: reach, touched code, tests."""
-    from repoctx.graph.build import dependents
-    from repoctx.review.facts import is_test_path
-
     users = dependents(repo.graph)
     lines = ["Facts about the staged change (exact, computed by repoctx):"]
     for changed in change.files[:limit]:

@@ -59,6 +59,7 @@ def find_target(root: Path, settings: Settings, env: Mapping[str, str]) -> Targe
     running ``repoctx serve`` (unless ``--model`` was given: the user asked for that file);
     then a local GGUF, if this machine can run it now.
     """
+    # start-up: the hook runs on every commit; each step imports only what it needs
     from repoctx.llm.discover import choose, configured
     from repoctx.serve.client import find_running, health, is_fallback_file
 
@@ -89,6 +90,7 @@ def machine_skip(choice: Choice, device: DeviceInfo | None = None) -> str | None
     """No GPU for a large model, or a GPU too busy to hold it: say so instead of crawling."""
     candidate = choice.candidate
     assert candidate is not None
+    # start-up: NVML and the planner only once a local model is in question
     from repoctx.budget import detect, plan
 
     device = device or detect()
@@ -114,6 +116,7 @@ def machine_skip(choice: Choice, device: DeviceInfo | None = None) -> str | None
 
 def check(cwd: Path, env: Mapping[str, str]) -> Any:
     """Stages 2–3: a one-line skip reason, or (git repo, staged change) to work on."""
+    # start-up: gitpython only after the environment's switches
     from repoctx.hook.git import in_progress, open_repo, read_staged
 
     try:
@@ -160,6 +163,7 @@ def run(cwd: Path, cli: Mapping[str, Any], env: Mapping[str, str] | None = None,
     target = why or find_target(change.root, settings, env)
     if isinstance(target, str):
         return Outcome("skipped", target, staged_files=len(change.files)), settings
+    # start-up: the review's modules only once there is something to review
     from repoctx.packing.policy import redact_secrets
 
     redact_secrets(settings.no_redact, target.server)  # --no-redact to a remote server: exit 2

@@ -42,6 +42,7 @@ class Settings:
 def load_settings(root: Path | None, cli: Mapping[str, Any],
                   env: Mapping[str, str] | None = None) -> Settings:  # fmt: skip
     """Merge the CLI's explicit values (None = not given) over the config files' hook tables."""
+    # start-up: the config files are read only once something is staged
     from repoctx.llm.discover import config_settings
 
     values: dict[str, Any] = {}

@@ -65,6 +65,7 @@ def describe(found: Found) -> Candidate:
     size = sum(_size(p) for p in found.files)
     arch, label = "", ""
     try:
+        # imports repoctx.budget: kept off the hook's path until a header is read
         from repoctx.budget.gguf_meta import read_header
 
         kv = read_header(found.path).kv

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from repoctx.budget import BudgetPlan
+from repoctx.budget import BudgetPlan, detect
+from repoctx.budget.footprint import Footprint
 from repoctx.budget.gpu import MiB
 
 DECODE_TOKENS = 64
@@ -98,6 +99,7 @@ def measure(
 
 def load_for_plan(model: Path, plan: BudgetPlan) -> Any:
     """A LlamaCppBackend configured exactly as the plan says (context, ubatch, KV type)."""
+    # llama.cpp loads only when the measured run starts
     from repoctx.llm.llamacpp import LlamaCppBackend
     from repoctx.llm.runtime import LoadSettings
 
@@ -117,6 +119,7 @@ def measure_loaded(
     request_tokens: int = 16_384,
 ) -> Report:
     """The measured part of ``measure`` on an already loaded backend."""
+    # llama.cpp loads only when the measured run starts
     from repoctx.llm.runtime import recent_log
 
     report = Report(system_facts(), plan, _predicted(plan))
@@ -192,8 +195,6 @@ def _predicted(plan: BudgetPlan) -> int:
     for row in plan.rows:
         if row.n_ctx == plan.n_ctx:
             return row.total_bytes
-    from repoctx.budget.footprint import Footprint
-
     if plan.model is None:
         return 0
     footprint = Footprint(plan.model, plan.device, plan.n_seq_max, False)
@@ -237,8 +238,6 @@ def _delta(now: int | None, baseline: int | None) -> int | None:
 
 
 def _device_names() -> tuple[str, ...]:
-    from repoctx.budget import detect
-
     return tuple(d.name for d in detect().devices)
 
 

@@ -12,9 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from repoctx.budget import plan_for_model
+from repoctx.budget.gguf_meta import read_gguf
 from repoctx.llm.base import Backend
 from repoctx.llm.discover import Choice
 from repoctx.llm.fallback import FALLBACK_MAX_CTX, FALLBACK_NAME, fallback_model_path
+from repoctx.llm.openai_compat import OpenAICompatBackend
+from repoctx.llm.prefix_states import StateStore
 
 PROMPT_OVERHEAD = 1024  # instructions, static facts and template tokens around the pack
 FALLBACK_AUTO_CTX = 8192
@@ -52,11 +56,10 @@ def open_backend(
     or 600 s).
     """
     if choice.server is not None:
-        from repoctx.llm.openai_compat import OpenAICompatBackend
-
         backend = OpenAICompatBackend(choice.server, timeout_s=timeout_s)
         cap = backend.context_length
         return backend, size_context(budget, max_tokens, cap=cap, auto_ctx=cap)
+    # llama.cpp loads only when a local model is opened
     from repoctx.llm.llamacpp import LlamaCppBackend
     from repoctx.llm.runtime import LoadSettings
 
@@ -68,8 +71,6 @@ def open_backend(
         sizing = _planned(path, budget, max_tokens, kv_type) or size_context(
             budget, max_tokens, cap=_n_ctx_train(path), auto_ctx=GGUF_AUTO_CTX
         )
-    from repoctx.llm.prefix_states import StateStore
-
     settings = LoadSettings(
         n_ctx=sizing.n_ctx, n_ubatch=sizing.n_ubatch, type_k=kv_type, type_v=kv_type
     )
@@ -82,8 +83,6 @@ def open_backend(
 
 def _n_ctx_train(path: Path) -> int:
     try:
-        from repoctx.budget.gguf_meta import read_gguf
-
         kv = read_gguf(path).kv
         arch = str(kv.get("general.architecture", ""))
         return int(kv.get(f"{arch}.context_length", GGUF_AUTO_CTX))
@@ -96,8 +95,6 @@ def _planned(path: Path, budget: int | None, max_tokens: int, kv_type: str) -> S
     if budget is not None:
         return None
     try:
-        from repoctx.budget import plan_for_model
-
         plan = plan_for_model(path, kv_type=kv_type, reserve_answer=max_tokens + PROMPT_OVERHEAD)
     except Exception:  # header unreadable or no device info: defaults, llama.cpp says why
         return None

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from repoctx.scanning.cache import default_cache_dir
+
 MAGIC = b"RCSTATE1"
 STATE_DIR = "states"
 SUFFIX = ".state"
@@ -101,8 +103,6 @@ class StateStore:
 
     @classmethod
     def default(cls, env: Mapping[str, str] | None = None) -> StateStore:
-        from repoctx.scanning.cache import default_cache_dir
-
         return cls(default_cache_dir() / STATE_DIR, cap_from_env(env))
 
     # ------------------------------------------------------------------ reading

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from repoctx.errors import InputError
 from repoctx.packing.redact import Redaction, redact
+from repoctx.scanning.content import defang
 
 NO_REDACT_HELP = (
     "keep secrets in what the model reads (for a model on this machine only: refused for a "
@@ -110,8 +111,6 @@ def _bypassed(host: str, no_proxy: str) -> bool:
 
 def prepare_diff(diff: str, *, redact_secrets: bool = True) -> tuple[str, list[Redaction]]:
     """A staged diff as it may go into a prompt: control tokens defanged, secrets redacted."""
-    from repoctx.scanning.content import defang
-
     text = defang(diff)
     return redact_diff(text) if redact_secrets else (text, [])
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from repoctx.api import pack
 from repoctx.atomic import write_text_atomic
 from repoctx.errors import ModelError, RepoctxError
 from repoctx.llm.base import (
@@ -32,6 +33,7 @@ from repoctx.llm.base import (
     Text,
     Thinking,
 )
+from repoctx.review.job import render_template
 
 if TYPE_CHECKING:
     from repoctx.packing.pack import Pack
@@ -181,8 +183,6 @@ class AskSession:
         return packed
 
     def _fitted(self) -> tuple[Pack, str]:
-        from repoctx.api import pack
-
         budget = self.budget
         for _ in range(FIT_TRIES):
             packed = pack(
@@ -356,8 +356,6 @@ def _forget_state(backend: Backend) -> None:
 
 
 def _render(name: str, **variables: object) -> str:
-    from repoctx.review.job import render_template
-
     return render_template(name, **variables)
 
 

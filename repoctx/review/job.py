@@ -14,6 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
+from repoctx.api import pack
 from repoctx.errors import InputError, ModelError
 from repoctx.llm.base import Message, Options, Prompt
 from repoctx.review.facts import StaticFacts, facts_for_repo
@@ -205,8 +206,6 @@ def prepare_review(
 
     ``redact_secrets`` is False only where :func:`repoctx.packing.policy.redact_secrets` allowed it.
     """
-    from repoctx.api import pack
-
     packed = pack(repo, budget, focus=focus, fmt="markdown" if plain else "qwen",
                   redact_secrets=redact_secrets)
     facts = facts or facts_for_repo(repo)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from repoctx._version import __version__
+from repoctx.parsing.languages import LANGUAGES
 from repoctx.types import Definition, ImportRef, ParsedFile
 
 SCHEMA = 1
@@ -65,9 +66,8 @@ def analysis_version() -> str:
             digest.update(entry.name.encode() + entry.read_bytes())
     from importlib import metadata  # ~13 ms to import: not on a recalled pack's path
 
-    from repoctx.parsing.languages import LANGUAGES  # the grammar wheels we load, by name: reading
-    # every installed distribution's metadata instead cost ~0.1 s on each start-up
-
+    # the grammar wheels we load, by name: reading every installed distribution's metadata
+    # instead cost ~0.1 s on each start-up
     names = {"repoctx", "tree-sitter"} | {
         lang.grammar_module.replace("_", "-") for lang in LANGUAGES if lang.grammar_module
     }

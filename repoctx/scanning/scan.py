@@ -14,6 +14,7 @@ from pathlib import Path
 
 from repoctx import stages
 from repoctx.errors import RepoctxError
+from repoctx.graph.build import build_graph
 from repoctx.scanning.cache import Cache, is_complete, parsed_from_json
 from repoctx.scanning.history import start as start_churn
 from repoctx.scanning.repo import Repo, RepoFile
@@ -292,8 +293,6 @@ def _is_complete(facts: dict[str, object]) -> bool:
 
 
 def _graph(root: Path, files: dict[str, RepoFile], report: ProgressCallback) -> Graph:
-    from repoctx.graph.build import build_graph
-
     report(Progress("graph", 0, 1))
     languages = {path: f.language for path, f in files.items()
                  if not (f.skip and f.skip.tier == "excluded")}

@@ -29,6 +29,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from repoctx.scanning.cache import default_cache_dir
+
 if TYPE_CHECKING:
     import tiktoken
 
@@ -160,8 +162,6 @@ def qwen35_ranks() -> dict[bytes, int]:
 
 
 def _ranks_cache_path(ranks_file: Path) -> Path:
-    from repoctx.scanning.cache import default_cache_dir
-
     info = ranks_file.stat()
     return default_cache_dir() / f"qwen35-ranks-{info.st_size}-{info.st_mtime_ns}.marshal"
 

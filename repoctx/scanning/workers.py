@@ -89,6 +89,7 @@ def analyse_file(job: Job, counter: TokenCounter | None = None, *,
             data = handle.read()
     except OSError as exc:
         return Unreadable(job.path, f"unreadable ({exc.strerror or exc})")
+    # tree-sitter loads only when a file is parsed (a warm scan parses none)
     from repoctx.parsing.parse import parse_source
 
     decoded = decode(data)

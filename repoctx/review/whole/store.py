@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from repoctx.scanning.cache import open_sqlite
+from repoctx.scanning.cache import default_cache_dir, open_sqlite
 
 SCHEMA = "1"
 FILE_NAME = "whole_reviews.sqlite"
@@ -55,8 +55,6 @@ class ResultStore:
                  read: bool = True, max_entries: int = MAX_ENTRIES,
                  max_bytes: int = MAX_BYTES) -> None:
         if directory is None:
-            from repoctx.scanning.cache import default_cache_dir
-
             directory = default_cache_dir()
         self.path = directory / FILE_NAME
         self.max_entries, self.max_bytes = max_entries, max_bytes
