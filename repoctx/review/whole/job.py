@@ -1,4 +1,4 @@
-"""whole: review a repository larger than one context — every source file in full text, one
+"""job: review a repository larger than one context — every source file in full text, one
 pack at a time, then one merged report.
 
 The plan (``multipack.plan_packs``) cuts the dependency order into packs that each fit the

@@ -1,4 +1,4 @@
-"""whole_store: per-pack review results of a whole-repo review, so a re-run resumes.
+"""store: per-pack review results of a whole-repo review, so a re-run resumes.
 
 A whole review of a large repository is dozens of model calls of minutes each; an interrupted
 run, or a re-run after editing a few files, should only redo the packs whose text changed.
