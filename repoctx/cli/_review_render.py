@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from repoctx._version import __version__
+from repoctx.cli._common import write_atomic
 from repoctx.llm.base import PrefillProgress
 
 REVIEW_HEADING = "## Model review\n\n"
@@ -192,7 +194,6 @@ def report_redactions(redactions: Any, warn: Any) -> None:
 
 def emit_document(args: argparse.Namespace, doc: dict[str, Any], model: str, plain: bool) -> int:
     """Print (and ``--output``) a findings document as JSON or SARIF."""
-    from repoctx._version import __version__
     from repoctx.llm.fallback import BANNER
     from repoctx.review.job import to_sarif
 
@@ -203,8 +204,6 @@ def emit_document(args: argparse.Namespace, doc: dict[str, Any], model: str, pla
     sys.stdout.write(text)
     sys.stdout.flush()
     if args.output:
-        from repoctx.cli._common import write_atomic
-
         write_atomic(Path(args.output), text)
         args.output = None  # written: run()'s finally must not overwrite it with Markdown
     return 0

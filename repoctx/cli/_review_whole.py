@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from repoctx.cli._common import parse_budget, warn
 from repoctx.cli._review_render import report_redactions
 from repoctx.errors import InputError, ModelError
 
@@ -71,8 +72,6 @@ def wanted(args: argparse.Namespace, repo: Repo, budget: int, *, fallback: bool 
     if not needs_whole(repo, budget, settings(args, repo.root)[0]):
         return False
     if fallback:
-        from repoctx.cli._common import warn
-
         warn("the repository is larger than the fallback model's context: reviewing its most "
              "relevant part (--whole reviews all of it, pack by pack)")
         return False
@@ -81,7 +80,6 @@ def wanted(args: argparse.Namespace, repo: Repo, budget: int, *, fallback: bool 
 
 def planned_budget(args: argparse.Namespace, choice: Choice, max_tokens: int) -> int:
     """The pack budget a review would use, without loading a model (``--plan``)."""
-    from repoctx.cli._common import parse_budget
     from repoctx.llm.fallback import FALLBACK_MAX_CTX
     from repoctx.llm.open import FALLBACK_AUTO_CTX, GGUF_AUTO_CTX, PROMPT_OVERHEAD, size_context
 
@@ -176,8 +174,7 @@ def model_identity(backend: Backend, kv_type: str) -> str:
 def review_whole_cli(args: argparse.Namespace, repo: Repo, choice: Choice, backend: Backend,
                      budget: int, options: Options, renderer: Renderer,
                      facts_markdown: str, focus: list[str]) -> int:
-    from repoctx.cli._common import warn
-    from repoctx.cli._whole_view import WholeView
+    from repoctx.cli._whole_view import WholeView  # imports the whole-review core
     from repoctx.packing.plan import plan_packs
     from repoctx.review.whole.job import Job, review_whole
     from repoctx.review.whole.prompts import Spec

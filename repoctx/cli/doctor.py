@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from repoctx.cli._common import warn
+from repoctx.cli._common import parse_budget, warn
 
 DEFAULT_DEPTHS = "8k,32k,64k"
 
@@ -34,7 +34,6 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from repoctx.budget import plan
-    from repoctx.cli._common import parse_budget
     from repoctx.llm.discover import choose
     from repoctx.llm.doctor import measure, system_facts
     from repoctx.llm.fallback import fallback_model_path
@@ -61,8 +60,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _tokens(text: str) -> int:
-    from repoctx.cli._common import parse_budget
-
     value = parse_budget(text.strip())
     assert value is not None
     return value

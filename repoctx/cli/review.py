@@ -13,10 +13,18 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from repoctx.cli._common import add_pack_arguments, add_repo_arguments
-from repoctx.cli._review_render import emit_document, report_redactions
-from repoctx.cli._review_whole import add_whole_arguments
-from repoctx.packing.policy import NO_REDACT_HELP
+from repoctx.cli._common import (
+    add_pack_arguments,
+    add_repo_arguments,
+    focus_paths,
+    parse_budget,
+    scan_repo,
+    warn,
+    write_atomic,
+)
+from repoctx.cli._review_render import Renderer, emit_document, report_redactions
+from repoctx.cli._review_whole import add_whole_arguments, print_plan, review_whole_cli, wanted
+from repoctx.packing.policy import NO_REDACT_HELP, NO_REDACT_WARNING, redact_secrets
 
 if TYPE_CHECKING:
     from repoctx.cli._review_render import Renderer
@@ -77,8 +85,6 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import llama_cpp  # noqa: F401  (before numpy: see repoctx/llm/runtime.py)
 
-    from repoctx.cli._common import focus_paths, scan_repo, warn
-    from repoctx.cli._review_render import Renderer
     from repoctx.llm.discover import choose
     from repoctx.llm.fallback import BANNER
     from repoctx.review.facts import facts_for_repo
@@ -87,8 +93,6 @@ def run(args: argparse.Namespace) -> int:
     focus = focus_paths(repo, args.focus)
     choice = _prefer_running_serve(args, choose(repo.root, model=args.model, server=args.server))
     if args.plan:  # the whole-repo plan only: no model is loaded or asked
-        from repoctx.cli._review_whole import print_plan
-
         return print_plan(args, repo, choice, _max_tokens(args, choice.is_fallback))
     facts = facts_for_repo(repo)
     args.redact = redaction_for(args, choice.server, warn)
@@ -102,14 +106,11 @@ def run(args: argparse.Namespace) -> int:
     finally:
         renderer.close()
         if args.output:
-            from repoctx.cli._common import write_atomic
-
             write_atomic(Path(args.output), renderer.document())
 
 
 def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, choice: Any,
             renderer: Renderer, warn: Any) -> int:  # fmt: skip
-    from repoctx.cli._common import parse_budget
     from repoctx.llm.base import Options
     from repoctx.llm.open import open_backend
     from repoctx.review.job import prepare_fitted
@@ -126,8 +127,6 @@ def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, c
                           temperature=0.0 if greedy else 0.6,
                           repeat_penalty=1.15 if greedy else 1.0)  # fmt: skip
         if whole_wanted(args, repo, sizing.pack_budget, fallback=plain):
-            from repoctx.cli._review_whole import review_whole_cli
-
             return review_whole_cli(args, repo, choice, backend, sizing.pack_budget, options,
                                     renderer, facts.to_markdown(), focus)
         prepared = prepare_fitted(
@@ -168,8 +167,6 @@ def _prefer_running_serve(args: argparse.Namespace, choice: Choice) -> Choice:
 
 def redaction_for(args: argparse.Namespace, server: str | None, warn: Any) -> bool:
     """Redact unless ``--no-redact`` for a model on this machine (refused for others)."""
-    from repoctx.packing.policy import NO_REDACT_WARNING, redact_secrets
-
     redact = redact_secrets(getattr(args, "no_redact", False), server)
     if not redact:
         warn(NO_REDACT_WARNING)
@@ -182,8 +179,6 @@ def _max_tokens(args: argparse.Namespace, plain: bool) -> int:
 
 def whole_wanted(args: argparse.Namespace, repo: Any, budget: int, *,
                  fallback: bool = False) -> bool:
-    from repoctx.cli._review_whole import wanted
-
     return wanted(args, repo, budget, fallback=fallback)
 
 

@@ -13,6 +13,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from repoctx.cli._common import warn
+from repoctx.errors import InputError
+
 if TYPE_CHECKING:
     from repoctx.llm.discover import Choice
 
@@ -60,8 +63,6 @@ def run(args: argparse.Namespace) -> int:
     if args.stop:
         return _stop(running)
     if running is not None and args.port in (0, int(running.url.rsplit(":", 1)[1])):
-        from repoctx.errors import InputError
-
         raise InputError(f"repoctx serve already runs at {running.url} (pid {running.pid}): "
                          "`repoctx serve --stop` first, or pick another --port")  # fmt: skip
     return _serve(args)
@@ -70,8 +71,6 @@ def run(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import llama_cpp  # noqa: F401  (before numpy: see repoctx/llm/runtime.py)
 
-    from repoctx.cli._common import warn
-    from repoctx.errors import InputError
     from repoctx.llm.fallback import BANNER
     from repoctx.llm.open import PROMPT_OVERHEAD, open_backend
     from repoctx.serve.client import is_fallback_file
@@ -111,7 +110,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _choice(model: str | None) -> Choice:
     """The model to load; a configured *server* is not something serve can load."""
-    from repoctx.cli._common import warn
     from repoctx.llm.discover import Choice, choose, discover, rank
 
     root = Path.cwd()

@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from repoctx.cli._common import parse_budget
 from repoctx.errors import InputError
-from repoctx.packing.policy import NO_REDACT_HELP
+from repoctx.packing.policy import NO_REDACT_HELP, NO_REDACT_WARNING, redact_secrets
 
 KV_TYPES = ("f16", "q8_0", "q4_0", "q5_0", "q5_1", "q4_1", "iq4_nl", "f32")
 WEB_HINT = "--web needs textual-serve: pip install 'repoctx[web]' (or pip install textual-serve)"
@@ -69,8 +70,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from repoctx.cli._common import parse_budget
-
     root = Path(args.path)
     if not root.is_dir():
         raise InputError(f"{args.path}: not a directory")
@@ -101,7 +100,6 @@ def _redaction(root: Path, args: argparse.Namespace) -> bool:
     if not args.no_redact:
         return True
     from repoctx.llm.discover import choose
-    from repoctx.packing.policy import NO_REDACT_WARNING, redact_secrets
 
     redact = redact_secrets(True, choose(root, model=args.model, server=args.server).server)
     print(f"repoctx: {NO_REDACT_WARNING}", file=sys.stderr)
