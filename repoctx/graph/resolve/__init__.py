@@ -44,7 +44,8 @@ def reads_definitions(language: str | None) -> bool:
 
 def _factories() -> dict[str, Callable[[ResolveContext], Resolver]]:
     """Family name → resolver class; imported here so that each module stays independent."""
-    # on first use: a run that resolves nothing (a recalled pack) imports no resolver
+    # on first use: the resolvers cost tens of ms to import, and parse workers import this
+    # package only for reads_definitions
     from repoctx.graph.resolve.c import CResolver
     from repoctx.graph.resolve.csharp import CSharpResolver
     from repoctx.graph.resolve.go import GoResolver
