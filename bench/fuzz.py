@@ -33,7 +33,7 @@ def build(target: str, examples: int, seed: int | None) -> Any:
     from hypothesis import strategies as st
     from test_parse_properties import GRAMMAR_LANGUAGES, _check
 
-    from repoctx.render import FORMATS
+    from repoctx.packing.render import FORMATS
 
     run = settings(max_examples=examples, deadline=None, database=None,
                    suppress_health_check=list(HealthCheck))  # fmt: skip
@@ -90,10 +90,11 @@ def _atheris(target: str, libfuzzer_args: list[str]) -> int:
     import pkgutil
 
     with atheris.instrument_imports(include=["repoctx"]):  # coverage for what a target runs
-        for module in ("repoctx.parse", "repoctx.packer", "repoctx.secrets", "repoctx.graph"):
+        for module in ("repoctx.parsing.parse", "repoctx.packing.pack", "repoctx.packing.redact",
+                       "repoctx.graph.build"):
             importlib.import_module(module)
-        for info in pkgutil.iter_modules([str(TESTS.parent / "repoctx" / "resolve")]):
-            importlib.import_module(f"repoctx.resolve.{info.name}")  # imported lazily otherwise
+        for info in pkgutil.iter_modules([str(TESTS.parent / "repoctx" / "graph" / "resolve")]):
+            importlib.import_module(f"repoctx.graph.resolve.{info.name}")  # lazily otherwise
         test = build(target, 1, None)
     atheris.Setup(libfuzzer_args, test.hypothesis.fuzz_one_input)
     atheris.Fuzz()

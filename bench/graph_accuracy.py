@@ -5,9 +5,10 @@ Usage (see bench/README.md for getting the repositories and the reference tools)
     python bench/graph_accuracy.py [NAME ...] [--work bench/.work] [--json OUT]
 
 Each repository lives in ``<work>/repos/<name>`` (never committed). For each one this
-walks every file, parses with repoctx.parse, builds the graph with repoctx.graph, runs the
-reference tool, normalises both to file-level (importer, imported) pairs over the files the
-reference covers, and prints precision and recall (ours vs the reference) as Markdown.
+walks every file, parses with repoctx.parsing.parse, builds the graph with
+repoctx.graph.build, runs the reference tool, normalises both to file-level (importer,
+imported) pairs over the files the reference covers, and prints precision and recall (ours
+vs the reference) as Markdown.
 The disagreements are written to ``<work>/diff-<name>.json`` for inspection.
 
 Normalisation: grimp works on module names inside the named packages: a module maps to
@@ -31,10 +32,10 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from repoctx.graph import build_graph
-from repoctx.languages import has_grammar, language_for_path
-from repoctx.parse import parse_source
-from repoctx.resolve import resolve_imports
+from repoctx.graph.build import build_graph
+from repoctx.graph.resolve import resolve_imports
+from repoctx.parsing.languages import has_grammar, language_for_path
+from repoctx.parsing.parse import parse_source
 from repoctx.types import Graph, ParsedFile
 
 BENCH = Path(__file__).resolve().parent

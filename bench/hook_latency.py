@@ -16,7 +16,7 @@ process, as git runs the hook, timed from outside (wall clock, interpreter start
 * ``warm, next commit``: the change committed, another module changed and staged: the pack
   focuses elsewhere, so the prefix differs and is read again (issue 9 makes this cheap).
 
-For the model runs a probe process calls :func:`repoctx.hook.run` and prints the core's own
+For the model runs a probe process calls :func:`repoctx.hook.run.run` and prints the core's own
 stage timings (scan, model load/connect, pack, time to first token, answer). The default
 model is the embedded Gemma 3 270M on the CPU; GPU numbers come from passing the 27B GGUF.
 """
@@ -40,7 +40,7 @@ CLI = [sys.executable, "-c", "import sys; from repoctx.cli import main; sys.exit
 PROBE = """
 import json, os, sys, time
 from pathlib import Path
-from repoctx import hook
+from repoctx.hook import run as hook
 outcome, _ = hook.run(Path.cwd(), json.loads(sys.argv[1]), os.environ)
 stats = outcome.stats
 print(json.dumps({"kind": outcome.kind, "reason": outcome.reason, "model": outcome.model,
@@ -107,7 +107,7 @@ def probe(root: Path, env: dict[str, str], cli: dict[str, Any]) -> dict[str, Any
 
 
 def start_serve(model: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str, float]:
-    from repoctx.serve import read_state, wait_ready
+    from repoctx.serve.client import read_state, wait_ready
 
     began = time.perf_counter()
     proc = subprocess.Popen([*CLI, "serve", "--model", str(model), "--port", "0"], env=env,
@@ -150,7 +150,7 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                    for _ in range(args.runs)]  # fmt: skip
     proc, url, load_s = start_serve(args.model, env)
     try:
-        from repoctx.serve import health
+        from repoctx.serve.client import health
 
         out["serve start (model load)"] = load_s
         out["serve n_ctx"] = (health(url) or {}).get("n_ctx")

@@ -5,7 +5,7 @@
 The medium repository is ``--source`` (default: ``h11`` as installed here, 12 files, ~24K
 Qwen tokens) copied into a fresh git repository. The review prompt is the real one
 (``prepare_fitted``: pack + static facts + instructions); the hook runs for real
-(``repoctx.hook.run`` in a probe process against a real ``repoctx serve``). Cases:
+(``repoctx.hook.run.run`` in a probe process against a real ``repoctx serve``). Cases:
 
 * (a) cold: a new process, empty state cache: the whole prompt is read;
 * (b) again, nothing changed; (c) one late file edited (the last in the pack);
@@ -42,7 +42,7 @@ CLI = [sys.executable, "-c", "import sys; from repoctx.cli import main; sys.exit
 PROBE = """
 import json, os, sys
 from pathlib import Path
-from repoctx import hook
+from repoctx.hook import run as hook
 outcome, _ = hook.run(Path.cwd(), json.loads(sys.argv[1]), os.environ)
 s = outcome.stats
 print(json.dumps({"kind": outcome.kind, "reason": outcome.reason, "timings": outcome.timings,
@@ -85,8 +85,8 @@ class Reviewer:
 
     def load(self, *, disk: bool = True) -> tuple[Any, float]:
         from repoctx.llm.llamacpp import LlamaCppBackend
+        from repoctx.llm.prefix_states import StateStore
         from repoctx.llm.runtime import LoadSettings
-        from repoctx.llm.statestore import StateStore
 
         started = time.perf_counter()
         store = StateStore(self.states) if self.states and disk else None
@@ -102,7 +102,7 @@ class Reviewer:
     def _prepared(self, backend: Any) -> Any:
         import repoctx
         from repoctx.llm.base import Options
-        from repoctx.review import prepare_fitted
+        from repoctx.review.job import prepare_fitted
 
         plain = not backend.has_chat_template
         options = Options(max_tokens=16, temperature=0.0, think=False)
@@ -160,7 +160,7 @@ def review_cases(rv: Reviewer, late: str, early: str, log: Log) -> dict[str, Any
 
 
 def start_serve(model: Path, ctx: int, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    from repoctx.serve import read_state, wait_ready
+    from repoctx.serve.client import read_state, wait_ready
 
     began = time.perf_counter()
     proc = subprocess.Popen([*CLI, "serve", "--model", str(model), "--port", "0", "--ctx",

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from repoctx.tokens import QwenCounter
+    from repoctx.scanning.tokens import QwenCounter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pack_measure import Measurement, measure
@@ -497,7 +497,7 @@ _COUNTER: list[QwenCounter] = []
 def counter() -> QwenCounter:
     """repoctx's exact Qwen 3.5 counter (built once; the build is not part of any timing)."""
     if not _COUNTER:
-        from repoctx.tokens import qwen35
+        from repoctx.scanning.tokens import qwen35
 
         if SNAPSHOT:
             assert str(sys.modules["repoctx"].__file__).startswith(str(SNAPSHOT[0]))
@@ -641,17 +641,17 @@ def profile(repo: RepoSpec, args: argparse.Namespace) -> dict[str, object]:
 # (label, module file, function): cumulative seconds of each under cProfile
 STAGES = (
     ("whole run", "repoctx/cli/__init__.py", "main"),
-    ("walk (list, sniff, classify)", "repoctx/walk.py", "walk"),
-    ("parse + skeleton (tree-sitter)", "repoctx/parse.py", "parse_source"),
-    ("token counting, batch (`count_many`)", "repoctx/tokens.py", "count_many"),
-    ("token counting, one text (`count`)", "repoctx/tokens.py", "count"),
-    ("Qwen 3.5 encoding build", "repoctx/tokens.py", "_qwen35_encoding"),
-    ("cache lookups (`facts`)", "repoctx/cache.py", "facts"),
-    ("graph (resolve + build)", "repoctx/graph.py", "build_graph"),
-    ("pack (rank, select, render)", "repoctx/packer.py", "pack"),
-    ("  of which ranking (PageRank)", "repoctx/order.py", "rank"),
-    ("  of which git churn (`git log`)", "repoctx/history.py", "churn"),
-    ("secret redaction", "repoctx/secrets.py", "redact"),
+    ("walk (list, sniff, classify)", "repoctx/scanning/walk.py", "walk"),
+    ("parse + skeleton (tree-sitter)", "repoctx/parsing/parse.py", "parse_source"),
+    ("token counting, batch (`count_many`)", "repoctx/scanning/tokens.py", "count_many"),
+    ("token counting, one text (`count`)", "repoctx/scanning/tokens.py", "count"),
+    ("Qwen 3.5 encoding build", "repoctx/scanning/tokens.py", "_qwen35_encoding"),
+    ("cache lookups (`facts`)", "repoctx/scanning/cache.py", "facts"),
+    ("graph (resolve + build)", "repoctx/graph/build.py", "build_graph"),
+    ("pack (rank, select, render)", "repoctx/packing/pack.py", "pack"),
+    ("  of which ranking (PageRank)", "repoctx/graph/order.py", "rank"),
+    ("  of which git churn (`git log`)", "repoctx/scanning/history.py", "churn"),
+    ("secret redaction", "repoctx/packing/redact.py", "redact"),
 )
 
 

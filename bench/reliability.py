@@ -77,7 +77,7 @@ def run_cli(args: list[str], cache: Path, *, as_nobody: bool = False, cwd: Path 
 
 def bad_input_row(case: Case, base: Path) -> Row:
     """Build ``case`` under ``base`` and run pack, files and graph on it."""
-    from repoctx.content import display_path
+    from repoctx.scanning.content import display_path
 
     row = Row(case.name, case.expect)
     root = case.build(base)

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from repoctx.llm.statestore import StateStore, read_entry
+from repoctx.llm.prefix_states import StateStore, read_entry
 
 
 def consume(buf: ctypes.Array[ctypes.c_uint8], sink: ctypes.Array[ctypes.c_char]) -> None:

@@ -40,7 +40,7 @@ def _shifted(repo: Any, plan: Any, budget: int, samples: int = 12,
              growth: int = 200) -> dict[str, Any]:
     """Packs whose file list changes when one file grows by ``growth`` tokens, for files
     spread evenly over the order: what a re-run after such an edit reviews again."""
-    from repoctx.multipack import plan_packs
+    from repoctx.packing.plan import plan_packs
 
     order = [p for pack in plan.packs for p in pack.files]
     before = {p.files for p in plan.packs}
@@ -59,9 +59,9 @@ def _shifted(repo: Any, plan: Any, budget: int, samples: int = 12,
 
 def measure(root: Path, budgets: list[int], runs: int) -> dict[str, Any]:
     import repoctx
-    from repoctx.cache import Cache
-    from repoctx.multipack import plan_packs, render_packs
-    from repoctx.whole import source_tokens
+    from repoctx.packing.plan import plan_packs, render_packs
+    from repoctx.review.whole.job import source_tokens
+    from repoctx.scanning.cache import Cache
 
     cache = Cache()
     try:

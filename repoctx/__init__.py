@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from repoctx._version import __version__
 
 if TYPE_CHECKING:
     from repoctx.api import Repo, pack, scan
@@ -18,6 +18,7 @@ __all__ = ["Repo", "__version__", "pack", "scan"]
 
 def __getattr__(name: str) -> Any:
     if name in {"Repo", "pack", "scan"}:
+        # lazy: `import repoctx` stays cheap (api loads the pipeline)
         from repoctx import api
 
         return getattr(api, name)

@@ -9,8 +9,8 @@ Nothing here prints; progress goes through the ``progress`` callback of ``scan``
 
 from __future__ import annotations
 
-from repoctx.packer import Pack, PackEntry, pack
-from repoctx.repo import Repo, RepoFile
-from repoctx.scanner import Progress, scan
+from repoctx.packing.pack import Pack, PackEntry, pack
+from repoctx.scanning.repo import Repo, RepoFile
+from repoctx.scanning.scan import Progress, scan
 
 __all__ = ["Pack", "PackEntry", "Progress", "Repo", "RepoFile", "pack", "scan"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-# ParsedFile.error of a file whose parse was stopped by its bounds (repoctx.parse): the scan
+# ParsedFile.error of a file whose parse was stopped by its bounds (repoctx.parsing.parse): the scan
 # lists such a file instead of packing it
 PARSE_TOO_SLOW = "parse took too long"
 
@@ -37,7 +37,7 @@ EdgeKind = Literal[
 
 # The kinds that load their target when the importing file itself loads. Only these order
 # files strictly and make import cycles; "type", "lazy" and "dynamic" edges stay in the graph
-# (users see them) but never force an order inside a cycle (repoctx.order).
+# (users see them) but never force an order inside a cycle (repoctx.graph.order).
 RUNTIME_KINDS: frozenset[EdgeKind] = frozenset(
     {"import", "re-export", "include", "mod", "require", "use"}
 )

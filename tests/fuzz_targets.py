@@ -7,9 +7,9 @@ Targets:
 * **resolve** — generated path sets, import specifiers (arbitrary text, pieces of real paths,
   every separator the languages use) and project configs (tsconfig, package.json, go.mod,
   Cargo.toml, composer.json, compile_commands.json, …, valid or damaged) through
-  :func:`repoctx.resolve.resolve_imports` and :func:`repoctx.graph.build_graph`;
+  :func:`repoctx.graph.resolve.resolve_imports` and :func:`repoctx.graph.build.build_graph`;
 * **parse** — per-language token soup (keywords, punctuation, strings, comments, odd
-  whitespace) through :func:`repoctx.parse.parse_source`;
+  whitespace) through :func:`repoctx.parsing.parse.parse_source`;
 * **pack** — generated repositories whose files import each other and hold secrets, control
   tokens, fence closers and odd names, packed at generated budgets in every format.
 """
@@ -27,9 +27,9 @@ from hypothesis import strategies as st
 from secret_repo import AWS_ID, AWS_SECRET, ENV_VALUE, GITHUB, KEY_BLOCK
 
 from repoctx.errors import InputError
-from repoctx.graph import KIND_STRENGTH, build_graph
-from repoctx.languages import language_for_path
-from repoctx.resolve import FAMILIES, resolve_imports
+from repoctx.graph.build import KIND_STRENGTH, build_graph
+from repoctx.graph.resolve import FAMILIES, resolve_imports
+from repoctx.parsing.languages import language_for_path
 from repoctx.types import EdgeKind, ImportRef, ImportScope, ParsedFile
 
 # ---------------------------------------------------------------------------------- paths
@@ -252,7 +252,7 @@ def check_pack(files: Mapping[str, str], budget: int, fmt: str) -> None:
     """Budget, exact total, dependency order, determinism, no secret, no live control token,
     and no file able to close its own block."""
     import repoctx
-    from repoctx.order import strongly_connected
+    from repoctx.graph.order import strongly_connected
 
     with written(files) as root:
         repo = repoctx.scan(root)

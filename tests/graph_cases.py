@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from repoctx.languages import language_for_path
+from repoctx.parsing.languages import language_for_path
 from repoctx.types import EdgeKind, ImportRef, ImportScope, ParsedFile
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "graph"

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 import repoctx
-from repoctx import analyse
-from repoctx.analyse import Analysed, Job, Unreadable, analyse_again, analyse_all
-from repoctx.cache import Cache
-from repoctx.selection import COUNT_AHEAD
-from repoctx.tokens import qwen35
+from repoctx.packing.selection import COUNT_AHEAD
+from repoctx.scanning import workers as analyse
+from repoctx.scanning.cache import Cache
+from repoctx.scanning.tokens import qwen35
+from repoctx.scanning.workers import Analysed, Job, Unreadable, analyse_again, analyse_all
 
 
 def _jobs(root: Path) -> list[Job]:
@@ -70,7 +70,7 @@ def test_lazy_outcomes_in_workers_leave_the_skeleton_unrendered(
 
 
 def test_the_qwen_counter_is_built_on_first_use() -> None:
-    from repoctx.tokens import QwenCounter
+    from repoctx.scanning.tokens import QwenCounter
 
     counter = QwenCounter()
     assert counter._built is None

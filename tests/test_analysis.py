@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repoctx.analysis import FIXTURE as FIXTURE_PATH
-from repoctx.analysis import (
+from repoctx.graph.build import build_graph_from_edges
+from repoctx.review.facts import FIXTURE as FIXTURE_PATH
+from repoctx.review.facts import (
     SOURCE,
     STANDALONE,
     TEST,
@@ -15,7 +16,6 @@ from repoctx.analysis import (
     is_test_path,
     path_class,
 )
-from repoctx.graph import build_graph_from_edges
 from repoctx.types import Definition, Edge, Graph
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "review-small"

@@ -1,5 +1,5 @@
 # ruff: noqa: F811  (pytest fixtures imported from helper modules)
-"""The UI-free question session (repoctx/ask.py) with real tiny models: packing that fits the
+"""The UI-free question session (repoctx/review/ask.py) with real tiny models: packing that fits the
 model's own tokenizer, the repo read once, only the tail evaluated afterwards, history,
 cancellation, and the Markdown transcript."""
 
@@ -13,12 +13,12 @@ from ggufgen import qwen35_gguf  # noqa: F401
 from llm_helpers import load
 
 from repoctx.api import scan
-from repoctx.ask import AskSession, Cancelled, Ingest
 from repoctx.errors import ModelError
 from repoctx.llm.base import Done, Options, Text
 from repoctx.llm.fallback import fallback_model_path
 from repoctx.llm.llamacpp import LlamaCppBackend
-from repoctx.repo import Repo
+from repoctx.review.ask import AskSession, Cancelled, Ingest
+from repoctx.scanning.repo import Repo
 
 GREEDY = Options(max_tokens=4, temperature=0.0, think=False)
 PACK_SMALL = Path(__file__).resolve().parents[1] / "fixtures" / "pack-small"
@@ -115,7 +115,7 @@ def test_history_goes_to_chat_models_only(repo: Repo, qwen, gemma) -> None:
 
 
 def _done_turn(session: AskSession, question: str, answer: str):  # type: ignore[no-untyped-def]
-    from repoctx.ask import Turn
+    from repoctx.review.ask import Turn
 
     turn = Turn(question, f"asked: {question}", answer=answer, status="done")
     return turn

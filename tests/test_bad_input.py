@@ -19,10 +19,10 @@ import pytest
 from bad_inputs import DEEP_LEAF, NON_UTF8_NAME, SYNTAX_ERRORS
 
 import repoctx
-from repoctx.cache import Cache
 from repoctx.cli import main
 from repoctx.errors import InputError
-from repoctx.languages import LANGUAGES, has_grammar
+from repoctx.parsing.languages import LANGUAGES, has_grammar
+from repoctx.scanning.cache import Cache
 
 
 def _manifest(root: Path, capsys: pytest.CaptureFixture[str], budget: str = "4000"

@@ -4,8 +4,8 @@ import os
 from pathlib import Path
 
 import repoctx
-from repoctx.cache import Cache
-from repoctx.scanner import Progress
+from repoctx.scanning.cache import Cache
+from repoctx.scanning.scan import Progress
 
 
 def _parsed_count(root: Path, cache: Cache | None = None) -> int:

@@ -48,8 +48,7 @@ def test_clear_reviews_only(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_remembered_packs_are_shown_and_cleared_with_the_scan_cache(
         make_repo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from repoctx import memo
-
+    from repoctx.scanning import memo
     monkeypatch.setattr(memo, "RACY_NS", 0)
     root = make_repo({"a.py": "x = 1\n"}, git=True)
     assert main(["pack", str(root), "--budget", "800"]) == 0

@@ -110,7 +110,7 @@ def test_pack_for_another_vocabulary_counts_in_its_tokens(tmp_path: Path,
                                                           capsys: pytest.CaptureFixture[str]
                                                           ) -> None:
     from repoctx.llm.fallback import fallback_model_path
-    from repoctx.tokens import LlamaVocabCounter
+    from repoctx.scanning.tokens import LlamaVocabCounter
 
     gemma = fallback_model_path()
     manifest, prompt = tmp_path / "m.json", tmp_path / "p.txt"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import codecs
 
-from repoctx.content import decode, defang
+from repoctx.scanning.content import decode, defang
 
 
 def test_utf8_plain_and_bom() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from repoctx.serve import find_running, read_state, state_path
+from repoctx.serve.client import find_running, read_state, state_path
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "review-small"
 GOOD = {"url": "http://127.0.0.1:9", "pid": os.getpid(), "model": "m", "model_path": "/m.gguf",
@@ -92,7 +92,7 @@ def test_the_whole_review_store_survives_damage(damage: str, tmp_path: Path) -> 
     never fails on it."""
     import sqlite3
 
-    from repoctx.whole_store import FILE_NAME, ResultStore
+    from repoctx.review.whole.store import FILE_NAME, ResultStore
 
     store = ResultStore(tmp_path)
     for i in range(200):

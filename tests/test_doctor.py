@@ -7,7 +7,7 @@ import pytest
 
 from repoctx.budget import plan, what_if
 from repoctx.cli import main
-from repoctx.doctor import Report, SpeedRow, SystemFacts, cliffs
+from repoctx.llm.doctor import Report, SpeedRow, SystemFacts, cliffs
 
 GiB = 1 << 30
 

@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_parse_properties import GRAMMAR_LANGUAGES, _check
 
-from repoctx.parse import parse_source
-from repoctx.render import FORMATS
+from repoctx.packing.render import FORMATS
+from repoctx.parsing.parse import parse_source
 from repoctx.types import ImportRef
 
 CI = settings(deadline=None, derandomize=True, database=None,

@@ -9,7 +9,7 @@ from typing import get_args
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from repoctx.graph import (
+from repoctx.graph.build import (
     KIND_STRENGTH,
     build_graph,
     build_graph_from_edges,

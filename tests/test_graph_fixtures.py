@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from graph_cases import EXPECTED, FIXTURES, walk_fixture
 
-from repoctx import parse
-from repoctx.analyse import Analysed, Job, analyse_file
-from repoctx.cache import parsed_from_json
-from repoctx.graph import build_graph
-from repoctx.languages import has_grammar
+from repoctx.graph.build import build_graph
+from repoctx.parsing import parse
+from repoctx.parsing.languages import has_grammar
+from repoctx.scanning.cache import parsed_from_json
+from repoctx.scanning.workers import Analysed, Job, analyse_file
 from repoctx.types import ParsedFile
 
 PARSER_GAPS: dict[str, str] = {}

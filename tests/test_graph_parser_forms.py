@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from repoctx import parse
-from repoctx.graph import build_graph
-from repoctx.languages import language_for_path
+from repoctx.graph.build import build_graph
+from repoctx.parsing import parse
+from repoctx.parsing.languages import language_for_path
 
 
 def _graph_edges(root: Path, files: dict[str, str]) -> set[tuple[str, str, str]]:
@@ -63,7 +63,7 @@ def test_php_group_use_alias_is_not_a_name(tmp_path: Path) -> None:
 ])
 def test_languages_without_a_resolver_mark_function_loads_lazy(language: str, text: str) -> None:
     """The kind rule lives before resolution, so a future resolver inherits it."""
-    from repoctx.resolve.base import effective_kind
+    from repoctx.graph.resolve.base import effective_kind
 
     refs = parse.parse_source(language, text.encode()).imports
     assert [(r.scope, effective_kind(r)) for r in refs] == [("function", "lazy")]

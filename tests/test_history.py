@@ -9,7 +9,7 @@ import git
 
 import repoctx
 from repoctx.cli import main
-from repoctx.history import churn
+from repoctx.scanning.history import churn
 
 
 def _commit(repo: git.Repo, files: dict[str, str], message: str, when: int) -> None:

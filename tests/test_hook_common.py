@@ -18,7 +18,7 @@ from pathlib import Path
 import bad_inputs
 import pytest
 
-from repoctx.serve import wait_ready
+from repoctx.serve.client import wait_ready
 
 REPOCTX = [sys.executable, "-c", "import sys; from repoctx.cli import main; sys.exit(main())"]
 FAST_HOOK = ("--budget", "1024", "--max-suggestions", "2")  # small prompts: seconds on a CPU
@@ -105,7 +105,7 @@ def start_serve(model: Path, cache_dir: Path, *, ctx: int = 8192) -> Served:
         [*REPOCTX, "serve", "--model", str(model), "--port", "0", "--ctx", str(ctx), "-v"],
         env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"), text=True,
     )  # fmt: skip
-    from repoctx.serve import read_state
+    from repoctx.serve.client import read_state
 
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -9,7 +9,7 @@ import pytest
 from test_hook_common import git, init_repo, snapshot, write
 
 from repoctx.errors import InputError
-from repoctx.hook_git import (
+from repoctx.hook.git import (
     ChangedFile,
     in_progress,
     new_line_ranges,
@@ -18,7 +18,7 @@ from repoctx.hook_git import (
     staged_bytes,
     unified_diff,
 )
-from repoctx.hook_job import _scan_findings, partial_findings, staged_texts, tidy
+from repoctx.hook.job import _scan_findings, partial_findings, staged_texts, tidy
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from test_hook_common import git, hook_env, init_repo, run_cli, write
 
-from repoctx.hook_install import BACKUP, CHAINED, MARKER
+from repoctx.hook.install import BACKUP, CHAINED, MARKER
 
 FOREIGN = "#!/bin/sh\necho foreign-ran >> \"$(git rev-parse --git-dir)/foreign.log\"\nexit {code}\n"
 

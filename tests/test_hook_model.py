@@ -30,7 +30,7 @@ from test_hook_common import (
     write,
 )
 
-from repoctx.serve import health
+from repoctx.serve.client import health
 
 __all__ = ["served"]  # the module-scoped fixture
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))

@@ -8,12 +8,12 @@ import pytest
 from test_hook_common import SOURCES, git, init_repo, write
 
 from repoctx.api import scan
-from repoctx.hook import Settings
-from repoctx.hook_git import open_repo, read_staged, unified_diff
-from repoctx.hook_job import staged_texts
-from repoctx.hook_prompt import JSON_NOTE, build_request
+from repoctx.hook.git import open_repo, read_staged, unified_diff
+from repoctx.hook.job import staged_texts
+from repoctx.hook.prompt import JSON_NOTE, build_request
+from repoctx.hook.settings import Settings
 from repoctx.llm.base import Options, Prompt
-from repoctx.repo import Repo
+from repoctx.scanning.repo import Repo
 
 Request = tuple[Repo, Prompt, Options, str | None]
 
@@ -90,7 +90,7 @@ def test_the_prompt_fits_the_context(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("n", [1, 3])
 def test_answer_room_grows_with_suggestions(n: int) -> None:
-    from repoctx.hook_prompt import answer_tokens
+    from repoctx.hook.prompt import answer_tokens
 
     assert answer_tokens(Settings(max_suggestions=n)) == 256 + 160 * n
     assert answer_tokens(Settings(max_suggestions=n, think=True)) == 256 + 160 * n + 2048

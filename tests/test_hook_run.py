@@ -15,11 +15,12 @@ from test_hook_common import REPOCTX, git, hook_env, init_repo, run_cli, write
 from repoctx.budget import from_vram
 from repoctx.cli.hook import render
 from repoctx.errors import InputError
-from repoctx.hook import Outcome, Settings, load_settings, machine_skip
+from repoctx.hook.run import machine_skip
+from repoctx.hook.settings import Outcome, Settings, load_settings
 from repoctx.llm.discover import Choice, resolve_model
 
 HEAVY = ("llama_cpp", "openai", "textual", "rich", "tree_sitter", "numpy", "jinja2", "tiktoken",
-         "gguf", "httpx", "pydantic", "repoctx.scanner", "repoctx.repo",
+         "gguf", "httpx", "pydantic", "repoctx.scanning.scan", "repoctx.scanning.repo",
          "repoctx.budget")  # fmt: skip
 
 

@@ -18,8 +18,8 @@ from repoctx.llm.base import Options, Prompt, collect
 from repoctx.llm.chat import render
 from repoctx.llm.ingest import block_positions
 from repoctx.llm.llamacpp import LlamaCppBackend
+from repoctx.llm.prefix_states import StateStore
 from repoctx.llm.runtime import LoadSettings
-from repoctx.llm.statestore import StateStore
 
 pytestmark = pytest.mark.slow
 MODELS = ["qwen35_gguf", "plain_gguf"]

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from test_hook_common import git, init_repo, start_serve, stop_serve, write
 
-from repoctx import hook
 from repoctx.cli import main
-from repoctx.llm.statestore import StateStore
+from repoctx.hook import run as hook
+from repoctx.llm.prefix_states import StateStore
 
 pytestmark = pytest.mark.slow
 FILES = {f"pkg/m{i:02d}.py": "".join(f"def f{i}_{j}(x):\n    return x * {j} + {i}\n\n"

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import repoctx
 from repoctx.cli import main
 from repoctx.llm.ingest import block_offsets, block_positions, checkpoints, interval_for
-from repoctx.llm.statestore import StateStore, parse_size, prefix_hash, read_entry
+from repoctx.llm.prefix_states import StateStore, parse_size, prefix_hash, read_entry
 
 FILES = {f"pkg/m{i}.py": f"def f{i}(x):\n    return x + {i}\n" * (i + 1) for i in range(6)}
 

@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 
 import repoctx
-from repoctx import cache as cache_module
-from repoctx.bodies import Bodies
-from repoctx.cache import Cache, analysis_version
-from repoctx.content import content_hash
-from repoctx.languages import has_grammar, language_for_path
-from repoctx.packer import pack
-from repoctx.parse import parse_source
-from repoctx.repo import Repo
-from repoctx.scanner import Progress
+from repoctx.packing.bodies import Bodies
+from repoctx.packing.pack import pack
+from repoctx.parsing.languages import has_grammar, language_for_path
+from repoctx.parsing.parse import parse_source
+from repoctx.scanning import cache as cache_module
+from repoctx.scanning.cache import Cache, analysis_version
+from repoctx.scanning.content import content_hash
+from repoctx.scanning.repo import Repo
+from repoctx.scanning.scan import Progress
 
 SAMPLES = Path(__file__).parent.parent / "fixtures" / "parse" / "skeleton"
 SOURCES = sorted(p for p in SAMPLES.iterdir() if p.suffix not in (".skeleton", ".defs"))
@@ -156,7 +156,7 @@ def test_rows_of_builds_with_another_facts_format_are_never_read(
 
 
 def test_a_file_gone_before_its_skeleton_is_rendered_is_left_out(make_repo) -> None:
-    from repoctx.repo import FileGone
+    from repoctx.scanning.repo import FileGone
 
     root = make_repo({"a.py": "def f(x):\n    return x + 1\n"})
     lazy = repoctx.scan(root, count=False)
@@ -171,8 +171,7 @@ def test_a_file_gone_before_its_skeleton_is_rendered_is_left_out(make_repo) -> N
 def test_the_lean_query_skips_skeleton_only_patterns_and_maybe_definitions() -> None:
     import tree_sitter as ts
 
-    from repoctx import parse
-
+    from repoctx.parsing import parse
     source = (b'"""Doc."""\nimport os\n\n\n@dec\nclass A:\n    x: int = 0\n\n'
               b"    def f(self):\n        pass\n")
     roles: dict[tuple[bool, bool], set[str]] = {}

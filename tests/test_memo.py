@@ -12,8 +12,9 @@ import git
 import pytest
 from conftest import RepoFactory
 
-from repoctx import api, memo
+from repoctx import api
 from repoctx.cli import main
+from repoctx.scanning import memo
 
 FILES = {
     "app/__init__.py": "",
@@ -133,7 +134,7 @@ def test_no_cache_neither_reads_nor_writes_a_memo(make_repo: RepoFactory, run: R
     root = make_repo(FILES, git=True)
     run(root, "--budget", "2000", "--no-cache")
     assert memos() == []
-    from repoctx.cache import default_cache_dir
+    from repoctx.scanning.cache import default_cache_dir
 
     # nor the per-file cache: not even the counts the pack makes after the scan
     assert not (default_cache_dir() / "cache.sqlite").exists()

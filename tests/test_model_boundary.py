@@ -28,7 +28,7 @@ from test_hook_common import (
 )
 from test_tui_support import ask, ready, run
 
-from repoctx.policy import NO_REDACT_WARNING
+from repoctx.packing.policy import NO_REDACT_WARNING
 
 __all__ = ["served"]
 pytestmark = pytest.mark.slow

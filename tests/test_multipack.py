@@ -4,9 +4,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import repoctx
-from repoctx.graph import runtime_edges
-from repoctx.multipack import plan_packs, render_packs
-from repoctx.order import strongly_connected
+from repoctx.graph.build import runtime_edges
+from repoctx.graph.order import strongly_connected
+from repoctx.packing.plan import plan_packs, render_packs
 
 
 @st.composite

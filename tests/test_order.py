@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from repoctx.order import DEFERRED_ORDER, dependency_order, place, rank, strongly_connected
+from repoctx.graph.order import DEFERRED_ORDER, dependency_order, place, rank, strongly_connected
 from repoctx.types import RUNTIME_KINDS, Edge, EdgeKind
 
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 import repoctx
 from repoctx.errors import InputError
-from repoctx.order import strongly_connected
-from repoctx.render import FORMATS
+from repoctx.graph.order import strongly_connected
+from repoctx.packing.render import FORMATS
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -150,9 +150,9 @@ def test_pack_properties(make_repo, files: dict[str, str], budget: int, fmt: str
 def test_deep_tree_collapses_to_the_deepest_level_within_its_share(tmp_path: Path) -> None:
     """The tree keeps as many levels as fit its share of the budget (found by bisection,
     checked here against the plain search from the top)."""
-    from repoctx.render import tree_depth, tree_text
-    from repoctx.selection import TREE_SHARE
-    from repoctx.tokens import qwen35
+    from repoctx.packing.render import tree_depth, tree_text
+    from repoctx.packing.selection import TREE_SHARE
+    from repoctx.scanning.tokens import qwen35
 
     for a in range(6):
         for b in range(5):

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from repoctx import parse
-from repoctx.languages import LANGUAGES, has_grammar, query_source
-from repoctx.parse import parse_source
+from repoctx.parsing import parse
+from repoctx.parsing.languages import LANGUAGES, has_grammar, query_source
+from repoctx.parsing.parse import parse_source
 from repoctx.types import ParsedFile
 
 GRAMMAR_LANGUAGES = sorted(lang.name for lang in LANGUAGES if lang.grammar_module)
@@ -65,7 +65,7 @@ def test_undecodable_and_empty_bytes_do_not_raise(language: str) -> None:
 def test_grammar_modules_are_imported_only_when_needed() -> None:
     code = (
         "import sys\n"
-        "from repoctx.parse import parse_source\n"
+        "from repoctx.parsing.parse import parse_source\n"
         "before = sorted(m for m in sys.modules if m.startswith('tree_sitter_') and '.' not in m)\n"
         "parse_source('go', b'package main\\n')\n"
         "after = sorted(m for m in sys.modules if m.startswith('tree_sitter_') and '.' not in m)\n"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from repoctx import parse
 from repoctx.cli import main
-from repoctx.languages import language_for_path
-from repoctx.parse import TOO_SLOW, parse_source
+from repoctx.parsing import parse
+from repoctx.parsing.languages import language_for_path
+from repoctx.parsing.parse import TOO_SLOW, parse_source
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 REPOCTX = Path(parse.__file__).resolve().parent

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from repoctx.parse import parse_source
+from repoctx.parsing.parse import parse_source
 from repoctx.types import ImportRef
 
 R = ImportRef
@@ -284,7 +284,7 @@ def test_imports(case: str) -> None:
 
 
 def test_every_parsed_language_has_an_import_case() -> None:
-    from repoctx.languages import LANGUAGES
+    from repoctx.parsing.languages import LANGUAGES
 
     with_grammar = {lang.name for lang in LANGUAGES if lang.grammar_module}
     assert with_grammar <= {language for language, _, _ in CASES.values()}

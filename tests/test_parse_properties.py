@@ -7,8 +7,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from repoctx.languages import LANGUAGES, language_for_path
-from repoctx.parse import parse_source
+from repoctx.parsing.languages import LANGUAGES, language_for_path
+from repoctx.parsing.parse import parse_source
 from repoctx.types import ParsedFile
 
 GRAMMAR_LANGUAGES = sorted(lang.name for lang in LANGUAGES if lang.grammar_module)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from repoctx import parse
-from repoctx.languages import language_for_path
+from repoctx.parsing import parse
+from repoctx.parsing.languages import language_for_path
 
 LEAN = {"skeleton_text": False, "lean": True, "definitions": False}
 

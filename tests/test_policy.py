@@ -11,7 +11,7 @@ from secret_repo import AWS_ID, ENV_VALUE, KEY_BODY, SECRET_FILES, needles_in
 
 from repoctx.cli import main
 from repoctx.errors import InputError
-from repoctx.policy import fence_for, is_loopback, prepare_diff, redact_diff, redact_secrets
+from repoctx.packing.policy import fence_for, is_loopback, prepare_diff, redact_diff, redact_secrets
 
 LOCAL = ["http://127.0.0.1:8080", "http://127.8.9.10/v1", "http://localhost:1234",
          "http://LOCALHOST.:1234/v1", "http://[::1]:8000", "127.0.0.1:8437",

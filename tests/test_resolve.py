@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from repoctx.graph import build_graph
-from repoctx.languages import language_for_path
-from repoctx.resolve.base import join, loads_lenient_json
-from repoctx.resolve.rust import expand_use_tree
+from repoctx.graph.build import build_graph
+from repoctx.graph.resolve.base import join, loads_lenient_json
+from repoctx.graph.resolve.rust import expand_use_tree
+from repoctx.parsing.languages import language_for_path
 from repoctx.types import EdgeKind, ImportRef, ParsedFile
 
 Triple = tuple[str, str, EdgeKind]
@@ -411,7 +411,7 @@ def test_malformed_project_configs_never_raise(tmp_path: Path, bad: str) -> None
 
 def test_only_top_level_definitions_name_classes(tmp_path: Path) -> None:
     """A nested ``Role.Kind`` must not shadow the package's own top-level ``Kind.java``."""
-    from repoctx.graph import build_graph as build
+    from repoctx.graph.build import build_graph as build
     from repoctx.types import Definition
 
     texts = {"p/Role.java": "package p;\nclass Role { enum Kind {} }\n",
@@ -438,7 +438,7 @@ def test_only_top_level_definitions_name_classes(tmp_path: Path) -> None:
 
 
 def test_top_level_names_see_through_namespaces() -> None:
-    from repoctx.resolve.base import top_level_names
+    from repoctx.graph.resolve.base import top_level_names
     from repoctx.types import Definition
 
     parsed = ParsedFile("csharp", (), (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from graph_cases import EXPECTED, FIXTURES, hand_parsed, walk_fixture
 
-from repoctx.graph import build_graph
+from repoctx.graph.build import build_graph
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

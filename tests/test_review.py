@@ -11,7 +11,7 @@ import pytest
 
 from repoctx.cli import main
 from repoctx.llm.fallback import BANNER
-from repoctx.review import (
+from repoctx.review.job import (
     build_prompt,
     findings_schema,
     render_template,

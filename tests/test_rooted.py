@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 import repoctx
-from repoctx import rooted
-from repoctx.cache import Cache
 from repoctx.cli import main
-from repoctx.rooted import Refused, read_file, reason
+from repoctx.scanning import rooted
+from repoctx.scanning.cache import Cache
+from repoctx.scanning.rooted import Refused, read_file, reason
 
 SECRET = "TOP SECRET outside the repository\n"
 
@@ -116,7 +116,7 @@ def test_a_pack_run_reports_a_file_changed_after_its_scan_on_one_line(
     root.mkdir()
     (root / "a.py").write_text("x = 1\n")
     (root / "b.py").write_text("y = 2\n")
-    from repoctx.repo import Repo
+    from repoctx.scanning.repo import Repo
 
     original = Repo.ensure_counts
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 import repoctx
-from repoctx.cache import Cache
-from repoctx.repo import Repo
-from repoctx.scanner import Progress
-from repoctx.walk import WalkOptions
+from repoctx.scanning.cache import Cache
+from repoctx.scanning.repo import Repo
+from repoctx.scanning.scan import Progress
+from repoctx.scanning.walk import WalkOptions
 
 LFS = b"version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n"
 
@@ -77,7 +77,7 @@ def test_a_cold_scan_in_workers_equals_the_walk_first_scan(
     root = _varied(make_repo, git=git)
     first, first_events = _scan(root, tmp_path / "first", "1", count, monkeypatch)
     cold, cold_events = _scan(root, tmp_path / "cold", "2", count, monkeypatch)
-    listed = len(repoctx.walk.listing(root).paths)
+    listed = len(repoctx.scanning.walk.listing(root).paths)
     packable = sum(1 for f in first.files.values() if f.skip is None)
     # the walk-first scan parses the packable files, the cold one walks every listed path
     assert max(e.total for e in first_events if e.stage == "parse") == packable < listed
@@ -109,8 +109,7 @@ def test_a_cold_scan_beside_other_threads_spawns_its_workers_and_agrees(
     find everything (options, ignore file) without inheriting the parent's memory."""
     import threading
 
-    from repoctx import analyse
-
+    from repoctx.scanning import workers as analyse
     root = _varied(make_repo, git=True)
     first, _ = _scan(root, tmp_path / "first", "1", False, monkeypatch)
     stop = threading.Event()

@@ -7,7 +7,7 @@ import pytest
 
 import repoctx
 from repoctx.cli import main
-from repoctx.secrets import redact
+from repoctx.packing.redact import redact
 
 AWS_ID = "AKIAIOSFODNN7EXAMPLE"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -21,7 +21,7 @@ from test_hook_common import Served, hook_env, run_cli, served, start_serve, sto
 from repoctx.budget import server_context
 from repoctx.llm.base import Options, Prompt, collect
 from repoctx.llm.openai_compat import OpenAICompatBackend
-from repoctx.serve import (
+from repoctx.serve.client import (
     ServeState,
     find_running,
     health,
@@ -29,7 +29,7 @@ from repoctx.serve import (
     read_state,
     write_state,
 )
-from repoctx.serve_openai import options_from, prompt_from
+from repoctx.serve.openai import options_from, prompt_from
 
 __all__ = ["served"]
 pytestmark = pytest.mark.slow

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from repoctx.languages import LANGUAGES, language_for_path
-from repoctx.parse import parse_source
+from repoctx.parsing.languages import LANGUAGES, language_for_path
+from repoctx.parsing.parse import parse_source
 from repoctx.types import ParsedFile
 
 SAMPLES = Path(__file__).parent.parent / "fixtures" / "parse" / "skeleton"

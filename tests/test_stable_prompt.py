@@ -9,7 +9,7 @@ from pathlib import Path
 import git
 
 import repoctx
-from repoctx.history import RECENT, churn
+from repoctx.scanning.history import RECENT, churn
 
 FILES = {f"{name}.py": f"def {name}():\n    return {i}\n" for i, name in enumerate("abcdef")}
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from repoctx.tokens import qwen35, qwen35_ranks
+from repoctx.scanning.tokens import qwen35, qwen35_ranks
 
 SAMPLE = 'def greet(name: str) -> str:\n    return f"你好, {name}! 🎉"  # привет\n'
 # Ids from the real Qwen 3.5 ranks; the same sample through llama.cpp with the real vocabulary
@@ -66,7 +66,7 @@ def test_count_many_matches_count() -> None:
 
 
 def test_unreachable_ids_leave_the_table_by_position_or_else_by_rank() -> None:
-    from repoctx.tokens import _without
+    from repoctx.scanning.tokens import _without
 
     in_order = {b"a": 0, b"b": 1, b"c": 2, b"d": 3}
     assert _without(dict(in_order), frozenset({1, 3})) == {b"a": 0, b"c": 2}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from test_tokens import SAMPLE, SAMPLE_IDS
 
-from repoctx.tokens import qwen35
+from repoctx.scanning.tokens import qwen35
 
 SAMPLES = [
     SAMPLE,

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from repoctx.errors import InputError
-from repoctx.walk import WalkOptions, walk
+from repoctx.scanning.walk import WalkOptions, walk
 
 
 def _by_path(root: Path, **kwargs: object) -> dict[str, object]:

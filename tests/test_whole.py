@@ -19,10 +19,10 @@ import repoctx
 from repoctx.cli import main
 from repoctx.errors import InputError, ModelError
 from repoctx.llm.base import Options
-from repoctx.multipack import plan_packs
-from repoctx.review import validate_findings
-from repoctx.whole import needs_whole, source_tokens
-from repoctx.whole_merge import (
+from repoctx.packing.plan import plan_packs
+from repoctx.review.job import validate_findings
+from repoctx.review.whole.job import needs_whole, source_tokens
+from repoctx.review.whole.merge import (
     SHORTENED,
     Digest,
     fit_digests,
@@ -31,8 +31,8 @@ from repoctx.whole_merge import (
     merge_findings,
     normalised,
 )
-from repoctx.whole_prompts import Spec, merge_prompt, part_prompt
-from repoctx.whole_store import ResultStore
+from repoctx.review.whole.prompts import Spec, merge_prompt, part_prompt
+from repoctx.review.whole.store import ResultStore
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "whole-small"
 SOURCES = {
@@ -289,8 +289,8 @@ def test_unreachable_server_fails_in_one_line(capsys) -> None:
 def test_packs_over_the_models_own_count_are_halved_then_stripped_of_interfaces() -> None:
     """The plan counts in Qwen 3.5 tokens; a model whose vocabulary needs more (here: one
     token per character) gets smaller parts, every file still reviewed exactly once."""
-    from repoctx.review import prompt_tokens
-    from repoctx.whole_run import Part, Producer, Unfit
+    from repoctx.review.job import prompt_tokens
+    from repoctx.review.whole.run import Part, Producer, Unfit
 
     repo = repoctx.scan(FIXTURE)
     plan = plan_packs(repo, 1000, fmt="qwen")

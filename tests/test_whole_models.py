@@ -20,8 +20,8 @@ from llm_helpers import Server
 
 from repoctx.cli import main
 from repoctx.llm.fallback import BANNER
-from repoctx.review import validate_findings
-from repoctx.whole_merge import normalised
+from repoctx.review.job import validate_findings
+from repoctx.review.whole.merge import normalised
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "whole-small"
 PACKS = 5  # fixtures/whole-small at --budget 700 (test_whole.py checks the plan)
@@ -86,10 +86,10 @@ def test_an_interrupted_run_resumes_from_the_stored_packs(tmp_path: Path,
     from repoctx.llm.base import Options
     from repoctx.llm.llamacpp import LlamaCppBackend
     from repoctx.llm.runtime import LoadSettings
-    from repoctx.multipack import plan_packs
-    from repoctx.whole import Job, PartFinished, WholeDone, review_whole
-    from repoctx.whole_prompts import Spec
-    from repoctx.whole_store import ResultStore
+    from repoctx.packing.plan import plan_packs
+    from repoctx.review.whole.job import Job, PartFinished, WholeDone, review_whole
+    from repoctx.review.whole.prompts import Spec
+    from repoctx.review.whole.store import ResultStore
 
     repo = repoctx.scan(FIXTURE)
     plan = plan_packs(repo, 700, fmt="qwen")

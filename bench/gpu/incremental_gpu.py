@@ -67,7 +67,7 @@ def model() -> Path:
 
 def source(limit: int) -> Path:
     """This repository's ``repoctx/`` files in path order, up to ``limit`` Qwen tokens."""
-    from repoctx.tokens import qwen35
+    from repoctx.scanning.tokens import qwen35
 
     counter = qwen35()
     out = Path("/tmp/incremental-src/repoctx_src")

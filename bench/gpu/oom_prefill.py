@@ -37,7 +37,7 @@ def child(model: Path, leave: int, prompt: int) -> None:
     import llama_cpp  # noqa: F401  (before numpy)
 
     from repoctx.budget import detect, plan
-    from repoctx.doctor import load_for_plan
+    from repoctx.llm.doctor import load_for_plan
     from repoctx.llm.runtime import ModelError, OutOfMemory
 
     planned = plan(model, detect(), ctx=65536)

@@ -34,7 +34,7 @@ def used_per_device() -> list[int]:
 
 def main() -> None:
     from repoctx.budget import detect, plan
-    from repoctx.doctor import load_for_plan
+    from repoctx.llm.doctor import load_for_plan
 
     ap = argparse.ArgumentParser()
     ap.add_argument("model", type=Path)

@@ -67,7 +67,7 @@ def gen(recurrent: list[bool] | None, path: str) -> Path:
 
 def doctor(model: Path, ctx: int) -> tuple[Any, Any]:
     from repoctx.budget import detect, plan
-    from repoctx.doctor import load_for_plan, measure_loaded, memory_in_use
+    from repoctx.llm.doctor import load_for_plan, measure_loaded, memory_in_use
 
     planned = plan(model, detect(), ctx=ctx)
     emit("plan", n_ctx=planned.n_ctx, max_ctx=planned.max_ctx, kv=planned.kv_type,
@@ -124,7 +124,7 @@ def _repo_text(backend: Any, tokens: int) -> str:
 
 def control(hybrid_plan: Any) -> None:
     from repoctx.budget import detect, plan
-    from repoctx.doctor import load_for_plan, memory_in_use, speed
+    from repoctx.llm.doctor import load_for_plan, memory_in_use, speed
 
     recurrent = [False] * 64
     recurrent[0] = True
@@ -153,7 +153,7 @@ def control(hybrid_plan: Any) -> None:
 def main() -> None:
     """``SUITE_STEPS`` (default ``doctor,reuse,control``) picks the steps, in that order."""
     from repoctx.budget import detect, plan
-    from repoctx.doctor import load_for_plan
+    from repoctx.llm.doctor import load_for_plan
 
     OUT.mkdir(parents=True, exist_ok=True)
     steps = os.environ.get("SUITE_STEPS", "doctor,reuse,control").split(",")

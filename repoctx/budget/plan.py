@@ -18,7 +18,7 @@ from typing import Any
 from repoctx.budget import memory
 from repoctx.budget.arch import ModelMeta, read_model_meta
 from repoctx.budget.footprint import Footprint, Row
-from repoctx.budget.gpu import DeviceInfo, detect
+from repoctx.budget.gpu import DeviceInfo, GpuDevice, detect
 from repoctx.budget.memory import KV_PAD
 from repoctx.budget.server import ServerInfo
 from repoctx.budget.weights import Weights
@@ -138,6 +138,7 @@ def _model(model: str | Path | ModelMeta | None) -> ModelMeta:
     if isinstance(model, ModelMeta):
         return model
     if model is None:
+        # default.py asks llm's discovery: only when no model is named
         from repoctx.budget.default import default_model_path
 
         model = default_model_path()
@@ -265,8 +266,6 @@ def plan_server(
     ctx: int | None = None,
 ) -> BudgetPlan:
     """The budget of a remote model: the server's own context (``server.server_context``)."""
-    from repoctx.budget.gpu import GpuDevice
-
     if ctx is not None and ctx <= 0:
         raise InputError(f"--ctx must be positive, not {ctx}")
     n_ctx = min(ctx, info.n_ctx) if ctx else info.n_ctx

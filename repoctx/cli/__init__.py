@@ -1,7 +1,8 @@
 """Command-line entry point: a thin shell that dispatches to one module per command.
 
 Each command module exposes ``register(subparsers)`` and ``run(args) -> int`` and keeps its
-top level import-light (argparse only): heavy libraries are imported inside ``run`` so that
+top level import-light (argparse only): heavy libraries, and the core's modules that load
+them, are imported inside ``run`` (tests/test_hook_run.py checks the import list) so that
 ``repoctx hook run`` on an empty index starts in well under a second.
 """
 
@@ -13,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from repoctx import __version__
+from repoctx._version import __version__
 from repoctx.cli._stages import install as install_stage_trace
 from repoctx.errors import InputError, RepoctxError
 

@@ -17,10 +17,10 @@ from repoctx.errors import InputError, RepoctxError
 
 if TYPE_CHECKING:
     from repoctx.api import Repo
-    from repoctx.scanner import ProgressCallback
-    from repoctx.tokens import TokenCounter
+    from repoctx.scanning.scan import ProgressCallback
+    from repoctx.scanning.tokens import TokenCounter
+    from repoctx.scanning.walk import Listing, WalkOptions
     from repoctx.types import Problem
-    from repoctx.walk import Listing, WalkOptions
 
 DEFAULT_BUDGET = 65_536  # used when no model/GPU plan is available for "auto"
 MAX_PROBLEMS_SHOWN = 20
@@ -64,7 +64,7 @@ def parse_budget(value: str) -> int | None:
 def scan_repo(args: argparse.Namespace, counter: TokenCounter | None = None,
               *, count: bool = True, listed: Listing | None = None) -> Repo:
     from repoctx.api import scan
-    from repoctx.cache import Cache
+    from repoctx.scanning.cache import Cache
 
     cache = Cache(enabled=not args.no_cache)
     try:
@@ -79,7 +79,7 @@ def scan_repo(args: argparse.Namespace, counter: TokenCounter | None = None,
 
 
 def walk_options(args: argparse.Namespace) -> WalkOptions:
-    from repoctx.walk import DEFAULT_MAX_BYTES, WalkOptions
+    from repoctx.scanning.walk import DEFAULT_MAX_BYTES, WalkOptions
 
     return WalkOptions(max_bytes=args.max_file_bytes or DEFAULT_MAX_BYTES,
                        include_vendored=args.include_vendored, outputs=output_paths(args))
@@ -138,7 +138,7 @@ def progress_bar() -> Iterator[ProgressCallback]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from repoctx.scanner import Progress as StageProgress
+    from repoctx.scanning.scan import Progress as StageProgress
 
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                    console=Console(stderr=True), transient=True)

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from repoctx.cli._common import resolve_focus, walk_options
 
 if TYPE_CHECKING:
-    from repoctx.memo import Recalled
-    from repoctx.walk import Listing
+    from repoctx.scanning.memo import Recalled
+    from repoctx.scanning.walk import Listing
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,22 +26,22 @@ class MemoSlot:
     listed: Listing  # reused by the scan on a miss
 
     def recall(self) -> Recalled | None:
-        from repoctx.memo import recall
+        from repoctx.scanning.memo import recall
 
         return recall(self.directory, self.key, self.root)
 
     def remember(self, text: str, manifest: dict[str, Any], emitted: dict[str, str]) -> None:
         if self.storable and all(emitted.values()):
-            from repoctx.memo import remember
+            from repoctx.scanning.memo import remember
 
             remember(self.directory, self.key, text, manifest, emitted)
 
 
 def memo_slot(args: argparse.Namespace, budget: int, counter: str, redact: bool) -> MemoSlot:
     """List and fingerprint the repository, resolve ``--focus``, and name the memo."""
-    from repoctx import memo
-    from repoctx.cache import default_cache_dir
-    from repoctx.walk import listing
+    from repoctx.scanning import memo
+    from repoctx.scanning.cache import default_cache_dir
+    from repoctx.scanning.walk import listing
 
     listed = listing(Path(args.path))
     state = memo.state(listed)

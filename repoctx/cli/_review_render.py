@@ -8,10 +8,15 @@ is reserved for the final document, so everything else goes to stderr.
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
+from repoctx._version import __version__
+from repoctx.cli._common import write_atomic
 from repoctx.llm.base import PrefillProgress
 
 REVIEW_HEADING = "## Model review\n\n"
@@ -178,3 +183,27 @@ class Renderer:
 def _document_order(key: int | str) -> tuple[int, int]:
     """The overview (a named section) first, then the packs by number."""
     return (1, key) if isinstance(key, int) else (0, 0)
+
+
+def report_redactions(redactions: Any, warn: Any) -> None:
+    if redactions:
+        files = len({r.path for r in redactions})
+        warn(f"redacted {len(redactions)} secret(s) in {files} file(s) before sending "
+             "the repository to the model")
+
+
+def emit_document(args: argparse.Namespace, doc: dict[str, Any], model: str, plain: bool) -> int:
+    """Print (and ``--output``) a findings document as JSON or SARIF."""
+    from repoctx.llm.fallback import BANNER
+    from repoctx.review.job import to_sarif
+
+    if plain:
+        doc["summary"] = f"{BANNER}\n\n{doc['summary']}"
+    out = doc if args.out_format == "json" else to_sarif(doc, tool_version=__version__, model=model)
+    text = json.dumps(out, indent=2, ensure_ascii=False) + "\n"
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    if args.output:
+        write_atomic(Path(args.output), text)
+        args.output = None  # written: run()'s finally must not overwrite it with Markdown
+    return 0

@@ -1,6 +1,6 @@
 """``repoctx review --whole`` and ``--plan``: the front end of a whole-repo review.
 
-The core (``repoctx.whole``) yields events; this module turns them into progress lines on
+The core (``repoctx.review.whole.job``) yields events; this module turns them into progress lines on
 stderr (pack i of n, ETA), Markdown sections on stdout in pack order, and the merged
 JSON/SARIF document. A serial run streams each pack's review as it is written; a parallel
 run prints each pack when it and every pack before it are done, so stdout always reads in
@@ -15,14 +15,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from repoctx.cli._common import parse_budget, warn
+from repoctx.cli._review_render import report_redactions
 from repoctx.errors import InputError, ModelError
 
 if TYPE_CHECKING:
     from repoctx.cli._review_render import Renderer
     from repoctx.llm.base import Backend, Options
     from repoctx.llm.discover import Choice
-    from repoctx.multipack import PackPlan
-    from repoctx.repo import Repo
+    from repoctx.packing.plan import PackPlan
+    from repoctx.scanning.repo import Repo
 
 def add_whole_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("whole-repo review (a repository larger than one context)")
@@ -44,7 +46,7 @@ def add_whole_arguments(parser: argparse.ArgumentParser) -> None:
 def settings(args: argparse.Namespace, root: Path) -> tuple[float, int]:
     """(whole_share, parallel): command line over [tool.repoctx] over the user config."""
     from repoctx.llm.discover import config_settings
-    from repoctx.whole import DEFAULT_SHARE
+    from repoctx.review.whole.job import DEFAULT_SHARE
 
     share, parallel = args.whole_share, args.parallel
     for _, table in reversed(config_settings(root)):  # lowest precedence first
@@ -65,13 +67,11 @@ def wanted(args: argparse.Namespace, repo: Repo, budget: int, *, fallback: bool 
     a first try of ``repoctx review .`` into hundreds of packs and hours on a CPU."""
     if args.whole is not None:
         return bool(args.whole)
-    from repoctx.whole import needs_whole
+    from repoctx.review.whole.job import needs_whole
 
     if not needs_whole(repo, budget, settings(args, repo.root)[0]):
         return False
     if fallback:
-        from repoctx.cli._common import warn
-
         warn("the repository is larger than the fallback model's context: reviewing its most "
              "relevant part (--whole reviews all of it, pack by pack)")
         return False
@@ -80,7 +80,6 @@ def wanted(args: argparse.Namespace, repo: Repo, budget: int, *, fallback: bool 
 
 def planned_budget(args: argparse.Namespace, choice: Choice, max_tokens: int) -> int:
     """The pack budget a review would use, without loading a model (``--plan``)."""
-    from repoctx.cli._common import parse_budget
     from repoctx.llm.fallback import FALLBACK_MAX_CTX
     from repoctx.llm.open import FALLBACK_AUTO_CTX, GGUF_AUTO_CTX, PROMPT_OVERHEAD, size_context
 
@@ -112,8 +111,8 @@ def planned_budget(args: argparse.Namespace, choice: Choice, max_tokens: int) ->
 
 
 def print_plan(args: argparse.Namespace, repo: Repo, choice: Choice, max_tokens: int) -> int:
-    from repoctx.multipack import plan_packs
-    from repoctx.whole import source_tokens
+    from repoctx.packing.plan import plan_packs
+    from repoctx.review.whole.job import source_tokens
 
     budget = planned_budget(args, choice, max_tokens)
     plan = plan_packs(repo, budget, fmt="markdown" if choice.is_fallback else "qwen")
@@ -125,7 +124,7 @@ def print_plan(args: argparse.Namespace, repo: Repo, choice: Choice, max_tokens:
 
 
 def plan_document(repo: Repo, plan: PackPlan) -> dict[str, Any]:
-    from repoctx.whole import source_tokens
+    from repoctx.review.whole.job import source_tokens
 
     tokens = {p: repo.files[p].tokens or 0 for pack in plan.packs for p in pack.files}
     return {
@@ -175,12 +174,11 @@ def model_identity(backend: Backend, kv_type: str) -> str:
 def review_whole_cli(args: argparse.Namespace, repo: Repo, choice: Choice, backend: Backend,
                      budget: int, options: Options, renderer: Renderer,
                      facts_markdown: str, focus: list[str]) -> int:
-    from repoctx.cli._common import warn
-    from repoctx.cli._whole_view import WholeView
-    from repoctx.multipack import plan_packs
-    from repoctx.whole import Job, review_whole
-    from repoctx.whole_prompts import Spec
-    from repoctx.whole_store import ResultStore
+    from repoctx.cli._whole_view import WholeView  # imports the whole-review core
+    from repoctx.packing.plan import plan_packs
+    from repoctx.review.whole.job import Job, review_whole
+    from repoctx.review.whole.prompts import Spec
+    from repoctx.review.whole.store import ResultStore
 
     plain = choice.is_fallback
     parallel = settings(args, repo.root)[1]
@@ -211,8 +209,6 @@ def review_whole_cli(args: argparse.Namespace, repo: Repo, choice: Choice, backe
                          "with --interrupt_requests False") from exc
     finally:
         store.close()
-    from repoctx.cli.review import report_redactions
-
     report_redactions(view.redactions, warn)
     return view.finish(args, backend.name)
 

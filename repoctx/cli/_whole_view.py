@@ -1,4 +1,4 @@
-"""Rendering the events of a whole-repo review (``repoctx.whole``) in the terminal.
+"""Rendering the events of a whole-repo review (``repoctx.review.whole.job``) in the terminal.
 
 Progress goes to stderr as one line per pack (which pack of how many, its size, its time,
 the ETA), so a log of a long run says where it stood. The review goes to stdout in pack
@@ -12,8 +12,9 @@ import argparse
 import time
 from typing import TYPE_CHECKING
 
+from repoctx.cli._review_render import emit_document
 from repoctx.llm.base import Event, PrefillProgress, Text, Thinking
-from repoctx.whole import (
+from repoctx.review.whole.job import (
     PartEvent,
     PartFailed,
     PartFinished,
@@ -22,13 +23,13 @@ from repoctx.whole import (
     WholeEvent,
     WholeReport,
 )
-from repoctx.whole_merge_pass import MergeEvent, MergeStarted
-from repoctx.whole_prompts import Spec, primers
-from repoctx.whole_run import Part
+from repoctx.review.whole.merge_pass import MergeEvent, MergeStarted
+from repoctx.review.whole.prompts import Spec, primers
+from repoctx.review.whole.run import Part
 
 if TYPE_CHECKING:
     from repoctx.cli._review_render import Renderer
-    from repoctx.secrets import Redaction
+    from repoctx.packing.redact import Redaction
 
 OVERVIEW_HEADING = "## Whole-repo overview\n\n"
 
@@ -143,8 +144,6 @@ class WholeView:
 
     def finish(self, args: argparse.Namespace, model: str) -> int:
         """Footer, the JSON/SARIF document, and the exit status (3: something was missed)."""
-        from repoctx.cli.review import emit_document
-
         report = self.report
         self.renderer.footer(self._footer(report))
         if report.document is not None:

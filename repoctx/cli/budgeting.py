@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repoctx.cli._common import DEFAULT_BUDGET, parse_budget
-from repoctx.tokens import TokenCounter, counter_for_model, qwen35
+from repoctx.scanning.tokens import TokenCounter, counter_for_model, qwen35
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 def resolve_budget(args: argparse.Namespace) -> BudgetChoice:
     """The packing budget for ``args`` and the token counter it is measured in."""
-    from repoctx.walk import check_root
+    from repoctx.scanning.walk import check_root
 
     check_root(Path(args.path))  # a bad path is the first thing to report
     explicit = parse_budget(args.budget)

@@ -36,7 +36,7 @@ def register(subparsers: Any) -> None:
 
 
 def _inventory() -> dict[str, Any]:
-    from repoctx.cache import Cache, default_cache_dir
+    from repoctx.scanning.cache import Cache, default_cache_dir
 
     directory = default_cache_dir()
     scan = {"path": str(directory / "cache.sqlite"), "bytes": 0, "entries": 0}
@@ -63,7 +63,7 @@ def _inventory() -> dict[str, Any]:
 
 def _state_details(states_dir: Path) -> dict[str, Any]:
     """Each saved prefix state: model, tokens, checkpoints, size, last use; and the cap."""
-    from repoctx.llm.statestore import ENV, StateStore, cap_from_env
+    from repoctx.llm.prefix_states import ENV, StateStore, cap_from_env
 
     store = StateStore(states_dir, cap_from_env())
     saved = [{"model": e.header.get("model", "?"), "key": e.path.parent.name, "tokens": e.n,
@@ -121,7 +121,7 @@ def _print_states(part: dict[str, Any]) -> None:
 
 
 def run_clear(args: argparse.Namespace) -> int:
-    from repoctx.cache import default_cache_dir
+    from repoctx.scanning.cache import default_cache_dir
 
     directory = default_cache_dir()
     removed = 0

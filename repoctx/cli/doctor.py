@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from repoctx.cli._common import warn
+from repoctx.cli._common import parse_budget, warn
 from repoctx.cli.budget import KV_CHOICES
 
 DEFAULT_DEPTHS = "8k,32k,64k"
@@ -47,9 +47,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from repoctx.budget import plan
-    from repoctx.cli._common import parse_budget
-    from repoctx.doctor import measure, system_facts
     from repoctx.llm.discover import choose
+    from repoctx.llm.doctor import measure, system_facts
     from repoctx.llm.fallback import fallback_model_path
 
     choice = choose(Path("."), model=args.model)
@@ -105,8 +104,6 @@ def _cpu_note(facts: Any, depths: list[int], requests: int, request_tokens: int)
 
 
 def _tokens(text: str) -> int:
-    from repoctx.cli._common import parse_budget
-
     value = parse_budget(text.strip())
     assert value is not None
     return value

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from repoctx.cli._common import add_pack_arguments, add_repo_arguments, focus_paths, scan_repo
-from repoctx.cli.budgeting import add_model_arguments
+from repoctx.cli.budgeting import add_model_arguments, resolve_budget
 
 
 def register(subparsers: Any) -> None:
@@ -25,7 +25,6 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from repoctx.api import pack
-    from repoctx.cli.budgeting import resolve_budget
 
     budget = resolve_budget(args)
     repo = scan_repo(args, budget.counter)

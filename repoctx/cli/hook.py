@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from repoctx.hook import Outcome, Settings
+    from repoctx.hook.settings import Outcome, Settings
 
 SEVERITIES = ("never", "high", "medium", "low", "info")
 MESSAGE_CHARS = 160
@@ -69,7 +69,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _install(args: argparse.Namespace) -> int:
-    from repoctx.hook_install import install
+    from repoctx.hook.install import install
 
     print(f"repoctx: {install(Path(args.path), chain=args.chain, force=args.force)}",
           file=sys.stderr)  # fmt: skip
@@ -77,15 +77,14 @@ def _install(args: argparse.Namespace) -> int:
 
 
 def _uninstall(args: argparse.Namespace) -> int:
-    from repoctx.hook_install import uninstall
+    from repoctx.hook.install import uninstall
 
     print(f"repoctx: {uninstall(Path(args.path))}", file=sys.stderr)
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
-    from repoctx import hook
-
+    from repoctx.hook import run as hook
     env = os.environ
     why = hook.env_skip(env)  # before reading any config: SKIP must always work
     if why:

@@ -20,7 +20,7 @@ from repoctx.cli._common import (
     write_stdout,
 )
 from repoctx.cli._memo import MemoSlot, memo_slot
-from repoctx.cli.budgeting import BudgetChoice, add_model_arguments
+from repoctx.cli.budgeting import BudgetChoice, add_model_arguments, resolve_budget
 
 
 def register(subparsers: Any) -> None:
@@ -45,8 +45,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from repoctx.cli.budgeting import resolve_budget
-    from repoctx.policy import redact_secrets
+    from repoctx.packing.policy import redact_secrets
 
     check_outputs(args)  # before anything is scanned or written
     redact = redact_secrets(args.no_redact, args.server)  # a remote server: refused, exit 2

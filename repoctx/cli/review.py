@@ -10,21 +10,28 @@ been produced.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from repoctx.cli._common import add_pack_arguments, add_repo_arguments
-from repoctx.cli._review_whole import add_whole_arguments
-from repoctx.policy import NO_REDACT_HELP
+from repoctx.cli._common import (
+    add_pack_arguments,
+    add_repo_arguments,
+    focus_paths,
+    parse_budget,
+    scan_repo,
+    warn,
+    write_atomic,
+)
+from repoctx.cli._review_render import Renderer, emit_document, report_redactions
+from repoctx.cli._review_whole import add_whole_arguments, print_plan, review_whole_cli, wanted
+from repoctx.packing.policy import NO_REDACT_HELP, NO_REDACT_WARNING, redact_secrets
 from repoctx.types import KV_CACHE_TYPES
 
 if TYPE_CHECKING:
     from repoctx.cli._review_render import Renderer
     from repoctx.llm.base import Backend, Stats
     from repoctx.llm.discover import Choice
-    from repoctx.review import Prepared
+    from repoctx.review.job import Prepared
 
 KV_TYPES = KV_CACHE_TYPES
 
@@ -79,19 +86,17 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import llama_cpp  # noqa: F401  (before numpy: see repoctx/llm/runtime.py)
 
-    from repoctx.analysis import facts_for_repo
-    from repoctx.cli._common import check_outputs, focus_paths, scan_repo, warn
+    from repoctx.cli._common import check_outputs
     from repoctx.cli._review_render import Renderer
     from repoctx.llm.discover import choose
     from repoctx.llm.fallback import BANNER
+    from repoctx.review.facts import facts_for_repo
 
     check_outputs(args)  # a bad --output fails now, not after the model answered
     repo = scan_repo(args)
     focus = focus_paths(repo, args.focus)
     choice = _prefer_running_serve(args, choose(repo.root, model=args.model, server=args.server))
     if args.plan:  # the whole-repo plan only: no model is loaded or asked
-        from repoctx.cli._review_whole import print_plan
-
         return print_plan(args, repo, choice, _max_tokens(args, choice.is_fallback))
     facts = facts_for_repo(repo)
     args.redact = redaction_for(args, choice.server, warn)
@@ -105,17 +110,14 @@ def run(args: argparse.Namespace) -> int:
     finally:
         renderer.close()
         if args.output:
-            from repoctx.cli._common import write_atomic
-
             write_atomic(Path(args.output), renderer.document())
 
 
 def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, choice: Any,
             renderer: Renderer, warn: Any) -> int:  # fmt: skip
-    from repoctx.cli._common import parse_budget
     from repoctx.llm.base import Options
     from repoctx.llm.open import open_backend
-    from repoctx.review import prepare_fitted
+    from repoctx.review.job import prepare_fitted
 
     plain = choice.is_fallback
     max_tokens = _max_tokens(args, plain)
@@ -129,8 +131,6 @@ def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, c
                           temperature=0.0 if greedy else 0.6,
                           repeat_penalty=1.15 if greedy else 1.0)  # fmt: skip
         if whole_wanted(args, repo, sizing.pack_budget, fallback=plain):
-            from repoctx.cli._review_whole import review_whole_cli
-
             return review_whole_cli(args, repo, choice, backend, sizing.pack_budget, options,
                                     renderer, facts.to_markdown(), focus)
         prepared = prepare_fitted(
@@ -141,7 +141,7 @@ def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, c
         report_redactions(prepared.pack.redactions, warn)
         renderer.header(_header(backend, prepared, choice.reason))
         if plain and args.out_format == "markdown":
-            from repoctx.review import PLAIN_PRIMER
+            from repoctx.review.job import PLAIN_PRIMER
 
             renderer.text(PLAIN_PRIMER)
         stats = _stream(backend, prepared, renderer)
@@ -161,7 +161,7 @@ def _prefer_running_serve(args: argparse.Namespace, choice: Choice) -> Choice:
     if args.model is not None or choice.server is not None:
         return choice
     from repoctx.llm.discover import Choice as Picked
-    from repoctx.serve import find_running
+    from repoctx.serve.client import find_running
 
     running = find_running()
     if running is None or running.fallback:
@@ -171,19 +171,10 @@ def _prefer_running_serve(args: argparse.Namespace, choice: Choice) -> Choice:
 
 def redaction_for(args: argparse.Namespace, server: str | None, warn: Any) -> bool:
     """Redact unless ``--no-redact`` for a model on this machine (refused for others)."""
-    from repoctx.policy import NO_REDACT_WARNING, redact_secrets
-
     redact = redact_secrets(getattr(args, "no_redact", False), server)
     if not redact:
         warn(NO_REDACT_WARNING)
     return redact
-
-
-def report_redactions(redactions: Any, warn: Any) -> None:
-    if redactions:
-        files = len({r.path for r in redactions})
-        warn(f"redacted {len(redactions)} secret(s) in {files} file(s) before sending "
-             "the repository to the model")
 
 
 def _max_tokens(args: argparse.Namespace, plain: bool) -> int:
@@ -192,8 +183,6 @@ def _max_tokens(args: argparse.Namespace, plain: bool) -> int:
 
 def whole_wanted(args: argparse.Namespace, repo: Any, budget: int, *,
                  fallback: bool = False) -> bool:
-    from repoctx.cli._review_whole import wanted
-
     return wanted(args, repo, budget, fallback=fallback)
 
 
@@ -233,26 +222,6 @@ def _footer(stats: Stats) -> str:
 
 
 def _emit_structured(args: argparse.Namespace, answer: str, model: str, plain: bool) -> int:
-    from repoctx.review import parse_findings
+    from repoctx.review.job import parse_findings
 
     return emit_document(args, parse_findings(answer), model, plain)
-
-
-def emit_document(args: argparse.Namespace, doc: dict[str, Any], model: str, plain: bool) -> int:
-    """Print (and ``--output``) a findings document as JSON or SARIF."""
-    from repoctx import __version__
-    from repoctx.llm.fallback import BANNER
-    from repoctx.review import to_sarif
-
-    if plain:
-        doc["summary"] = f"{BANNER}\n\n{doc['summary']}"
-    out = doc if args.out_format == "json" else to_sarif(doc, tool_version=__version__, model=model)
-    text = json.dumps(out, indent=2, ensure_ascii=False) + "\n"
-    sys.stdout.write(text)
-    sys.stdout.flush()
-    if args.output:
-        from repoctx.cli._common import write_atomic
-
-        write_atomic(Path(args.output), text)
-        args.output = None  # written: run()'s finally must not overwrite it with Markdown
-    return 0

@@ -1,6 +1,6 @@
 """``repoctx serve``: keep one model loaded for every commit, review and TUI session.
 
-Import-light (argparse only); the server itself is repoctx/serve.py and serve_http.py.
+Import-light (argparse only); the server itself is repoctx/serve/ (http.py, client.py).
 ``--status`` and ``--stop`` act on the server this user started (found by its state file).
 """
 
@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from repoctx.cli._common import warn
+from repoctx.errors import InputError
 from repoctx.types import KV_CACHE_TYPES
 
 if TYPE_CHECKING:
@@ -23,7 +25,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def register(subparsers: Any) -> None:
-    from repoctx.serve import DEFAULT_HOST, DEFAULT_PORT
+    from repoctx.serve.client import DEFAULT_HOST, DEFAULT_PORT
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "serve", help="keep a model loaded and serve it (OpenAI-compatible) on 127.0.0.1",
@@ -50,7 +52,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from repoctx.serve import find_running
+    from repoctx.serve.client import find_running
 
     running = find_running()
     if args.status:
@@ -62,8 +64,6 @@ def run(args: argparse.Namespace) -> int:
     if args.stop:
         return _stop(running)
     if running is not None and args.port in (0, int(running.url.rsplit(":", 1)[1])):
-        from repoctx.errors import InputError
-
         raise InputError(f"repoctx serve already runs at {running.url} (pid {running.pid}): "
                          "`repoctx serve --stop` first, or pick another --port")  # fmt: skip
     return _serve(args)
@@ -72,12 +72,10 @@ def run(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import llama_cpp  # noqa: F401  (before numpy: see repoctx/llm/runtime.py)
 
-    from repoctx.cli._common import warn
-    from repoctx.errors import InputError
     from repoctx.llm.fallback import BANNER
     from repoctx.llm.open import PROMPT_OVERHEAD, open_backend
-    from repoctx.serve import is_fallback_file
-    from repoctx.serve_http import ServeApp, run_server
+    from repoctx.serve.client import is_fallback_file
+    from repoctx.serve.http import ServeApp, run_server
 
     choice = _choice(args.model)
     if choice.is_fallback or (choice.candidate and is_fallback_file(choice.candidate.path)):
@@ -113,7 +111,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _choice(model: str | None) -> Choice:
     """The model to load; a configured *server* is not something serve can load."""
-    from repoctx.cli._common import warn
     from repoctx.llm.discover import Choice, choose, discover, rank
 
     root = Path.cwd()
@@ -137,7 +134,7 @@ def _stop(running: Any) -> int:
     import os
     import signal
 
-    from repoctx.serve import health, read_state
+    from repoctx.serve.client import health, read_state
 
     if running is None:
         print("repoctx: no repoctx serve is running", file=sys.stderr)

@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from repoctx.cli._common import parse_budget
 from repoctx.errors import InputError
-from repoctx.policy import NO_REDACT_HELP
+from repoctx.packing.policy import NO_REDACT_HELP, NO_REDACT_WARNING, redact_secrets
 from repoctx.types import KV_CACHE_TYPES
 
 KV_TYPES = KV_CACHE_TYPES
@@ -70,8 +71,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from repoctx.cli._common import parse_budget
-
     root = Path(args.path)
     if not root.is_dir():
         raise InputError(f"{args.path}: not a directory")
@@ -102,7 +101,6 @@ def _redaction(root: Path, args: argparse.Namespace) -> bool:
     if not args.no_redact:
         return True
     from repoctx.llm.discover import choose
-    from repoctx.policy import NO_REDACT_WARNING, redact_secrets
 
     redact = redact_secrets(True, choose(root, model=args.model, server=args.server).server)
     print(f"repoctx: {NO_REDACT_WARNING}", file=sys.stderr)

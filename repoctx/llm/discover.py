@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from repoctx.errors import InputError
-from repoctx.llm.stores import Found, gguf_files, scan_all
+from repoctx.llm.gguf_locations import Found, gguf_files, scan_all
 
 QWEN35_ARCHES = {"qwen35", "qwen35moe"}
 _PARAMS_RE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*[bB](?![a-zA-Z])")
@@ -65,6 +65,7 @@ def describe(found: Found) -> Candidate:
     size = sum(_size(p) for p in found.files)
     arch, label = "", ""
     try:
+        # imports repoctx.budget: kept off the hook's path until a header is read
         from repoctx.budget.gguf_meta import read_header
 
         kv = read_header(found.path).kv

@@ -37,12 +37,14 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from repoctx.llm.snapshot import common_prefix
+from repoctx.llm.prefix_states import read_entry
+from repoctx.llm.snapshot import Snapshot, common_prefix, full_state, restore_full
+from repoctx.llm.stateid import identity, identity_key
 
 if TYPE_CHECKING:
+    from repoctx.llm.prefix_states import Entry, StateStore
     from repoctx.llm.runtime import Runtime
     from repoctx.llm.snapshot import StateKeeper
-    from repoctx.llm.statestore import Entry, StateStore
 
 ENV_INTERVAL = "REPOCTX_CHECKPOINT_TOKENS"
 MIN_INTERVAL = 64
@@ -129,8 +131,6 @@ class Ingest:
     @property
     def key(self) -> str:
         if self._key is None:
-            from repoctx.llm.stateid import identity, identity_key
-
             self._identity = identity(self.rt)
             self._key = identity_key(self._identity)
         return self._key
@@ -158,8 +158,6 @@ class Ingest:
         entry = self.store.same(self.key, head)
         if entry is None:
             return False
-        from repoctx.llm.snapshot import restore_full
-
         try:
             restore_full(self.keeper, head, self.store.read_full(entry))
         except (OSError, ValueError):
@@ -171,8 +169,6 @@ class Ingest:
         return True
 
     def _load(self, entry: Entry, position: int) -> None:
-        from repoctx.llm.snapshot import Snapshot, restore_full
-
         assert self.store is not None
         data = self.store.read_mark(entry, position) if position < entry.n else None
         restore_full(self.keeper, tuple(entry.tokens), self.store.read_full(entry))
@@ -189,8 +185,6 @@ class Ingest:
         """
         if self.store is None or self.loaded is None:
             return []
-        from repoctx.llm.statestore import read_entry
-
         entry = read_entry(Path(self.loaded))
         if entry is None:
             return []
@@ -220,8 +214,6 @@ class Ingest:
         end = next((s for s in lineage if s.n == len(self.prefix)), None)
         if end is None:
             return False
-        from repoctx.llm.snapshot import full_state
-
         self.keeper.restore(end)
         marks = [(s.n, s.data) for s in lineage if s is not end]
         marks += self._inherited({s.n for s in lineage})

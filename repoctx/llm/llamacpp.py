@@ -29,10 +29,10 @@ from repoctx.llm.base import (
 from repoctx.llm.chat import Rendered, ThinkSplitter, render
 from repoctx.llm.ingest import Ingest
 from repoctx.llm.ingest import checkpoints as block_checkpoints
+from repoctx.llm.prefix_states import StateStore
 from repoctx.llm.runtime import LoadSettings, OutOfMemory, Runtime
 from repoctx.llm.sampling import Sampler, schema_grammar
 from repoctx.llm.snapshot import Snapshot, StateKeeper
-from repoctx.llm.statestore import StateStore
 
 WarningCallback = Callable[[str], None]
 

@@ -14,10 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from repoctx.budget import plan_for_model
+from repoctx.budget.gguf_meta import read_gguf
 from repoctx.errors import InputError
 from repoctx.llm.base import Backend
 from repoctx.llm.discover import Choice
 from repoctx.llm.fallback import FALLBACK_MAX_CTX, FALLBACK_NAME, fallback_model_path
+from repoctx.llm.openai_compat import OpenAICompatBackend
+from repoctx.llm.prefix_states import StateStore
 
 if TYPE_CHECKING:
     from repoctx.budget.plan import BudgetPlan
@@ -58,11 +62,10 @@ def open_backend(
     or 600 s).
     """
     if choice.server is not None:
-        from repoctx.llm.openai_compat import OpenAICompatBackend
-
         backend = OpenAICompatBackend(choice.server, timeout_s=timeout_s)
         cap = backend.context_length
         return backend, size_context(budget, max_tokens, cap=cap, auto_ctx=cap)
+    # llama.cpp loads only when a local model is opened
     from repoctx.llm.llamacpp import LlamaCppBackend
     from repoctx.llm.runtime import LoadSettings
 
@@ -74,8 +77,6 @@ def open_backend(
         sizing = _planned(path, budget, max_tokens, kv_type) or size_context(
             budget, max_tokens, cap=_n_ctx_train(path), auto_ctx=GGUF_AUTO_CTX
         )
-    from repoctx.llm.statestore import StateStore
-
     settings = LoadSettings(
         n_ctx=sizing.n_ctx, n_ubatch=sizing.n_ubatch, type_k=kv_type, type_v=kv_type
     )
@@ -88,8 +89,6 @@ def open_backend(
 
 def _n_ctx_train(path: Path) -> int:
     try:
-        from repoctx.budget.gguf_meta import read_gguf
-
         kv = read_gguf(path).kv
         arch = str(kv.get("general.architecture", ""))
         return int(kv.get(f"{arch}.context_length", GGUF_AUTO_CTX))
@@ -108,8 +107,6 @@ def _planned(path: Path, budget: int | None, max_tokens: int, kv_type: str) -> S
     reserve = max_tokens + PROMPT_OVERHEAD
     want = None if budget is None else budget + reserve
     try:
-        from repoctx.budget import plan_for_model
-
         plan = plan_for_model(path, kv_type=kv_type, reserve_answer=reserve, ctx=want,
                               template_tokens=0 if want else None)  # fmt: skip
     except Exception:  # header unreadable or no device info: defaults, llama.cpp says why

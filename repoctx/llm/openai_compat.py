@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from repoctx import stages
+from repoctx.budget import server_context
 from repoctx.errors import InputError, ModelError
 from repoctx.llm.base import (
     Done,
@@ -31,8 +32,10 @@ from repoctx.llm.base import (
     ProgressCallback,
     Prompt,
     Stats,
+    Thinking,
 )
 from repoctx.llm.chat import ThinkSplitter
+from repoctx.scanning.tokens import qwen35
 
 DEFAULT_SERVER_CTX = 8192  # when the server does not say (llama-cpp-python's server)
 DEFAULT_TIMEOUT_S = 600.0
@@ -104,8 +107,6 @@ class OpenAICompatBackend:
     def _server_context(self) -> int:
         """Context per the server: budget planner first, then vLLM / llama-server fields."""
         try:
-            from repoctx.budget import server_context
-
             return int(server_context(self.root, self.model).n_ctx)
         except Exception:  # the planner could not tell: try the fields we know ourselves
             pass
@@ -139,8 +140,6 @@ class OpenAICompatBackend:
                 return int(value) if key == "count" else len(value)
             except (OSError, ValueError, KeyError, TypeError):
                 continue
-        from repoctx.tokens import qwen35
-
         return qwen35().count(text)  # the server cannot count: assume Qwen 3.5's vocabulary
 
     def warm(
@@ -243,8 +242,6 @@ class OpenAICompatBackend:
 
 
 def _as_thinking(text: str) -> Iterator[Event]:
-    from repoctx.llm.base import Thinking
-
     yield Thinking(text)
 
 

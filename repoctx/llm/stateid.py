@@ -28,8 +28,8 @@ from typing import Any
 
 import llama_cpp
 
+from repoctx.llm.gguf_locations import gguf_files
 from repoctx.llm.runtime import Runtime
-from repoctx.llm.stores import gguf_files
 
 FORMAT = 1
 HEAD_BYTES = 4 << 20

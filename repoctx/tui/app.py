@@ -24,7 +24,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
-from repoctx.ask import AskSession
+from repoctx.review.ask import AskSession
 from repoctx.tui import messages as msg
 from repoctx.tui import work as jobs
 from repoctx.tui.commands import palette
@@ -57,7 +57,7 @@ class RepoctxApp(App[None]):
         redact_secrets: bool = True,
     ) -> None:  # fmt: skip
         super().__init__()
-        self.redact_secrets = redact_secrets  # False only for a local model (repoctx.policy)
+        self.redact_secrets = redact_secrets  # False only for a local model (packing.policy)
         self.root = root
         self.opener = opener
         self.budget = budget  # None: what the model's sizing says

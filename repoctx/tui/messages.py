@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from repoctx.ask import Ingest, Turn
-    from repoctx.packer import Pack
-    from repoctx.repo import Repo
+    from repoctx.packing.pack import Pack
+    from repoctx.review.ask import Ingest, Turn
+    from repoctx.scanning.repo import Repo
     from repoctx.tui.model import Opened
 
 

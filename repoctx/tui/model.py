@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from repoctx.budget import detect, plan
+from repoctx.budget.memory import pad
 from repoctx.llm.base import Backend, Options
+from repoctx.llm.discover import choose
+from repoctx.llm.fallback import BANNER, fallback_model_path
+from repoctx.llm.open import open_backend
 
 if TYPE_CHECKING:
     from repoctx.budget.gpu import DeviceInfo
@@ -65,9 +70,6 @@ def memory_split(
     memory already excludes the model; a what-if ``device`` gets the plan subtracted.
     """
     try:
-        from repoctx.budget import detect, plan
-        from repoctx.budget.memory import pad
-
         dev = device or detect()
         planned = plan(path, dev, kv_type=kv_type, ctx=n_ctx)
         row = next(r for r in planned.rows if r.n_ctx == pad(n_ctx))
@@ -85,10 +87,6 @@ def open_model(
     max_tokens: int | None, kv_type: str, think: bool | None, on_warning: Warn,
 ) -> Opened:  # fmt: skip
     """Discovery's choice (``--model``/``--server``/config/stores/fallback), loaded."""
-    from repoctx.llm.discover import choose
-    from repoctx.llm.fallback import BANNER, fallback_model_path
-    from repoctx.llm.open import open_backend
-
     choice = choose(root, model=model, server=server)
     limit = max_tokens or (384 if choice.is_fallback else 4096)
     backend, sizing = open_backend(

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from repoctx.ask import Cancelled, Ingest
+from repoctx.api import scan
+from repoctx.errors import RepoctxError
 from repoctx.llm.base import Done, Event, Text, Thinking
+from repoctx.review.ask import Cancelled, Ingest
 from repoctx.tui.messages import (
     AnswerChunk,
     AnswerEnded,
@@ -32,8 +34,8 @@ from repoctx.tui.messages import (
 )
 
 if TYPE_CHECKING:
-    from repoctx.ask import AskSession
-    from repoctx.scanner import Progress
+    from repoctx.review.ask import AskSession
+    from repoctx.scanning.scan import Progress
     from repoctx.tui.model import Opener
 
 Post = Callable[[Message], object]
@@ -41,8 +43,6 @@ BATCH_S = 0.05  # at most ~20 chat updates a second, however fast the model is
 
 
 def scan_repo(path: Path, post: Post) -> None:
-    from repoctx.api import scan
-
     def progress(p: Progress) -> None:
         post(ScanProgress(p.stage, p.done, p.total))
 
@@ -141,8 +141,6 @@ def reason(exc: BaseException) -> str:
     """One line for the user; the exception type where the message says nothing."""
     lines = str(exc).strip().splitlines()
     text = lines[0] if lines else ""
-    from repoctx.errors import RepoctxError
-
     if isinstance(exc, RepoctxError) and text:
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

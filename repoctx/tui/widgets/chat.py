@@ -18,7 +18,7 @@ from textual.widgets import Collapsible, Markdown, Static
 if TYPE_CHECKING:
     from textual.widgets.markdown import MarkdownStream
 
-    from repoctx.ask import Ingest, Turn
+    from repoctx.review.ask import Ingest, Turn
 
 Clock = Callable[[], float]
 

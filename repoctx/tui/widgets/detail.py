@@ -15,8 +15,8 @@ from textual.widgets import Static
 from repoctx.tui.widgets.tree import BADGES, MARKS, Mark
 
 if TYPE_CHECKING:
-    from repoctx.packer import PackEntry
-    from repoctx.repo import Repo
+    from repoctx.packing.pack import PackEntry
+    from repoctx.scanning.repo import Repo
 
 TIER_WORDS = {
     "full": "full text",

@@ -14,7 +14,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 if TYPE_CHECKING:
-    from repoctx.packer import Pack
+    from repoctx.packing.pack import Pack
     from repoctx.tui.model import MemorySplit
 
 GiB = 1 << 30

@@ -17,7 +17,7 @@ from repoctx.tui.widgets.detail import FileDetail
 from repoctx.tui.widgets.tree import RepoTree
 
 if TYPE_CHECKING:
-    from repoctx.ask import AskSession
+    from repoctx.review.ask import AskSession
 
 
 class SidePanel(Vertical):

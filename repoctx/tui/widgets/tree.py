@@ -14,11 +14,11 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from repoctx.ask import MarkKind
+from repoctx.review.ask import MarkKind
 
 if TYPE_CHECKING:
-    from repoctx.packer import Pack, PackEntry
-    from repoctx.repo import Repo
+    from repoctx.packing.pack import Pack, PackEntry
+    from repoctx.scanning.repo import Repo
 
 Mark = MarkKind
 BADGES: dict[str, tuple[str, str]] = {
