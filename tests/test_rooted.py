@@ -14,9 +14,9 @@ import pytest
 
 import repoctx
 from repoctx.cli import main
+from repoctx.rooted import Refused, read_file, reason
 from repoctx.scanning import rooted
 from repoctx.scanning.cache import Cache
-from repoctx.scanning.rooted import Refused, read_file, reason
 
 SECRET = "TOP SECRET outside the repository\n"
 

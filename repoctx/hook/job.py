@@ -27,8 +27,8 @@ from repoctx.llm.base import Done, PrefillProgress, Text
 from repoctx.llm.discover import Choice
 from repoctx.llm.open import open_backend
 from repoctx.review.job import validate_findings
+from repoctx.rooted import read_file
 from repoctx.scanning.cache import Cache
-from repoctx.scanning.rooted import read_file
 
 if TYPE_CHECKING:
     import git

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from repoctx._version import __version__
+from repoctx.rooted import read_file
 from repoctx.scanning.content import content_hash
-from repoctx.scanning.rooted import read_file
 from repoctx.scanning.walk import Listing, WalkOptions
 
 FORMAT = 1

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from repoctx.errors import RepoctxError
+from repoctx.rooted import read_file, reason
 from repoctx.scanning.cache import Cache, parsed_from_json
 from repoctx.scanning.content import content_hash, decode, defang
 from repoctx.scanning.history import Churn, PendingChurn, churn
-from repoctx.scanning.rooted import read_file, reason
 from repoctx.scanning.tokens import TokenCounter
 from repoctx.scanning.walk import Skip
 from repoctx.scanning.workers import AgainWorkers, Job, Unreadable, analyse_again, render_skeleton

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from repoctx.errors import InputError
 from repoctx.parsing.languages import language_for_path
-from repoctx.scanning.rooted import CHANGED, read_file, reason
+from repoctx.rooted import CHANGED, read_file, reason
 from repoctx.types import Problem, Tier
 
 if TYPE_CHECKING:
@@ -458,7 +458,7 @@ def _skip_by_name(rel: str, options: WalkOptions) -> Skip | None:
 
 def _read_head(abspath: str) -> bytes | OSError:
     """The first few KiB, read once for the LFS check and the sniffing alike (as every
-    read of a repository file: never through a symlink, see repoctx.scanning.rooted)."""
+    read of a repository file: never through a symlink, see repoctx.rooted)."""
     try:
         return read_file(abspath, SNIFF_BYTES)
     except OSError as exc:

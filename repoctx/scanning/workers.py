@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 from repoctx.graph.resolve import reads_definitions
 from repoctx.parsing.languages import has_grammar
+from repoctx.rooted import read_file, reason
 from repoctx.scanning.cache import parsed_from_json, parsed_to_json
 from repoctx.scanning.content import content_hash, decode, defang
-from repoctx.scanning.rooted import read_file, reason
 from repoctx.scanning.tokens import QWEN35, TokenCounter, qwen35
 from repoctx.scanning.walk import Listing, Skip, SourceFile, WalkOptions, describe, ignore_spec
 from repoctx.types import ParsedFile, Tier

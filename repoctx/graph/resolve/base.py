@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from repoctx.scanning.rooted import read_file
+from repoctx.rooted import read_file
 from repoctx.types import EdgeKind, ImportRef, ParsedFile
 
 
@@ -107,7 +107,7 @@ class ResolveContext:
         """A repo file's text (first ``limit`` bytes), or None if it can't be read."""
         key = f"{path}\0{limit}"
         if key not in self._text_cache:
-            try:  # never through a symlink (repoctx.scanning.rooted): a config may link out
+            try:  # never through a symlink (repoctx.rooted): a config may link out
                 data = read_file(self.root / path, limit)
                 self._text_cache[key] = data.decode("utf-8", "replace")
             except OSError:
