@@ -15,7 +15,7 @@ import pytest
 import repoctx
 from repoctx.cli import main
 from repoctx.rooted import Refused, read_file, reason
-from repoctx.scanning import rooted
+from repoctx import rooted
 from repoctx.scanning.cache import Cache
 
 SECRET = "TOP SECRET outside the repository\n"
