@@ -63,6 +63,21 @@ def test_graph_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
     assert {"path": "shop/cli.py", "language": "python"} in document["files"]
 
 
+def test_graph_counts_no_tokens(capsys: pytest.CaptureFixture[str],
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The graph prints no token counts, so a cold `repoctx graph` must count none (it
+    counted every file: 1.5x a cold pack's CPU, issue 18)."""
+    from repoctx.scanning import tokens
+
+    def refuse(*_args: object, **_kwargs: object) -> object:
+        raise AssertionError("repoctx graph counted tokens")
+
+    for name in ("count", "count_many"):
+        monkeypatch.setattr(tokens.QwenCounter, name, refuse)
+    assert main(["graph", str(FIXTURE), "--no-cache"]) == 0
+    assert json.loads(capsys.readouterr().out)["edges"]
+
+
 @pytest.mark.parametrize("fmt, marker", [("dot", "digraph"), ("mermaid", "graph LR")])
 def test_graph_other_formats(capsys: pytest.CaptureFixture[str], fmt: str, marker: str) -> None:
     assert main(["graph", str(FIXTURE), "--format", fmt]) == 0

@@ -26,7 +26,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    repo = scan_repo(args)
+    repo = scan_repo(args, count=False)  # the graph prints no token counts: count none
     render = {"json": to_json, "dot": to_dot, "mermaid": to_mermaid}[args.fmt]
     sys.stdout.write(render(repo.graph))
     sys.stdout.flush()
