@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from repoctx.errors import RepoctxError
 from repoctx.hook import Outcome, Settings, Target
-from repoctx.hook_git import StagedChange, staged_bytes, unified_diff
+from repoctx.hook_git import StagedChange, diff_sides, staged_bytes, unified_diff
 from repoctx.hook_prompt import DEFAULT_BUDGET, PLAIN_BUDGET, answer_tokens
 from repoctx.rooted import read_file
 
@@ -120,7 +120,7 @@ class Job:
         return build_request(repo, self.change, diff, texts, backend.count_tokens,
                              context=backend.context_length, settings=self.settings,
                              plain=plain, default_budget=PLAIN_BUDGET if plain else
-                             DEFAULT_BUDGET)  # fmt: skip
+                             DEFAULT_BUDGET, sides=diff_sides(self.git, self.change))  # fmt: skip
 
     def _ask(self, backend: Backend, prompt: Prompt, options: Options) -> Outcome:
         from repoctx.llm.base import Done, PrefillProgress, Text
