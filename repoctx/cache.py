@@ -212,7 +212,10 @@ def open_sqlite(path: Path, ddl: str, schema: str, name: str,
 
 def _connect_sqlite(path: Path, ddl: str, schema: str) -> sqlite3.Connection:
     """WAL, our tables, a matching schema row and a passing quick check, or it raises."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from repoctx.private import private_dir, private_file
+
+    private_dir(path.parent)
+    private_file(path)  # skeletons and facts of the user's code: not for other users
     db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
     try:
         db.execute("PRAGMA journal_mode=WAL")

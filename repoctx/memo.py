@@ -32,6 +32,7 @@ from typing import Any
 
 from repoctx import __version__
 from repoctx.content import content_hash
+from repoctx.private import private_dir
 from repoctx.rooted import read_file
 from repoctx.walk import Listing, WalkOptions
 
@@ -134,7 +135,7 @@ def remember(directory: Path, memo_key: str, text: str, manifest: dict[str, Any]
     target = directory / f"{memo_key}.json"
     temp = directory / f".{memo_key}.{os.getpid()}.tmp"
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        private_dir(directory)
         # the prompt is the user's code: readable by the user only, like the cache database
         with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
             f.write(payload.encode("utf-8", "surrogateescape"))
