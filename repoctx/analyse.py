@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from repoctx.cache import parsed_from_json, parsed_to_json
-from repoctx.content import content_hash, decode, defang
+from repoctx.content import (
+    content_hash,
+    decode,
+    defang,
+    register_control_tokens,
+    registered_control_tokens,
+)
 from repoctx.languages import has_grammar
 from repoctx.resolve import reads_definitions
 from repoctx.rooted import read_file, reason
@@ -148,7 +154,8 @@ class AgainWorkers:
             if _start_method().get_start_method() != "fork":
                 return None
             self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"),
-                                             initializer=_ignore_ctrl_c)  # fmt: skip
+                                             initializer=_init_worker,
+                                             initargs=(registered_control_tokens(),))  # fmt: skip
             self._size = workers
         return self._pool, self._size
 
@@ -326,7 +333,8 @@ def _in_workers(
     done = 0
     report(0, total)
     pool = running or ProcessPoolExecutor(max_workers=workers, mp_context=_start_method(),
-                                          initializer=_ignore_ctrl_c)  # fmt: skip
+                                          initializer=_init_worker,
+                                          initargs=(registered_control_tokens(),))  # fmt: skip
     try:
         with _ctrl_c_held():  # map() spawns the workers: they start with Ctrl-C blocked
             results = pool.map(task, chunks)
@@ -366,6 +374,13 @@ def _ctrl_c_held() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _init_worker(control_tokens: tuple[str, ...]) -> None:
+    """In a worker: the parent's registered control tokens (a spawned worker starts without
+    them), and Ctrl-C ignored."""
+    register_control_tokens(control_tokens)
+    _ignore_ctrl_c()
 
 
 def _ignore_ctrl_c() -> None:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from repoctx import __version__
-from repoctx.content import content_hash
+from repoctx.content import content_hash, defang_signature
 from repoctx.private import private_dir
 from repoctx.rooted import read_file
 from repoctx.walk import Listing, WalkOptions
@@ -98,7 +98,8 @@ def key(repo_state: State, request: Request) -> str:
     fields = [repo_state.digest, request.budget, request.counter, list(request.focus),
               request.fmt, request.redact, request.options.max_bytes,
               request.options.include_vendored, list(request.options.extra_ignore),
-              list(request.options.outputs), _code_fingerprint()]
+              list(request.options.outputs), _code_fingerprint(),
+              defang_signature()]  # a loaded model's own control tokens change the text
     return hashlib.blake2b(json.dumps(fields).encode(), digest_size=20).hexdigest()
 
 
