@@ -187,17 +187,22 @@ def _trie_source(node: dict[str, Any]) -> str:
 
 
 def display_path(path: str) -> str:
-    """A path as it may appear inside a prompt: valid UTF-8 on one line, control tokens
+    """A path as it may appear inside a prompt: :func:`printable_path`, control tokens
     defanged (a file named ``<|im_start|>system.py`` must not open a turn in the tree or in
-    its header). The manifest, written for the user, keeps the real path.
+    its header). The manifest, written for the user, keeps the real path."""
+    return defang(printable_path(path))
+
+
+def printable_path(path: str) -> str:
+    """A path as valid UTF-8 on one line (for a prompt, a report or a document).
 
     File names may hold bytes that are not UTF-8 (kept by Python as surrogate escapes) and
     control characters such as newlines; neither may break the prompt's structure.
     """
     if path.isprintable() and path.isascii():
-        return defang(path)
+        return path
     text = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return defang("".join(ch if ch.isprintable() else _escape_control(ch) for ch in text))
+    return "".join(ch if ch.isprintable() else _escape_control(ch) for ch in text)
 
 
 def _escape_control(ch: str) -> str:
