@@ -141,12 +141,13 @@ def redact_diff(diff: str, sides: Sides | None = None) -> tuple[str, list[Redact
     """``diff`` (``git diff`` output) with secrets in its lines redacted, per file's rules.
 
     Where ``sides`` holds a file's old and new content, each side is redacted as a whole file
-    and every hunk line is replaced by the redacted file's line at that number: a hunk in the
-    middle of a private key, or inside a multi-line quoted value, has no ``BEGIN`` line or
-    opening quote in its context, so only the whole file shows that it is secret. Redaction
-    keeps every line in place, so the numbers match. Where a side cannot be read (or a line
-    does not match it), the hunk's lines lose their one-character prefix, are redacted
-    together as that file's text, and get the prefix back. Hunks are read by their line
+    (our rules) and every hunk line is replaced by the redacted file's line at that number:
+    a hunk in the middle of a private key, or inside a multi-line quoted value, has no
+    ``BEGIN`` line or opening quote in its context, so only the whole file shows that it is
+    secret. Redaction keeps every line in place, so the numbers match. Then (and alone,
+    where a side cannot be read or a line does not match it) the hunk's lines lose their
+    one-character prefix, are redacted together as that file's text with every layer, and
+    get the prefix back. Hunks are read by their line
     counts, so a removed line that reads ``-- x`` is never taken for a header. Redactions
     carry the new-side line number (the old side's for removed lines); header lines (paths,
     modes, hashes) stay as they are.
@@ -220,7 +221,10 @@ class _Sides:
         text = defang(data.decode("utf-8", "surrogateescape").replace("\r\n", "\n"))
         if "\r" in text:
             return None  # a lone CR: the diff shows lines we would not split the same way
-        redacted, hits = redact(path, text)
+        # Our rules only: they are the ones that span lines (key blocks, quoted values,
+        # Kubernetes data); detect-secrets reads line by line, so it runs on the hunks
+        # alone, and a large staged file costs a fraction of a second, not seconds.
+        redacted, hits = redact(path, text, deep=False)
         lines, cleaned = text.split("\n"), redacted.split("\n")
         if len(lines) != len(cleaned):
             return None
@@ -232,10 +236,9 @@ def _flush(path: str, body: list[tuple[str, str, int]], found: list[Redaction],
     if not body:
         return []
     whole = _from_files(path, body, files)
-    if whole is not None:
-        lines, hits = whole
+    if whole is not None:  # then detect-secrets on the hunk's lines (it reads line by line)
+        body, hits = whole
         found.extend(hits)
-        return lines
     text, hits = redact(path or "diff", "\n".join(text for _, text, _ in body))
     lines = text.split("\n")
     for hit in hits:  # redact() numbers lines of the joined text: map back to the file
@@ -243,21 +246,21 @@ def _flush(path: str, body: list[tuple[str, str, int]], found: list[Redaction],
     return [prefix + line for (prefix, _, _), line in zip(body, lines, strict=True)]
 
 
-def _from_files(path: str, body: list[tuple[str, str, int]],
-                files: _Sides) -> tuple[list[str], list[Redaction]] | None:  # fmt: skip
+def _from_files(path: str, body: list[tuple[str, str, int]], files: _Sides,
+                ) -> tuple[list[tuple[str, str, int]], list[Redaction]] | None:  # fmt: skip
     """The hunk's lines cut from the redacted files, or None (a side is missing or differs)."""
-    out: list[str] = []
+    out: list[tuple[str, str, int]] = []
     hits: dict[tuple[bool, int], Redaction] = {}
     for prefix, text, number in body:
         if prefix == "\\":
-            out.append(prefix + text)
+            out.append((prefix, text, number))
             continue
         side = files.get(path, prefix != "-")
         bare = text.removesuffix("\r")
         if side is None or not 0 < number <= len(side.lines) or side.lines[number - 1] != bare:
             return None
         cleaned = side.redacted[number - 1]
-        out.append(prefix + cleaned + text[len(bare):])
+        out.append((prefix, cleaned + text[len(bare):], number))
         if cleaned != bare:
             kind, first = _rule_at(side, number)
             key = (prefix != "-", first)

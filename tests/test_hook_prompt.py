@@ -119,7 +119,8 @@ def test_staged_diff_is_cut_from_the_redacted_files(tmp_path: Path) -> None:
                *body[16:]]  # fmt: skip
     write(root, {"deploy/key.pem": _pem_block(changed),
                  "config/.env": "DEBUG=0\nA=1\nB=2\nC=3\nD=5\n"
-                 + multi.replace("two-s3cr3t", "TWO-s3cr3t") + "API_TOKEN=n3w-t0ken-v4lue-77\n"})
+                 + multi.replace("two-s3cr3t", "TWO-s3cr3t") + "API_TOKEN=n3w-t0ken-v4lue-77\n",
+                 "pkg/db.py": 'db_password = "Xk9mQ2vL7pR4wZtY"\n'})  # detect-secrets' kind
     git(root, "add", "-A")
     diff = unified_diff(open_repo(root))
     assert "BEGIN" not in diff and body[14] in diff and "TWO-s3cr3t" in diff  # the shape we test
@@ -127,7 +128,8 @@ def test_staged_diff_is_cut_from_the_redacted_files(tmp_path: Path) -> None:
     _, prompt, _, _ = _request(root)
     text = "\n".join(m.content for m in prompt.messages)
     leaked = [v for v in (*body, changed[15], "line-one-s3cr3t", "TWO-s3cr3t", "line-two-s3cr3t",
-                          "line-three-s3cr3t", "n3w-t0ken-v4lue-77") if v in text]
+                          "line-three-s3cr3t", "n3w-t0ken-v4lue-77", "Xk9mQ2vL7pR4wZtY")
+              if v in text]
     assert leaked == []
     assert "+API_TOKEN=[REDACTED" in text  # names and the diff's shape stay
 
