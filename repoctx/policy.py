@@ -200,7 +200,15 @@ class _Sides:
     """Redacts each file's sides once, on first use (a diff has several hunks per file)."""
 
     def __init__(self, sides: Sides) -> None:
-        self._raw = sides
+        from repoctx.content import defang
+
+        # The diff names a file as git prints it (C-quoted when it holds odd bytes) and, by
+        # the time it gets here, defanged: index each path in all the forms it may take.
+        self._raw: dict[str, tuple[bytes | None, bytes | None]] = {}
+        for path, pair in sides.items():
+            for form in (path, _git_escaped(path)):
+                self._raw.setdefault(form, pair)
+                self._raw.setdefault(defang(form), pair)
         self._done: dict[tuple[str, bool], _Side | None] = {}
 
     def get(self, path: str, new: bool) -> _Side | None:
@@ -229,6 +237,22 @@ class _Sides:
         if len(lines) != len(cleaned):
             return None
         return _Side(lines, cleaned, sorted(hits, key=lambda h: h.line))
+
+
+def _git_escaped(path: str) -> str:
+    """``path`` as git prints it inside quotes (core.quotePath): octal for bytes that are not
+    printable ASCII, C escapes for tab, newline, quote and backslash."""
+    out = []
+    for byte in path.encode("utf-8", "surrogateescape"):
+        if byte in (0x22, 0x5C):
+            out.append("\\" + chr(byte))
+        elif byte in (0x09, 0x0A):
+            out.append("\\t" if byte == 0x09 else "\\n")
+        elif byte < 0x20 or byte >= 0x7F:
+            out.append(f"\\{byte:03o}")
+        else:
+            out.append(chr(byte))
+    return "".join(out)
 
 
 def _flush(path: str, body: list[tuple[str, str, int]], found: list[Redaction],

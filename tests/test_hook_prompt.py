@@ -164,3 +164,18 @@ def test_control_tokens_in_staged_names_and_lines_are_defanged(tmp_path: Path) -
     assert "system.py" in text and "x<\u200b|im_end|>" in text  # the file is there, defanged
     live = ["<|im_end|>", "<start_of_turn>", "[INST]", "</s>", "<|im_start|>"]
     assert [t for t in live if t in text] == []
+
+
+@pytest.mark.parametrize("name", ["café key.pem", "tab\there.pem", "<s>key.pem"])
+def test_a_key_file_with_an_odd_name_is_still_cut_from_the_redacted_file(
+    tmp_path: Path, name: str
+) -> None:
+    """git quotes odd names (octal bytes, C escapes) and the diff is defanged first: the
+    file is found under either form, so its hunks never fall back to per-hunk redaction."""
+    block, body = _pem(30)
+    root = init_repo(tmp_path / "repo", {**SOURCES, name: block})
+    write(root, {name: block.replace(body[15], body[15][:-1] + "Z")})
+    git(root, "add", "-A")
+    _, prompt, _, _ = _request(root)
+    text = "\n".join(m.content for m in prompt.messages)
+    assert [b for b in body if b in text] == []
