@@ -49,7 +49,7 @@ _BRACKET_WORDS = (
     "AVAILABLE_TOOLS", "TOOL_CALLS", "TOOL_RESULTS", "TOOL_CONTENT", "SYSTEM_PROMPT", "IMG",
     "IMG_BREAK", "IMG_END", "PREFIX", "MIDDLE", "SUFFIX", "ARGS", "CALL_ID", "THINK",  # Mistral
 )
-DEFANG_VERSION = 2  # bump when _FAMILIES or the defanged form changes (cache keys use it)
+DEFANG_VERSION = 2  # bump when the families or the defanged form change (cache keys use it)
 _MARKUP = re.compile(r"[<\[{|\uff5c][^\s]{1,126}")  # a vocabulary entry worth defanging
 _ZERO_WIDTH_SPACE = "\u200b"
 
@@ -121,8 +121,6 @@ def _families() -> dict[str, tuple[str, ...]]:
         ),
         "[": (f"/?{_trie(_BRACKET_WORDS)}\\]",),
     }
-
-
 
 
 def register_control_tokens(tokens: Iterable[str]) -> None:
