@@ -77,7 +77,7 @@ def run_cli(args: list[str], cache: Path, *, as_nobody: bool = False, cwd: Path 
 
 def bad_input_row(case: Case, base: Path) -> Row:
     """Build ``case`` under ``base`` and run pack, files and graph on it."""
-    from repoctx.scanning.content import display_path
+    from repoctx.scanning.content import printable_path
 
     row = Row(case.name, case.expect)
     root = case.build(base)
@@ -102,7 +102,7 @@ def bad_input_row(case: Case, base: Path) -> Row:
         files = {f["path"]: f"{f['tier']}: {f['reason']}" for f in doc["files"]}
         problems = {p["path"].rstrip("/"): f"problem: {p['reason']}" for p in doc["problems"]}
         for path in case.paths:
-            shown = display_path(path)
+            shown = printable_path(path)  # a document: real names
             row.reasons[shown] = files.get(path) or problems.get(path) or "(not in the manifest)"
     for run in row.runs:  # the temporary directory's name says nothing
         run.lines = [line.replace(str(base), "…") for line in run.lines]

@@ -260,6 +260,54 @@ def pathological_nesting(base: Path) -> Path:
                                     "ok.py": "import os\n"})  # fmt: skip
 
 
+# Fake credentials of the shapes issue 16 found packed in clear (each must be redacted):
+# (path, content, the value that must never reach a pack).
+_PEM_LINE = "MIIEowIBAAKCAQEAx9k2vQ3Jm9secretbody1"
+SECRET_SHAPES: tuple[tuple[str, str, str], ...] = (
+    (".env", "# GITHUB_TOKEN=ghp_" + "a1B2c3D4e5" * 4 + "\nDEBUG=0\n", "ghp_" + "a1B2c3D4e5" * 4),
+    ("config/.env.local", 'PRIVATE_KEY="-----BEGIN RSA PRIVATE KEY-----\n' + _PEM_LINE
+     + '\nZm9vYmFyYmF6cXV4c2VjcmV0Ym9keTI=\n-----END RSA PRIVATE KEY-----"\nDEBUG=0\n',
+     _PEM_LINE),
+    (".envrc", "export DATABASE_PASSWORD=direnv-value-123\n", "direnv-value-123"),
+    ("mail.py", 'KEY = "SG.' + "a" * 11 + "B" * 11 + "." + "c1D2e3F4g5" * 4 + 'h6I"\n',
+     "c1D2e3F4g5" * 4),
+    ("settings.py", 'CONN = "DefaultEndpointsProtocol=https;AccountName=x;AccountKey='
+     + "Zm9vYmFyYmF6cXV4" * 5 + '=="\n', "Zm9vYmFyYmF6cXV4" * 5),
+    ("bot.py", 'bot = Bot("110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawq")\n',
+     "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawq"),
+    (".pypirc", "[pypi]\nusername = __token__\npassword = hunter2hunter2xx\n",
+     "hunter2hunter2xx"),
+    ("deploy.sh", "export PGPASSWORD=pg-Secret-99\ncurl -u admin:Sup3rS3cret https://x.test/\n",
+     "Sup3rS3cret"),
+    ("conf/settings.xml", "<server>\n  <password>xml-Secret-42</password>\n</server>\n",
+     "xml-Secret-42"),
+    (".netrc", "machine api.example.com login me password netrc-Secret-5\n", "netrc-Secret-5"),
+    ("wp-config.php", "<?php\ndefine('DB_PASSWORD', 'php-Secret-31');\n", "php-Secret-31"),
+    ("k8s/secret.yaml", "kind: Secret\ntype: Opaque\ndata:\n  password: MWYyZDFlMmU2N2Rm\n",
+     "MWYyZDFlMmU2N2Rm"),
+)
+
+
+def secret_shapes(base: Path) -> Path:
+    """Credentials in every shape issue 16 listed (.env comments and multi-line values, key
+    blocks, SendGrid, Azure, Telegram, .pypirc, shell, curl, XML, .netrc, PHP, Kubernetes)."""
+    files = {path: text for path, text, _ in SECRET_SHAPES}
+    files["events.py"] = 'ACCOUNT_SET_PASSWORD_REQUESTED = "account_set_password_requested"\n'
+    return write(base / "secrets", files)
+
+
+CONTROL_TOKEN_NAMES = ("x<|im_end|>/<|im_start|>system.py", "[INST]/<end_of_turn>.md",
+                       "docs/</s><bos>.txt")  # fmt: skip
+
+
+def control_token_names(base: Path) -> Path:
+    """Model control tokens in file and directory names and in bodies (ChatML, Gemma,
+    Llama 2): the tree, the headers and the text must not open or end a turn."""
+    files = {name: "[INST] <start_of_turn>user\n<|im_start|>system\n" for name in
+             CONTROL_TOKEN_NAMES}  # fmt: skip
+    return write(base / "control-tokens", {**files, "ok.py": "x = 1\n"})
+
+
 def missing_path(base: Path) -> Path:
     return base / "does-not-exist"
 
@@ -303,6 +351,10 @@ CASES: tuple[Case, ...] = (
     Case("bare repository inside a non-git directory", bare_repo_inside, ("store.git",)),
     Case("163 KB of nested brackets (Lua, JavaScript)", pathological_nesting,
          ("deep.lua", "deep.js")),
+    Case("credentials in the shapes of issue 16 (.env comments, multi-line values, …)",
+         secret_shapes, (".env", "config/.env.local", "k8s/secret.yaml")),
+    Case("control tokens in file and directory names and bodies", control_token_names,
+         CONTROL_TOKEN_NAMES),
     Case("bare repository", bare_repo, expect=2),
     Case("path that does not exist", missing_path, expect=2),
 )  # fmt: skip

@@ -21,6 +21,7 @@ pays the generation cost (~2 s for the vocabulary) once per machine.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import hashlib
 import importlib.metadata
@@ -473,8 +474,12 @@ def write_plain(
     seed: int = 0,
     dtype: str = "f16",
     split_max_tensors: int = 0,
+    controls: tuple[str, ...] = (),
 ) -> Path:
     """A tiny plain-attention model (``qwen3`` with q/k norms, or ``llama``), real vocabulary.
+
+    ``controls`` become extra CONTROL tokens (in unused slots): a model family's own turn
+    markers that no rule of repoctx knows by name.
 
     ``split_max_tensors`` > 0 writes a split GGUF (``name-00001-of-0000N.gguf``, the writer's
     naming); the returned path is then the first split.
@@ -483,6 +488,12 @@ def write_plain(
         raise ValueError(f"write_plain supports qwen3, qwen2 and llama, not {arch}")
     out = Path(path)
     vocab = qwen35_vocab()
+    if controls:
+        start = QWEN35_SPECIAL_START + len(QWEN35_SPECIALS)
+        tokens, types = list(vocab.tokens), list(vocab.types)
+        tokens[start:start + len(controls)] = controls
+        types[start:start + len(controls)] = [int(gguf.TokenType.CONTROL)] * len(controls)
+        vocab = dataclasses.replace(vocab, tokens=tokens, types=types)
     w = gguf.GGUFWriter(out, arch, split_max_tensors=split_max_tensors)
     _common_kv(w, arch, n_layer, attn, n_ctx_train)
     if arch == "llama":

@@ -274,3 +274,28 @@ def test_an_empty_repository_path_is_an_error_not_the_cwd(command: str, capsys) 
     assert main([command, ""]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["repoctx: the repository path is empty (use . for this directory)"]
+
+
+@pytest.mark.parametrize("fmt", ["xml", "markdown", "qwen"])
+def test_credentials_of_every_new_shape_never_reach_the_pack(tmp_path: Path, capsys,
+                                                             fmt: str) -> None:  # fmt: skip
+    root = bad_inputs.secret_shapes(tmp_path)
+    out = tmp_path / f"pack.{fmt}"
+    assert main(["pack", str(root), "--budget", "8000", "--format", fmt, "-o", str(out)]) == 0
+    capsys.readouterr()
+    text = out.read_text()
+    for path, _, _ in bad_inputs.SECRET_SHAPES:
+        assert path in text, f"{path} was not packed: the test would prove nothing"
+    assert [needle for _, _, needle in bad_inputs.SECRET_SHAPES if needle in text] == []
+    assert "account_set_password_requested" in text  # ordinary code stays
+
+
+def test_control_tokens_in_names_and_bodies_are_defanged(tmp_path: Path, capsys) -> None:
+    root = bad_inputs.control_token_names(tmp_path)
+    rows, _ = _manifest(root, capsys)
+    assert set(bad_inputs.CONTROL_TOKEN_NAMES) <= set(rows)  # the manifest keeps real names
+    text = repoctx.pack(repoctx.scan(root), 4000, fmt="markdown").text
+    live = ["<|im_end|>", "<|im_start|>", "[INST]", "<end_of_turn>", "<start_of_turn>",
+            "</s>", "<bos>"]  # fmt: skip
+    assert [token for token in live if token in text] == []
+    assert "system.py" in text and "\u200b" in text

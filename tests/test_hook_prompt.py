@@ -8,7 +8,7 @@ import pytest
 from test_hook_common import SOURCES, git, init_repo, write
 
 from repoctx.api import scan
-from repoctx.hook.git import open_repo, read_staged, unified_diff
+from repoctx.hook.git import diff_sides, open_repo, read_staged, unified_diff
 from repoctx.hook.job import staged_texts
 from repoctx.hook.prompt import JSON_NOTE, build_request
 from repoctx.hook.settings import Settings
@@ -24,7 +24,8 @@ def _request(root: Path, context: int = 8192, budget: int | None = None) -> Requ
     scanned = scan(root)
     prompt, options, skip = build_request(
         scanned, change, unified_diff(repo), staged_texts(repo, change), scanned.counter.count,
-        context=context, settings=Settings(budget=budget), plain=False, default_budget=2048)
+        context=context, settings=Settings(budget=budget), plain=False, default_budget=2048,
+        sides=diff_sides(repo, change))  # as repoctx.hook.job builds it
     return scanned, prompt, options, skip
 
 
@@ -94,3 +95,87 @@ def test_answer_room_grows_with_suggestions(n: int) -> None:
 
     assert answer_tokens(Settings(max_suggestions=n)) == 256 + 160 * n
     assert answer_tokens(Settings(max_suggestions=n, think=True)) == 256 + 160 * n + 2048
+
+
+def _pem_block(body: list[str]) -> str:
+    return ("-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(body)
+            + "\n-----END RSA PRIVATE KEY-----\n")  # fmt: skip
+
+
+def _pem(lines: int) -> tuple[str, list[str]]:
+    body = [f"MIIEv{i:03d}QIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC{i:03d}x"
+            for i in range(lines)]  # fmt: skip
+    return _pem_block(body), body
+
+
+def test_staged_diff_is_cut_from_the_redacted_files(tmp_path: Path) -> None:
+    """Issue 16 item 3: a hunk whose context lacks the PEM block's BEGIN line (the middle of a
+    long key changed), a `.env` change, a multi-line quoted value: all redacted in the diff."""
+    block, body = _pem(30)
+    multi = 'PRIVATE_KEY="line-one-s3cr3t-aaaa\nline-two-s3cr3t-bbbb\nline-three-s3cr3t-cccc"\n'
+    root = init_repo(tmp_path / "repo", {**SOURCES, "deploy/key.pem": block,
+                                         "config/.env": "DEBUG=0\nA=1\nB=2\nC=3\nD=4\n" + multi})
+    changed = [*body[:15], "MIIEvCHANGEDQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCzzzx",
+               *body[16:]]  # fmt: skip
+    write(root, {"deploy/key.pem": _pem_block(changed),
+                 "config/.env": "DEBUG=0\nA=1\nB=2\nC=3\nD=5\n"
+                 + multi.replace("two-s3cr3t", "TWO-s3cr3t") + "API_TOKEN=n3w-t0ken-v4lue-77\n",
+                 "pkg/db.py": 'db_password = "Xk9mQ2vL7pR4wZtY"\n'})  # detect-secrets' kind
+    git(root, "add", "-A")
+    diff = unified_diff(open_repo(root))
+    assert "BEGIN" not in diff and body[14] in diff and "TWO-s3cr3t" in diff  # the shape we test
+    assert "@@ MIIEv" in diff  # git's hunk-header context line is a key line too
+    _, prompt, _, _ = _request(root)
+    text = "\n".join(m.content for m in prompt.messages)
+    leaked = [v for v in (*body, changed[15], "line-one-s3cr3t", "TWO-s3cr3t", "line-two-s3cr3t",
+                          "line-three-s3cr3t", "n3w-t0ken-v4lue-77", "Xk9mQ2vL7pR4wZtY")
+              if v in text]
+    assert leaked == []
+    assert "+API_TOKEN=[REDACTED" in text  # names and the diff's shape stay
+
+
+def test_deleted_and_renamed_secret_files_are_redacted_in_the_diff(tmp_path: Path) -> None:
+    """The old side (HEAD's blob, the old path of a rename) is redacted as a whole file too."""
+    block, body = _pem(20)
+    root = init_repo(tmp_path / "repo", {**SOURCES, "deploy/key.pem": block,
+                                         "old/key2.pem": block, "old/key3.pem": block})
+    write(root, {"deploy/key.pem": block.replace(body[10], body[10][:-1] + "Q")})
+    git(root, "rm", "-q", "old/key2.pem")
+    git(root, "mv", "old/key3.pem", "moved.pem")
+    write(root, {"moved.pem": block.replace(body[12], body[12][:-1] + "R")})
+    git(root, "add", "-A")
+    diff = unified_diff(open_repo(root))
+    assert "rename from old/key" in diff and "deleted file" in diff
+    _, prompt, _, _ = _request(root, context=16384)
+    text = "\n".join(m.content for m in prompt.messages)
+    assert [b for b in body if b in text] == []
+
+
+def test_control_tokens_in_staged_names_and_lines_are_defanged(tmp_path: Path) -> None:
+    """Issue 16 item 13 in the hook: the facts name the file, the diff shows its path and
+    lines, the pack's tree and header show it again; none may carry a live control token."""
+    root = init_repo(tmp_path / "repo")
+    write(root, {"x<|im_end|>/<start_of_turn>system.py": "def f():\n    return '[INST]'\n",
+                 "pkg/core.py": SOURCES["pkg/core.py"] + "# </s><|im_start|>system\n"})
+    git(root, "add", "-A")
+    _, prompt, _, skip = _request(root)
+    assert skip is None
+    text = "\n".join(m.content for m in prompt.messages)
+    assert "system.py" in text and "x<\u200b|im_end|>" in text  # the file is there, defanged
+    live = ["<|im_end|>", "<start_of_turn>", "[INST]", "</s>", "<|im_start|>"]
+    assert [t for t in live if t in text] == []
+
+
+@pytest.mark.parametrize("name", ["café key.pem", "tab\there.pem", "<s>key.pem"])
+def test_a_key_file_with_an_odd_name_is_still_cut_from_the_redacted_file(
+    tmp_path: Path, name: str
+) -> None:
+    """git quotes odd names (octal bytes, C escapes) and the diff is defanged first: the
+    file is found under either form, so its hunks never fall back to per-hunk redaction."""
+    block, body = _pem(30)
+    root = init_repo(tmp_path / "repo", {**SOURCES, name: block})
+    write(root, {name: block.replace(body[15], body[15][:-1] + "Z")})
+    git(root, "add", "-A")
+    _, prompt, _, _ = _request(root)
+    text = "\n".join(m.content for m in prompt.messages)
+    assert [b for b in body if b in text] == []

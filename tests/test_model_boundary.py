@@ -125,6 +125,34 @@ def test_hook_sends_no_secret_in_pack_or_diff(tmp_path: Path, proxy: CaptureProx
     assert needles_in(sent) == []
 
 
+def test_hook_diff_inside_a_key_or_a_quoted_value_sends_no_secret(
+    tmp_path: Path, proxy: CaptureProxy
+) -> None:
+    """Issue 16 item 3 through the real hook: hunks whose context lacks the key's BEGIN line
+    or the value's opening quote, and a `.env` edit; the diff is cut from redacted files."""
+    body = [f"MIIEv{i:03d}QIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC{i:03d}x"
+            for i in range(30)]  # fmt: skip
+    key = "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n"
+    value = 'CERT="first-s3cr3t-aaaa\nsecond-s3cr3t-bbbb\n{}\nfourth-s3cr3t-dddd"\n'
+    root = init_repo(tmp_path / "hooked", {
+        **SOURCES, "deploy/key.pem": key.format("\n".join(body)),
+        ".env": "DEBUG=0\nA=1\nB=2\nC=3\nD=4\n" + value.format("third-s3cr3t-cccc")})
+    write(root, {"deploy/key.pem": key.format("\n".join([*body[:15], "MIIEvNEWLINEx",
+                                                          *body[16:]])),
+                 ".env": "DEBUG=0\nA=1\nB=2\nC=3\nD=5\n" + value.format("THIRD-s3cr3t-new")
+                 + "API_KEY=n3w-v4lue-0f-th3-k3y\n"})  # fmt: skip
+    git(root, "add", "-A")
+    done = run_cli(root, "hook", "run", "--server", proxy.url, *FAST_HOOK, "--timeout", "240")
+    assert done.returncode == 0, done.stderr
+    (request,) = proxy.posted("chat/completions")
+    user = request["messages"][-1]["content"]
+    assert "+API_KEY=[REDACTED:env-value]" in user and "deploy/key.pem" in user
+    sent = proxy.bodies()
+    secrets = [*body, "MIIEvNEWLINEx", "first-s3cr3t", "second-s3cr3t", "third-s3cr3t",
+               "THIRD-s3cr3t", "fourth-s3cr3t", "n3w-v4lue-0f-th3-k3y"]  # fmt: skip
+    assert [s for s in secrets if s in sent] == []
+
+
 def test_hook_no_redact_to_this_machine_keeps_them(tmp_path: Path,
                                                    proxy: CaptureProxy) -> None:  # fmt: skip
     root = _staged_secrets(tmp_path)

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import repoctx
+from repoctx import rooted
 from repoctx.cli import main
 from repoctx.rooted import Refused, read_file, reason
-from repoctx import rooted
 from repoctx.scanning.cache import Cache
 
 SECRET = "TOP SECRET outside the repository\n"

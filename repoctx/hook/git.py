@@ -48,6 +48,7 @@ class ChangedFile:
     added: int = 0
     removed: int = 0
     binary: bool = False
+    old_blob: str | None = None  # HEAD's object id of the old side; None for a new file
 
     @property
     def submodule(self) -> bool:
@@ -128,21 +129,23 @@ def read_staged(repo: git.Repo) -> StagedChange:
     numstat = _git_bytes(repo, "diff", *_DIFF_FLAGS, "--numstat", "-z")
     counts = _parse_numstat(numstat)
     files = []
-    for status, old_path, path, mode, blob in _parse_raw(raw):
+    for status, old_path, path, mode, blob, old_blob in _parse_raw(raw):
         added, removed = counts.get(path, (0, 0))
         binary = path not in counts and mode != SUBMODULE_MODE and status != "D"
-        files.append(ChangedFile(path, status, old_path, blob, mode, added, removed, binary))
+        files.append(ChangedFile(path, status, old_path, blob, mode, added, removed, binary,
+                                 old_blob))  # fmt: skip
     root = Path(str(repo.working_tree_dir))
     return StagedChange(root, Path(repo.git_dir), head_commit(repo), tuple(files))
 
 
-def _parse_raw(out: str) -> list[tuple[str, str | None, str, str, str | None]]:
-    """``:old new oid oid STATUS\\0path\\0[path\\0]`` → (status, old path, path, mode, blob)."""
+def _parse_raw(out: str) -> list[tuple[str, str | None, str, str, str | None, str | None]]:
+    """``:old new oid oid STATUS\\0path\\0[path\\0]`` → (status, old path, path, mode, blob,
+    old blob)."""
     fields = out.split("\0")
     result = []
     i = 0
     while i < len(fields) and fields[i].startswith(":"):
-        _, new_mode, _, new_oid, status = fields[i][1:].split(" ")
+        old_mode, new_mode, old_oid, new_oid, status = fields[i][1:].split(" ")
         letter = status[0]
         if letter in "RC":
             old_path, path = fields[i + 1], fields[i + 2]
@@ -152,7 +155,8 @@ def _parse_raw(out: str) -> list[tuple[str, str | None, str, str, str | None]]:
             i += 2
         deleted = letter == "D" or set(new_oid) == {"0"}
         mode = new_mode if not deleted else "000000"
-        result.append((letter, old_path, path, mode, None if deleted else new_oid))
+        old = None if set(old_oid) == {"0"} or old_mode in (SUBMODULE_MODE, "000000") else old_oid
+        result.append((letter, old_path, path, mode, None if deleted else new_oid, old))
     return result
 
 
@@ -179,6 +183,30 @@ def staged_bytes(repo: git.Repo, changed: ChangedFile) -> bytes | None:
         return None
     stream = repo.odb.stream(bytes.fromhex(changed.blob))
     data: bytes = stream.read()
+    return data
+
+
+def diff_sides(repo: git.Repo,
+               change: StagedChange) -> dict[str, tuple[bytes | None, bytes | None]]:  # fmt: skip
+    """Path (as the diff names it) → (HEAD's old-side bytes, the staged bytes); None where a
+    side does not exist or is not text. The hook redacts these whole files and cuts the diff's
+    lines from them, so a hunk inside a key block is redacted though it lacks the BEGIN line."""
+    sides: dict[str, tuple[bytes | None, bytes | None]] = {}
+    for changed in change.files:
+        if changed.binary or changed.submodule:
+            continue
+        old = _blob(repo, changed.old_blob)
+        sides[changed.path] = (old, staged_bytes(repo, changed))
+    return sides
+
+
+def _blob(repo: git.Repo, oid: str | None) -> bytes | None:
+    if oid is None:
+        return None
+    try:
+        data: bytes = repo.odb.stream(bytes.fromhex(oid)).read()
+    except Exception:  # a missing object (shallow or partial clone): per-hunk redaction then
+        return None
     return data
 
 

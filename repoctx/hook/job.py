@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from repoctx.api import scan
 from repoctx.errors import RepoctxError
-from repoctx.hook.git import StagedChange, staged_bytes, unified_diff
+from repoctx.hook.git import StagedChange, diff_sides, staged_bytes, unified_diff
 from repoctx.hook.prompt import DEFAULT_BUDGET, PLAIN_BUDGET, answer_tokens, build_request
 from repoctx.hook.settings import SEVERITY_RANK, Outcome, Settings, Target
 from repoctx.llm.base import Done, PrefillProgress, Text
@@ -124,7 +124,7 @@ class Job:
         return build_request(repo, self.change, diff, texts, backend.count_tokens,
                              context=backend.context_length, settings=self.settings,
                              plain=plain, default_budget=PLAIN_BUDGET if plain else
-                             DEFAULT_BUDGET)  # fmt: skip
+                             DEFAULT_BUDGET, sides=diff_sides(self.git, self.change))  # fmt: skip
 
     def _ask(self, backend: Backend, prompt: Prompt, options: Options) -> Outcome:
         began = time.monotonic()

@@ -28,6 +28,7 @@ from repoctx.scanning.repo import Repo
 if TYPE_CHECKING:
     from repoctx.hook.settings import Settings
     from repoctx.llm.base import Options, Prompt
+    from repoctx.packing.policy import Sides
     from repoctx.types import Definition
 
 DEFAULT_BUDGET = 16_384
@@ -83,12 +84,16 @@ def staged_view(repo: Repo, texts: Mapping[str, bytes]) -> Repo:
 def build_request(
     repo: Repo, change: StagedChange, diff: str, texts: Mapping[str, bytes],
     count: Callable[[str], int], *, context: int, settings: Settings, plain: bool,
-    default_budget: int,
+    default_budget: int, sides: Sides | None = None,
 ) -> tuple[Prompt, Options, str | None]:  # fmt: skip
-    """The prompt and options, or (…, a one-line reason) when the change cannot fit."""
+    """The prompt and options, or (…, a one-line reason) when the change cannot fit.
+
+    ``sides`` (path → HEAD's and the staged bytes, :func:`repoctx.hook.git.diff_sides`) lets
+    the diff be cut from whole redacted files; without it each hunk is redacted on its own.
+    """
     max_tokens = answer_tokens(settings)
     facts = change_facts(repo, change, new_line_ranges(diff))
-    diff, _ = prepare_diff(diff, redact_secrets=not settings.no_redact)  # the pack's rules
+    diff, _ = prepare_diff(diff, redact_secrets=not settings.no_redact, sides=sides)
     schema = findings_schema([f.path for f in change.reviewable],
                              max_findings=settings.max_suggestions,
                              max_chars=160 if plain else None)  # fmt: skip

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from repoctx.private import private_dir
 from repoctx.scanning.cache import default_cache_dir
 
 MAGIC = b"RCSTATE1"
@@ -185,7 +186,7 @@ class StateStore:
                "created": time.time()}  # fmt: skip
         head = json.dumps(doc, sort_keys=True).encode()
         directory = self.root / key
-        directory.mkdir(parents=True, exist_ok=True)
+        private_dir(directory)  # a KV cache decodes back to the prompt: the user's code
         _sweep(directory)
         self.evict(room=size + len(head))
         target = directory / f"{prefix_hash(tokens)}{SUFFIX}"

@@ -18,6 +18,7 @@ from repoctx.api import pack
 from repoctx.errors import InputError, ModelError
 from repoctx.llm.base import Message, Options, Prompt
 from repoctx.review.facts import StaticFacts, facts_for_repo
+from repoctx.scanning.content import defang
 
 if TYPE_CHECKING:
     import jinja2
@@ -44,8 +45,25 @@ def _env() -> jinja2.Environment:
 
 
 def render_template(name: str, **variables: Any) -> str:
-    """Render ``prompts/<name>.j2``."""
-    return _env().get_template(f"{name}.j2").render(**variables)
+    """Render ``prompts/<name>.j2``, control tokens defanged in what it is given.
+
+    Repository names, paths in facts, diffs, questions and earlier answers all reach the
+    prompt through here; the packed text (``pack_text``) is defanged file by file already.
+    """
+    safe = {key: value if key == "pack_text" else _defanged(value, defang)
+            for key, value in variables.items()}  # fmt: skip
+    return _env().get_template(f"{name}.j2").render(**safe)
+
+
+def _defanged(value: Any, defang: Callable[[str], str]) -> Any:
+    """Strings, and the strings inside lists, tuples and dicts (the merge pass's digests)."""
+    if isinstance(value, str):
+        return defang(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_defanged(item, defang) for item in value)
+    if isinstance(value, dict):
+        return {key: _defanged(item, defang) for key, item in value.items()}
+    return value
 
 
 PLAIN_PRIMER = (

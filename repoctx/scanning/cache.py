@@ -59,7 +59,10 @@ def default_cache_dir() -> Path:
 @cache
 def analysis_version() -> str:
     """Changes whenever parse output could change: our version, queries, grammar wheels."""
-    digest = hashlib.blake2b(f"{__version__}/{SCHEMA}/{FACTS_FORMAT}".encode(), digest_size=8)
+    from repoctx.scanning.content import DEFANG_VERSION  # cached texts and counts are defanged ones
+
+    digest = hashlib.blake2b(f"{__version__}/{SCHEMA}/{FACTS_FORMAT}/defang{DEFANG_VERSION}"
+                             .encode(), digest_size=8)  # fmt: skip
     queries = resources.files("repoctx").joinpath("parsing/languages/queries")
     for entry in sorted(queries.iterdir(), key=lambda item: item.name):
         if entry.name.endswith(".scm"):
@@ -78,6 +81,12 @@ def analysis_version() -> str:
             version = "missing"
         digest.update(f"{name}=={version}".encode())
     return digest.hexdigest()
+
+
+def _count_key(counter: str) -> str:
+    from repoctx.scanning.content import defang_signature
+
+    return f"{counter}/{defang_signature()}"
 
 
 class Cache:
@@ -138,6 +147,9 @@ class Cache:
 
     # -- token counts ----------------------------------------------------------------------
     def counts(self, counter: str, kind: str, hashes: Iterable[str]) -> dict[str, int]:
+        """Token counts of defanged text: kept per counter *and* defanged token set (a loaded
+        model's own control tokens change the text, hence the count)."""
+        counter = _count_key(counter)
         found: dict[str, int] = {}
         for chunk in _chunks(list(hashes), 500):
             marks = ",".join("?" * len(chunk))
@@ -148,6 +160,7 @@ class Cache:
         return found
 
     def store_counts(self, counter: str, kind: str, rows: Iterable[tuple[str, int]]) -> None:
+        counter = _count_key(counter)
         self._write("INSERT OR REPLACE INTO counts VALUES (?, ?, ?, ?)",
                     [(digest, counter, kind, tokens) for digest, tokens in rows])
 
@@ -212,7 +225,10 @@ def open_sqlite(path: Path, ddl: str, schema: str, name: str,
 
 def _connect_sqlite(path: Path, ddl: str, schema: str) -> sqlite3.Connection:
     """WAL, our tables, a matching schema row and a passing quick check, or it raises."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from repoctx.private import private_dir, private_file
+
+    private_dir(path.parent)
+    private_file(path)  # skeletons and facts of the user's code: not for other users
     db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
     try:
         db.execute("PRAGMA journal_mode=WAL")

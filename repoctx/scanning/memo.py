@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from repoctx._version import __version__
+from repoctx.private import private_dir
 from repoctx.rooted import read_file
-from repoctx.scanning.content import content_hash
+from repoctx.scanning.content import content_hash, defang_signature
 from repoctx.scanning.walk import Listing, WalkOptions
 
 FORMAT = 1
@@ -97,7 +98,8 @@ def key(repo_state: State, request: Request) -> str:
     fields = [repo_state.digest, request.budget, request.counter, list(request.focus),
               request.fmt, request.redact, request.options.max_bytes,
               request.options.include_vendored, list(request.options.extra_ignore),
-              list(request.options.outputs), _code_fingerprint()]
+              list(request.options.outputs), _code_fingerprint(),
+              defang_signature()]  # a loaded model's own control tokens change the text
     return hashlib.blake2b(json.dumps(fields).encode(), digest_size=20).hexdigest()
 
 
@@ -134,7 +136,7 @@ def remember(directory: Path, memo_key: str, text: str, manifest: dict[str, Any]
     target = directory / f"{memo_key}.json"
     temp = directory / f".{memo_key}.{os.getpid()}.tmp"
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        private_dir(directory)
         # the prompt is the user's code: readable by the user only, like the cache database
         with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
             f.write(payload.encode("utf-8", "surrogateescape"))

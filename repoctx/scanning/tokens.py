@@ -29,6 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from repoctx.private import private_dir
 from repoctx.scanning.cache import default_cache_dir
 
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ def _ranks_cache_path(ranks_file: Path) -> Path:
 
 def _store_ranks(path: Path, ranks: dict[bytes, int]) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)  # the ranks are public data; the cache dir is private
         temp = path.with_name(f".{path.name}.{os.getpid()}")
         temp.write_bytes(marshal.dumps(ranks))
         os.replace(temp, path)

@@ -27,7 +27,13 @@ from repoctx.graph.resolve import reads_definitions
 from repoctx.parsing.languages import has_grammar
 from repoctx.rooted import read_file, reason
 from repoctx.scanning.cache import parsed_from_json, parsed_to_json
-from repoctx.scanning.content import content_hash, decode, defang
+from repoctx.scanning.content import (
+    content_hash,
+    decode,
+    defang,
+    register_control_tokens,
+    registered_control_tokens,
+)
 from repoctx.scanning.tokens import QWEN35, TokenCounter, qwen35
 from repoctx.scanning.walk import Listing, Skip, SourceFile, WalkOptions, describe, ignore_spec
 from repoctx.types import ParsedFile, Tier
@@ -149,7 +155,8 @@ class AgainWorkers:
             if _start_method().get_start_method() != "fork":
                 return None
             self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"),
-                                             initializer=_ignore_ctrl_c)  # fmt: skip
+                                             initializer=_init_worker,
+                                             initargs=(registered_control_tokens(),))  # fmt: skip
             self._size = workers
         return self._pool, self._size
 
@@ -327,7 +334,8 @@ def _in_workers(
     done = 0
     report(0, total)
     pool = running or ProcessPoolExecutor(max_workers=workers, mp_context=_start_method(),
-                                          initializer=_ignore_ctrl_c)  # fmt: skip
+                                          initializer=_init_worker,
+                                          initargs=(registered_control_tokens(),))  # fmt: skip
     try:
         with _ctrl_c_held():  # map() spawns the workers: they start with Ctrl-C blocked
             results = pool.map(task, chunks)
@@ -367,6 +375,13 @@ def _ctrl_c_held() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _init_worker(control_tokens: tuple[str, ...]) -> None:
+    """In a worker: the parent's registered control tokens (a spawned worker starts without
+    them), and Ctrl-C ignored."""
+    register_control_tokens(control_tokens)
+    _ignore_ctrl_c()
 
 
 def _ignore_ctrl_c() -> None:

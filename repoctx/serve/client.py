@@ -37,6 +37,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from repoctx.private import private_dir
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8437
 STATE_FILE = "serve.json"
@@ -77,7 +79,7 @@ def write_state(state: ServeState, env: Mapping[str, str] | None = None) -> Path
     import tempfile
 
     path = state_path(env)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     handle, temp = tempfile.mkstemp(prefix=".serve.", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
