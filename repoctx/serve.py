@@ -56,6 +56,13 @@ class ServeState:
     fallback: bool  # the embedded Gemma 270M: outputs carry its banner
     started: float
     version: str
+    api_key: str = ""  # --api-key: clients found through this file send it (file is 0600)
+
+    def public(self) -> dict[str, Any]:
+        """The state to show a user (``serve --status``): the key masked."""
+        doc = asdict(self)
+        doc["api_key"] = "***" if self.api_key else ""
+        return doc
 
 
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -73,13 +80,15 @@ def state_path(env: Mapping[str, str] | None = None) -> Path:
 
 
 def write_state(state: ServeState, env: Mapping[str, str] | None = None) -> Path:
-    """Write the state file atomically (a reader never sees half of it)."""
+    """Write the state file atomically (a reader never sees half of it), readable by this
+    user only: it may hold the server's API key."""
     import tempfile
 
     path = state_path(env)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=".serve.", dir=path.parent)
     try:
+        os.fchmod(handle, 0o600)  # mkstemp's mode already; said here because it matters
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump(asdict(state), stream, indent=2)
         os.replace(temp, path)
@@ -91,7 +100,7 @@ def write_state(state: ServeState, env: Mapping[str, str] | None = None) -> Path
 
 _STATE_TYPES: dict[str, type | tuple[type, ...]] = {
     "url": str, "pid": int, "model": str, "model_path": str, "n_ctx": int, "plain": bool,
-    "fallback": bool, "started": (int, float), "version": str,
+    "fallback": bool, "started": (int, float), "version": str, "api_key": str,
 }  # fmt: skip
 
 
@@ -99,12 +108,18 @@ def read_state(env: Mapping[str, str] | None = None) -> ServeState | None:
     """The state file, or None when it is missing, unreadable or not what serve writes.
 
     Field types are checked: a hand-edited or half-corrupted file (``"pid": "abc"``) made
-    ``os.kill`` raise inside the hook's discovery.
+    ``os.kill`` raise inside the hook's discovery. A file another user owns is not ours to
+    trust (in a shared ``REPOCTX_CACHE_DIR`` it could send our repository to their server).
     """
+    path = state_path(env)
     try:
-        doc = json.loads(state_path(env).read_text(encoding="utf-8"))
+        if hasattr(os, "getuid") and path.stat().st_uid != os.getuid():
+            return None
+        doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    if isinstance(doc, dict):
+        doc.setdefault("api_key", "")  # written by a version without keys
     if not isinstance(doc, dict) or set(doc) != set(_STATE_TYPES):
         return None
     if not all(isinstance(doc[k], t) for k, t in _STATE_TYPES.items()):
@@ -134,13 +149,22 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def health(url: str, timeout: float = 1.0) -> dict[str, Any] | None:
-    """``GET /health`` of a repoctx server, or None when nothing (or something else) answers."""
+def health(url: str, timeout: float = 1.0, *, key: str | None = None) -> dict[str, Any] | None:
+    """``GET /health`` of a repoctx server, or None when nothing (or something else) answers.
+
+    Credentials in ``url`` travel as a header, never in the request line (nor in an error);
+    ``key`` (the state file's) is sent as a bearer token, else :func:`auth_header`'s choice.
+    """
     import urllib.error
     import urllib.request
 
+    from repoctx.serve_auth import auth_header, split_url
+
+    headers = {"Authorization": f"Bearer {key}"} if key else auth_header(url)
+    clean = split_url(url)[0].rstrip("/")
     try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout) as response:
+        request = urllib.request.Request(f"{clean}/health", headers=headers)
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             doc = json.loads(response.read().decode("utf-8"))
     except (OSError, ValueError, urllib.error.URLError):
         return None
@@ -156,7 +180,7 @@ def find_running(
     state = read_state(env)
     if state is None or not pid_alive(state.pid):
         return None
-    doc = health(state.url, timeout)
+    doc = health(state.url, timeout, key=state.api_key or None)
     if doc is None or doc.get("pid") != state.pid:
         return None
     return state
@@ -174,11 +198,12 @@ def is_fallback_file(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-def wait_ready(url: str, timeout: float, *, interval: float = 0.1) -> dict[str, Any] | None:
+def wait_ready(url: str, timeout: float, *, interval: float = 0.1,
+               key: str | None = None) -> dict[str, Any] | None:  # fmt: skip
     """Poll ``/health`` until the server answers (tests and the benchmark start servers)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        doc = health(url, timeout=min(1.0, interval * 10))
+        doc = health(url, timeout=min(1.0, interval * 10), key=key)
         if doc is not None:
             return doc
         time.sleep(interval)

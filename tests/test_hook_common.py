@@ -96,13 +96,14 @@ class Served:
     log: Path
 
 
-def start_serve(model: Path, cache_dir: Path, *, ctx: int = 8192) -> Served:
+def start_serve(model: Path, cache_dir: Path, *, ctx: int = 8192, args: tuple[str, ...] = (),
+                **env_extra: str) -> Served:  # fmt: skip
     """A real ``repoctx serve`` on a free port; its state file goes to ``cache_dir``."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     log = cache_dir / "serve.log"
-    env = hook_env(REPOCTX_CACHE_DIR=str(cache_dir))
+    env = hook_env(REPOCTX_CACHE_DIR=str(cache_dir), **env_extra)
     proc = subprocess.Popen(
-        [*REPOCTX, "serve", "--model", str(model), "--port", "0", "--ctx", str(ctx), "-v"],
+        [*REPOCTX, "serve", "--model", str(model), "--port", "0", "--ctx", str(ctx), "-v", *args],
         env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"), text=True,
     )  # fmt: skip
     from repoctx.serve import read_state
@@ -110,7 +111,8 @@ def start_serve(model: Path, cache_dir: Path, *, ctx: int = 8192) -> Served:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         state = read_state(env)
-        if state is not None and state.pid == proc.pid and wait_ready(state.url, 5):
+        if state is not None and state.pid == proc.pid and wait_ready(
+                state.url, 5, key=state.api_key or None):
             return Served(state.url, proc, cache_dir, log)
         if proc.poll() is not None:
             break
