@@ -510,6 +510,20 @@ def test_hook_and_review_reach_a_keyed_serve(keyed: Served, tmp_path: Path) -> N
     done = run_cli(repo, "review", ".", "--max-tokens", "4", "--no-redact", env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"repoctx serve at {keyed.url}" in done.stdout
+    from test_hook_common import FAST_HOOK, git, init_repo, write
+
+    root = init_repo(tmp_path / "hooked")
+    write(root, {"pkg/core.py": "def add(a, b):\n    return a - b\n"})
+    git(root, "add", "-A")
+    hooked = run_cli(root, "hook", "run", *FAST_HOOK, env=env)
+    assert hooked.returncode == 0 and f"via repoctx serve ({keyed.url})" in hooked.stdout
+    assert "credentials" not in hooked.stdout + hooked.stderr
+    wrong = run_cli(root, "hook", "run", *FAST_HOOK, env={**env, "REPOCTX_SERVE_KEY": "wrong"})
+    assert wrong.returncode == 0 and "refused the credentials" in wrong.stdout + wrong.stderr
+    # --server naming the keyed serve (the TUI's and review's flag) finds its key too
+    named = run_cli(repo, "review", ".", "--server", keyed.url, "--max-tokens", "4",
+                    "--no-redact", env=env)  # fmt: skip
+    assert named.returncode == 0, named.stderr[-2000:]
 
 
 def test_bad_access_options_are_one_line_errors(tmp_path: Path) -> None:
