@@ -78,11 +78,11 @@ def auth_header(url: str, env: Mapping[str, str] | None = None) -> dict[str, str
 
 
 def _state_key(url: str, env: Mapping[str, str]) -> str:
-    from repoctx.serve import read_state
+    from repoctx.serve import pid_alive, read_state
 
     state = read_state(env)
-    if state is None or not state.api_key:
-        return ""
+    if state is None or not state.api_key or not pid_alive(state.pid):
+        return ""  # a dead serve's port may be someone else's now: never send them the key
     return state.api_key if same_server(state.url, url) else ""
 
 

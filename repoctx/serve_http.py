@@ -32,7 +32,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -131,7 +131,9 @@ class ServeApp:
         check = getattr(self.backend, "schema_problem", None)
         return check(schema) if check is not None else None
 
-    def events(self, prompt: Prompt, options: Options, gone: Callable[[], bool]) -> Iterator[Event]:
+    def events(
+        self, prompt: Prompt, options: Options, gone: Callable[[], bool]
+    ) -> Generator[Event, None, None]:
         """The backend's events for one request, holding the model until done or abandoned."""
         with self.lock:
             self.served += 1
@@ -166,8 +168,11 @@ class Handler(BaseHTTPRequestHandler):
     timeout = SOCKET_TIMEOUT_S  # a silent client no longer holds a thread forever
 
     def log_message(self, format: str, *args: Any) -> None:
+        """``-v``: one line per request, control characters escaped (the request line is the
+        client's: an escape sequence in it must not reach the terminal)."""
         if self.server.log is not None:
-            self.server.log(f"{self.address_string()} {format % args}")
+            line = f"{self.address_string()} {format % args}"
+            self.server.log("".join(c if c.isprintable() else ascii(c)[1:-1] for c in line))
 
     # ---------------------------------------------------------------- who may ask
     def _admitted(self) -> bool:
@@ -275,10 +280,12 @@ class Handler(BaseHTTPRequestHandler):
                 self._stream(events, head, with_usage)
             else:
                 self._complete(events, head)
-        except (ClientGone, BrokenPipeError, ConnectionResetError):
+        except (ClientGone, OSError):  # hung up, or stopped reading for `timeout` seconds
             self.close_connection = True
         except RepoctxError as exc:  # the prompt does not fit, the model failed, …
             self._error(400, str(exc))
+        finally:
+            events.close()  # the model is free now, whatever happened to the socket
 
     def _complete(self, events: Iterator[Event], head: dict[str, Any]) -> None:
         answer = collect(events)

@@ -388,6 +388,9 @@ def test_max_tokens_is_capped_at_the_context() -> None:
         options_from({"max_tokens": True}, n_ctx=4096)
 
 
+LOGGED: list[str] = []  # what quick_server's -v log printed
+
+
 @pytest.fixture()
 def quick_server(qwen35_gguf: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The real HTTP server in this process (real tiny model) with short read limits."""
@@ -399,7 +402,8 @@ def quick_server(qwen35_gguf: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(http_mod, "BODY_TIMEOUT_S", 3.0)
     backend = LlamaCppBackend(qwen35_gguf, LoadSettings(n_ctx=2048, n_batch=512, n_ubatch=512))
     app = http_mod.ServeApp(backend, model_path=str(qwen35_gguf), plain=False, fallback=False)
-    server = http_mod._Server(("127.0.0.1", 0), app, None, http_mod.Access())
+    LOGGED.clear()
+    server = http_mod._Server(("127.0.0.1", 0), app, LOGGED.append, http_mod.Access())
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
@@ -548,3 +552,16 @@ def test_state_file_of_another_user_is_ignored(tmp_path: Path) -> None:
         pytest.skip("chown to another user needs root")  # the rest checks the ownership rule
     os.chown(tmp_path / "serve.json", 12345, 12345)
     assert read_state(env) is None
+
+
+
+def test_verbose_log_escapes_control_characters(quick_server: str) -> None:
+    """``serve -v`` logs the client's request line: an escape sequence in it must not reach
+    the terminal (the standard library's own logger escapes them; ours did not)."""
+    answer = raw_bytes(quick_server, b"GET /\x1b]0;owned\x07/x HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.0 404")
+    deadline = time.monotonic() + 5
+    while not LOGGED and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert LOGGED and all(c.isprintable() for line in LOGGED for c in line), LOGGED
+    assert any("\\x1b" in line for line in LOGGED)
