@@ -23,6 +23,7 @@ prefill chunks and tokens, and the model is freed at once for the next request.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -58,6 +59,7 @@ MIN_BODY_BYTES = 4 << 20
 BODY_BYTES_PER_TOKEN = 32  # JSON-escaped text runs far below this per token of context
 SOCKET_TIMEOUT_S = 30.0  # the longest a client may stay silent while sending its request
 BODY_TIMEOUT_S = 60.0  # the longest a whole body may take to arrive
+LINGER_S = 2.0  # how long a refused body is drained so the client reads the refusal
 
 
 def default_max_body(n_ctx: int) -> int:
@@ -235,14 +237,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         if not self._admitted():
-            self.close_connection = True
+            self._discard_unread()
             return
         path = self.path.split("?", 1)[0].rstrip("/")
         try:
             body = parse_body(self._read_body())
         except BadRequest as exc:
-            self.close_connection = True
             self._error(exc.status, f"request body: {exc}")
+            self._discard_unread()
             return
         except ValueError as exc:
             self._error(400, f"request body: {exc}")
@@ -343,6 +345,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send_chunk(self, doc: dict[str, Any]) -> None:
         self._send(f"data: {json.dumps(doc, ensure_ascii=False)}\n\n")
+
+    def _discard_unread(self) -> None:
+        """After refusing a body unread: drop what the client still sends, for at most
+        ``LINGER_S``, so it reads the refusal (closing a socket with unread data resets the
+        connection, and a client still sending would see only "broken pipe")."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(LINGER_S)
+            deadline = time.monotonic() + LINGER_S
+            while time.monotonic() < deadline and self.connection.recv(1 << 16):
+                pass
 
     def _read_body(self) -> bytes:
         """The whole body, bounded in size and time, read before the request waits its turn.

@@ -381,6 +381,18 @@ def test_body_size_is_capped_before_reading(served: Served) -> None:
     assert raw_bytes(served.url, small + b"0\r\n\r\n", timeout=120).startswith(b"HTTP/1.0 200")
 
 
+def test_a_client_still_sending_a_refused_body_reads_the_refusal(served: Served) -> None:
+    """urllib sends the whole body before it reads: it must get the 413 (or 403) and its
+    reason, not a connection reset."""
+    status, doc = post(served.url, chat("x" * (6 << 20)))
+    assert status == 413 and "--max-body" in doc["error"]["message"]
+    request = urllib.request.Request(f"{served.url}/v1/chat/completions", b"x" * (1 << 22),
+                                     {"Origin": "https://evil.example"})  # fmt: skip
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=60)
+    assert refused.value.code == 403
+
+
 def test_max_tokens_is_capped_at_the_context() -> None:
     assert options_from({"max_tokens": 10**30}, n_ctx=4096).max_tokens == 4096
     assert options_from({"max_completion_tokens": 7, "max_tokens": 99}, n_ctx=4096).max_tokens == 7
