@@ -188,7 +188,8 @@ def test_concurrent_requests_take_turns(served: Served) -> None:
 
 
 def test_status_stop_and_port_in_use(tmp_path: Path, qwen35_gguf: Path) -> None:
-    server = start_serve(qwen35_gguf, tmp_path / "cache", ctx=2048)
+    """(With --api-key: --status and --stop find the key in the state file.)"""
+    server = start_serve(qwen35_gguf, tmp_path / "cache", ctx=2048, args=("--api-key", KEY))
     env = hook_env(REPOCTX_CACHE_DIR=str(tmp_path / "cache"))
     try:
         status = run_cli(tmp_path, "serve", "--status", env=env)
