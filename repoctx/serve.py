@@ -33,7 +33,7 @@ import json
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,8 @@ class ServeState:
     fallback: bool  # the embedded Gemma 270M: outputs carry its banner
     started: float
     version: str
-    api_key: str = ""  # --api-key: clients found through this file send it (file is 0600)
+    # --api-key: clients found through this file send it (the file is 0600; not in repr)
+    api_key: str = field(default="", repr=False)
 
     def public(self) -> dict[str, Any]:
         """The state to show a user (``serve --status``): the key masked."""
@@ -90,7 +91,10 @@ def write_state(state: ServeState, env: Mapping[str, str] | None = None) -> Path
     try:
         os.fchmod(handle, 0o600)  # mkstemp's mode already; said here because it matters
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(asdict(state), stream, indent=2)
+            doc = asdict(state)
+            if not state.api_key:  # the file an older repoctx (a hook's own env) can read
+                del doc["api_key"]
+            json.dump(doc, stream, indent=2)
         os.replace(temp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):

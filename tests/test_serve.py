@@ -559,8 +559,15 @@ def test_state_file_of_another_user_is_ignored(tmp_path: Path) -> None:
     env = {"REPOCTX_CACHE_DIR": str(tmp_path)}
     write_state(ServeState("http://127.0.0.1:9", os.getpid(), "m", "", 1, False, False, 0.0,
                            "0", "key"), env)  # fmt: skip
-    assert read_state(env) is not None
+    state = read_state(env)
+    assert state is not None and state.api_key == "key" and "key'" not in repr(state)
     assert (tmp_path / "serve.json").stat().st_mode & 0o077 == 0
+    # without a key the file keeps the fields an older repoctx (a hook's own env) reads
+    write_state(ServeState("http://127.0.0.1:9", os.getpid(), "m", "", 1, False, False, 0.0,
+                           "0"), env)  # fmt: skip
+    assert "api_key" not in json.loads((tmp_path / "serve.json").read_text())
+    write_state(ServeState("http://127.0.0.1:9", os.getpid(), "m", "", 1, False, False, 0.0,
+                           "0", "key"), env)  # fmt: skip
     if os.getuid() != 0:
         pytest.skip("chown to another user needs root")  # the rest checks the ownership rule
     os.chown(tmp_path / "serve.json", 12345, 12345)
