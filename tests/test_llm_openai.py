@@ -120,7 +120,13 @@ def test_url_credentials_are_masked_in_cli_messages(tmp_path: Path) -> None:
     env["REPOCTX_CACHE_DIR"] = str(tmp_path / "cache")
     runs = [["budget", str(tmp_path), "--server", url], ["models", "--server", url],
             ["review", str(tmp_path), "--server", url.replace("127.0.0.1", "example.com"),
-             "--no-redact"]]  # fmt: skip
+             "--no-redact"], ["review", str(tmp_path), "--server", url, "--budget", "500"],
+            ["hook", "run", "--server", url]]  # fmt: skip
+    import git
+
+    git.Repo.init(tmp_path)
+    (tmp_path / "a.py").write_text("x = 1\n")
+    git.Repo(tmp_path).index.add(["a.py"])
     for argv in runs:
         done = subprocess.run([sys.executable, "-m", "repoctx", *argv], capture_output=True,
                               text=True, env=env, cwd=tmp_path, timeout=120)  # fmt: skip
