@@ -77,7 +77,8 @@ def snapshot(root: Path) -> dict[str, object]:
 
 
 def hook_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("SKIP", "REPOCTX_HOOK")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SKIP", "REPOCTX_HOOK", "REPOCTX_SERVE_KEY")}  # the developer's own
     env.update(extra)
     return env
 

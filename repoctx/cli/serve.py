@@ -36,7 +36,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--model", metavar="GGUF",
                         help="a .gguf file or a model name (default: what `repoctx models` picks)")
     parser.add_argument("--host", default=DEFAULT_HOST,
-                        help=f"address to bind (default {DEFAULT_HOST}; use --api-key off it)")
+                        help=f"address to bind (default {DEFAULT_HOST}; any other wants --api-key)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
     parser.add_argument("--ctx", type=int, default=None, metavar="TOKENS",
