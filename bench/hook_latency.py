@@ -107,7 +107,8 @@ def probe(root: Path, env: dict[str, str], cli: dict[str, Any]) -> dict[str, Any
 
 
 def start_serve(model: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str, float]:
-    from repoctx.serve.client import read_state, wait_ready
+    from repoctx.running import read_state
+    from repoctx.serve.client import wait_ready
 
     began = time.perf_counter()
     proc = subprocess.Popen([*CLI, "serve", "--model", str(model), "--port", "0"], env=env,

@@ -160,7 +160,8 @@ def review_cases(rv: Reviewer, late: str, early: str, log: Log) -> dict[str, Any
 
 
 def start_serve(model: Path, ctx: int, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    from repoctx.serve.client import read_state, wait_ready
+    from repoctx.running import read_state
+    from repoctx.serve.client import wait_ready
 
     began = time.perf_counter()
     proc = subprocess.Popen([*CLI, "serve", "--model", str(model), "--port", "0", "--ctx",

@@ -2,10 +2,10 @@
 
 Full disk (RLIMIT_FSIZE, SIGXFSZ ignored: writes fail with EFBIG as with ENOSPC), Ctrl-C
 sent to the process group inside each stage (REPOCTX_STAGES), model servers of our own that
-refuse, never answer, stall or die (tests/fault_servers.py), out of memory at model load
-(RLIMIT_AS, tests/test_oom.py's child), a torn scan cache, a broken serve state file, and
-``--no-redact`` towards a remote server. The same faults are asserted on by the tests named
-in each row of docs/reliability.md.
+refuse, never answer, stall, die or want a password (tests/fault_servers.py), out of memory
+at model load (RLIMIT_AS, tests/test_oom.py's child), a torn scan cache, a broken serve state
+file, and ``--no-redact`` towards a remote server. The same faults are asserted on by the
+tests named in each row of docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -118,6 +118,31 @@ def server_rows(base: Path) -> list[Row]:
     return rows
 
 
+def credential_rows(base: Path) -> list[Row]:
+    """A server that wants basic auth, named with ``user:pass@`` in the URL (issue 16): the
+    right password works, a wrong one is one line; neither is ever printed."""
+    from fault_servers import AUTH_PASSWORD, AUTH_USER, start, stop
+
+    proc, url = start("auth")
+    rows = []
+    try:
+        for password, name, expect in ((AUTH_PASSWORD, "server: user:pass@ in the URL", 0),
+                                       ("Wr0ng-" + AUTH_PASSWORD, "server: wrong password in "
+                                        "the URL", 3)):  # fmt: skip
+            out = base / "auth.md"
+            server = url.replace("://", f"://{AUTH_USER}:{password}@")
+            run = run_cli(["review", str(FIXTURE), "--server", server, "--budget", "1500",
+                           "--max-tokens", "8", "--output", str(out)], base / ".cache")
+            row = Row(name, expect, [run])
+            shown = password in " ".join(run.lines) or (out.exists() and password in
+                                                         out.read_text())  # fmt: skip
+            row.reasons["password"] = "PRINTED" if shown else "masked everywhere"
+            rows.append(row)
+    finally:
+        stop(proc)
+    return rows
+
+
 def oom_rows(base: Path) -> list[Row]:
     from ggufgen import AttnDims, cached_plain
     from test_oom import CHILD, N_CTX
@@ -172,7 +197,7 @@ def _staged_repo(root: Path) -> Path:
 
 def run_faults(only: str, progress: Progress) -> list[Row]:
     rows: list[Row] = []
-    groups = (disk_full, ctrl_c_rows, server_rows, oom_rows, state_rows)
+    groups = (disk_full, ctrl_c_rows, server_rows, credential_rows, oom_rows, state_rows)
     for group in groups:
         with tempfile.TemporaryDirectory(prefix="repoctx-faults-") as name:
             made = group(Path(name))

@@ -6,6 +6,8 @@
 ``hang``    lists a model (vLLM-style, with its context) but never answers a chat completion;
 ``stall``   streams the first words of an answer, then goes quiet with the connection open;
 ``die``     streams the first words, then the process exits at once (a crash, or kill -9).
+``auth``    a healthy server that wants HTTP basic auth ``AUTH_USER``:``AUTH_PASSWORD`` on
+            every request (401 otherwise) and streams a whole short answer.
 
 Tests start one with :func:`start` and stop it with :func:`stop`.
 """
@@ -24,6 +26,7 @@ from typing import Any
 
 FIRST_WORDS = "Partial answer before the fault"
 MODEL = {"id": "fault-model", "object": "model", "max_model_len": 4096}
+AUTH_USER, AUTH_PASSWORD = "alice", "s3cret-Pa55"
 
 
 def _chunk(text: str) -> bytes:
@@ -47,13 +50,27 @@ def handler(mode: str) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
+        def _refused(self) -> bool:
+            import base64
+
+            token = base64.b64encode(f"{AUTH_USER}:{AUTH_PASSWORD}".encode()).decode()
+            if mode != "auth" or self.headers.get("Authorization") == f"Basic {token}":
+                return False
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._json(401, {"error": {"message": "bad credentials"}})
+            return True
+
         def do_GET(self) -> None:
+            if self._refused():
+                return
             if self.path.rstrip("/") == "/v1/models":
                 self._json(200, {"object": "list", "data": [MODEL]})
             else:
                 self._json(404, {"error": "not found"})
 
         def do_POST(self) -> None:
+            if self._refused():
+                return
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if not self.path.endswith("/chat/completions"):
                 self._json(404, {"error": "not found"})
@@ -69,6 +86,14 @@ def handler(mode: str) -> type[BaseHTTPRequestHandler]:
                 time.sleep(0.05)
             if mode == "die":
                 os._exit(1)
+            if mode == "auth":
+                done = {"id": "c1", "object": "chat.completion.chunk", "created": 0,
+                        "model": MODEL["id"], "choices": [{"index": 0, "delta": {},
+                                                           "finish_reason": "stop"}]}
+                self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
+                self.wfile.flush()
+                self.close_connection = True
+                return
             time.sleep(3600)
 
     return Handler

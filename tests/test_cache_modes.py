@@ -14,8 +14,8 @@ import pytest
 from repoctx.cli import main
 from repoctx.llm.prefix_states import StateStore
 from repoctx.review.whole.store import ResultStore
+from repoctx.running import ServeState, write_state
 from repoctx.scanning import memo
-from repoctx.serve.client import ServeState, write_state
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from repoctx.serve.client import find_running, read_state, state_path
+from repoctx.running import read_state, state_path
+from repoctx.serve.client import find_running
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "review-small"
 GOOD = {"url": "http://127.0.0.1:9", "pid": os.getpid(), "model": "m", "model_path": "/m.gguf",

@@ -77,7 +77,8 @@ def snapshot(root: Path) -> dict[str, object]:
 
 
 def hook_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("SKIP", "REPOCTX_HOOK")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SKIP", "REPOCTX_HOOK", "REPOCTX_SERVE_KEY")}  # the developer's own
     env.update(extra)
     return env
 
@@ -96,21 +97,23 @@ class Served:
     log: Path
 
 
-def start_serve(model: Path, cache_dir: Path, *, ctx: int = 8192) -> Served:
+def start_serve(model: Path, cache_dir: Path, *, ctx: int = 8192, args: tuple[str, ...] = (),
+                **env_extra: str) -> Served:  # fmt: skip
     """A real ``repoctx serve`` on a free port; its state file goes to ``cache_dir``."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     log = cache_dir / "serve.log"
-    env = hook_env(REPOCTX_CACHE_DIR=str(cache_dir))
+    env = hook_env(REPOCTX_CACHE_DIR=str(cache_dir), **env_extra)
     proc = subprocess.Popen(
-        [*REPOCTX, "serve", "--model", str(model), "--port", "0", "--ctx", str(ctx), "-v"],
+        [*REPOCTX, "serve", "--model", str(model), "--port", "0", "--ctx", str(ctx), "-v", *args],
         env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"), text=True,
     )  # fmt: skip
-    from repoctx.serve.client import read_state
+    from repoctx.running import read_state
 
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         state = read_state(env)
-        if state is not None and state.pid == proc.pid and wait_ready(state.url, 5):
+        if state is not None and state.pid == proc.pid and wait_ready(
+                state.url, 5, key=state.api_key or None):
             return Served(state.url, proc, cache_dir, log)
         if proc.poll() is not None:
             break

@@ -12,6 +12,8 @@ runs with, and it is never assumed. Each server says it differently:
   context length is N tokens", so a one-off over-long prompt reads the real, padded n_ctx
   (tokenized, never evaluated).
 Only the standard library is used (urllib, short timeouts): no heavy import for a GET.
+Credentials in the URL (``http://user:pass@host``) go in an ``Authorization`` header, never
+in a message (access.py).
 """
 
 from __future__ import annotations
@@ -48,9 +50,13 @@ class _Unreachable(Exception):
     pass
 
 
-def _request(url: str, body: Any | None, timeout: float) -> tuple[int, Any]:
+Headers = dict[str, str]  # the server's Authorization header, if any
+
+
+def _request(url: str, body: Any | None, timeout: float, headers: Headers) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(url, data=data,
+                                 headers={"Content-Type": "application/json", **headers})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # the user's own URL
             return resp.status, _json(resp.read())
@@ -76,8 +82,8 @@ def base_url(url: str) -> str:
     return re.sub(r"/v1$", "", url)
 
 
-def _llama_server(base: str, timeout: float) -> ServerInfo | None:
-    status, props = _request(f"{base}/props", None, timeout)
+def _llama_server(base: str, timeout: float, h: Headers) -> ServerInfo | None:
+    status, props = _request(f"{base}/props", None, timeout, h)
     if status != 200 or not isinstance(props, dict):
         return None
     settings = props.get("default_generation_settings") or {}
@@ -91,8 +97,8 @@ def _llama_server(base: str, timeout: float) -> ServerInfo | None:
     return ServerInfo(base, "llama-server", int(n_ctx), source, str(path) if path else None)
 
 
-def _models(base: str, timeout: float) -> list[dict[str, Any]]:
-    status, body = _request(f"{base}/v1/models", None, timeout)
+def _models(base: str, timeout: float, h: Headers) -> list[dict[str, Any]]:
+    status, body = _request(f"{base}/v1/models", None, timeout, h)
     if status != 200 or not isinstance(body, dict) or not isinstance(body.get("data"), list):
         return []
     return [m for m in body["data"] if isinstance(m, dict)]
@@ -113,8 +119,8 @@ def _vllm(base: str, models: list[dict[str, Any]], model: str | None) -> ServerI
     )
 
 
-def _ollama(base: str, model: str | None, timeout: float) -> ServerInfo | None:
-    status, ps = _request(f"{base}/api/ps", None, timeout)
+def _ollama(base: str, model: str | None, timeout: float, h: Headers) -> ServerInfo | None:
+    status, ps = _request(f"{base}/api/ps", None, timeout, h)
     if status != 200 or not isinstance(ps, dict):
         return None
     loaded = [m for m in ps.get("models") or [] if isinstance(m, dict)]
@@ -131,11 +137,11 @@ def _ollama(base: str, model: str | None, timeout: float) -> ServerInfo | None:
     name = model or (str(mine[0].get("name")) if mine else None)
     if not name:
         return None
-    return _ollama_show(base, name, timeout)
+    return _ollama_show(base, name, timeout, h)
 
 
-def _ollama_show(base: str, name: str, timeout: float) -> ServerInfo | None:
-    status, show = _request(f"{base}/api/show", {"model": name}, timeout)
+def _ollama_show(base: str, name: str, timeout: float, h: Headers) -> ServerInfo | None:
+    status, show = _request(f"{base}/api/show", {"model": name}, timeout, h)
     if status != 200 or not isinstance(show, dict):
         return None
     info = show.get("model_info") or {}
@@ -172,13 +178,13 @@ def _ollama_show(base: str, name: str, timeout: float) -> ServerInfo | None:
 
 
 def _llama_cpp_python(
-    base: str, models: list[dict[str, Any]], model: str | None, timeout: float
+    base: str, models: list[dict[str, Any]], model: str | None, timeout: float, h: Headers
 ) -> ServerInfo | None:
     m = _pick(models, model)
     if not m or m.get("owned_by") != "me":  # llama_cpp.server's /v1/models signature
         return None
     body = {"model": m.get("id"), "prompt": " a" * PROBE_TOKENS, "max_tokens": 1}
-    status, answer = _request(f"{base}/v1/completions", body, max(timeout, 60.0))
+    status, answer = _request(f"{base}/v1/completions", body, max(timeout, 60.0), h)
     text = json.dumps(answer) if answer is not None else ""
     found = _CTX_MSG.search(text) if status == 400 else None
     if not found:
@@ -195,12 +201,15 @@ def _llama_cpp_python(
 
 def server_context(url: str, model: str | None = None, timeout: float = 5.0) -> ServerInfo:
     """Ask the server for the context it runs ``model`` with (first model when None)."""
-    base = base_url(url)
+    from repoctx.access import auth_header, split_url
+
+    base = base_url(split_url(url.strip())[0])
+    h = auth_header(url.strip())
     try:
-        info = _llama_server(base, timeout)
-        models = [] if info else _models(base, timeout)
-        info = info or _vllm(base, models, model) or _ollama(base, model, timeout)
-        info = info or _llama_cpp_python(base, models, model, timeout)
+        info = _llama_server(base, timeout, h)
+        models = [] if info else _models(base, timeout, h)
+        info = info or _vllm(base, models, model) or _ollama(base, model, timeout, h)
+        info = info or _llama_cpp_python(base, models, model, timeout, h)
     except _Unreachable as exc:
         raise ModelError(f"cannot reach the server at {base}: {exc}") from None
     if info is None:

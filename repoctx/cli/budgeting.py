@@ -70,9 +70,10 @@ def _for_model(path: Path, explicit: int | None) -> BudgetChoice:
 def _for_server(url: str, explicit: int | None) -> BudgetChoice:
     if explicit is not None:
         return BudgetChoice(explicit, qwen35())
+    from repoctx.access import mask_url
     from repoctx.budget import plan_server, server_context
 
     planned = plan_server(server_context(url))
     return BudgetChoice(planned.pack_budget, qwen35(),
                         f"budget {planned.pack_budget:,} tokens from the server's context "
-                        f"({planned.n_ctx:,}) at {url}")
+                        f"({planned.n_ctx:,}) at {mask_url(url)}")

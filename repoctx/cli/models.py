@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from repoctx.access import mask_url
+
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         doc = {
             "use": {
-                "server": choice.server,
+                "server": mask_url(choice.server) if choice.server else None,
                 "model": str(chosen) if chosen else None,
                 "fallback": choice.is_fallback,
                 "reason": choice.reason,
@@ -59,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         lines.append(f" {mark} {c.name}  [{c.source}] {_gib(c.size_bytes)}{splits}"
                      f"{f' ({meta})' if meta else ''}\n     {c.path}")  # fmt: skip
     if choice.server:
-        use = f"server {choice.server}"
+        use = f"server {mask_url(choice.server)}"
     elif choice.candidate:
         use = f"{choice.candidate.name} ({choice.candidate.path})"
     else:

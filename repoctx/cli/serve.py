@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def register(subparsers: Any) -> None:
+    from repoctx.access import KEY_ENV
     from repoctx.serve.client import DEFAULT_HOST, DEFAULT_PORT
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -36,13 +38,23 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--model", metavar="GGUF",
                         help="a .gguf file or a model name (default: what `repoctx models` picks)")
     parser.add_argument("--host", default=DEFAULT_HOST,
-                        help=f"address to bind (default {DEFAULT_HOST}; no authentication)")
+                        help=f"address to bind (default {DEFAULT_HOST}; any other wants --api-key)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
     parser.add_argument("--ctx", type=int, default=None, metavar="TOKENS",
                         help="context to allocate (default: what the budget plan fits)")
     parser.add_argument("--kv-type", choices=KV_TYPES, default="f16",
                         help="KV cache type (q8_0 halves its memory, decodes slower)")
+    parser.add_argument("--api-key", metavar="KEY", default=None,
+                        help=f"require this key (Authorization: Bearer KEY); default "
+                             f"${KEY_ENV}, which keeps it out of the process list. repoctx's "
+                             "own clients find it in the user's 0600 state file")
+    parser.add_argument("--allow-origin", metavar="URL", action="append", default=[],
+                        help="let web pages from this origin (scheme://host[:port]) call the "
+                             "server; repeatable (default: every browser request is refused)")
+    parser.add_argument("--max-body", metavar="MIB", type=float, default=None,
+                        help="largest request body in MiB (default: room for a prompt filling "
+                             "the context, at least 4)")
     parser.add_argument("--verbose", "-v", action="store_true", help="log each request to stderr")
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--status", action="store_true",
@@ -59,17 +71,45 @@ def run(args: argparse.Namespace) -> int:
         if running is None:
             print("repoctx: no repoctx serve is running", file=sys.stderr)
             return 1
-        print(json.dumps(_asdict(running), indent=2))
+        print(json.dumps(running.public(), indent=2))
         return 0
     if args.stop:
         return _stop(running)
+    access = _access(args)  # bad --api-key/--allow-origin/--max-body: exit 2 before loading
     if running is not None and args.port in (0, int(running.url.rsplit(":", 1)[1])):
         raise InputError(f"repoctx serve already runs at {running.url} (pid {running.pid}): "
                          "`repoctx serve --stop` first, or pick another --port")  # fmt: skip
-    return _serve(args)
+    return _serve(args, access)
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _access(args: argparse.Namespace) -> Any:
+    """Who may use the server, from the options (checked: exit 2 for a bad one)."""
+    import os
+
+    from repoctx.access import KEY_ENV, key_problem, normal_origin
+    from repoctx.errors import InputError
+    from repoctx.serve.http import Access
+
+    key = args.api_key if args.api_key is not None else os.environ.get(KEY_ENV, "").strip()
+    problem = key_problem(key) if key or args.api_key is not None else None
+    if problem:
+        source = "--api-key" if args.api_key is not None else KEY_ENV
+        raise InputError(f"{source}: {problem}")
+    origins = []
+    for origin in args.allow_origin:
+        if not re.fullmatch(r"https?://[^/\s@]+", normal_origin(origin)):
+            raise InputError(f"--allow-origin {origin!r}: expected scheme://host[:port], as a "
+                             "browser sends it (e.g. http://localhost:3000)")  # fmt: skip
+        origins.append(normal_origin(origin))
+    max_body = None
+    if args.max_body is not None:
+        if not 0 < args.max_body <= 4096:  # NaN fails this too
+            raise InputError(f"--max-body {args.max_body:g}: expected MiB between 0 and 4096")
+        max_body = int(args.max_body * (1 << 20))
+    return Access(key=key, origins=frozenset(origins), bound=args.host, max_body=max_body)
+
+
+def _serve(args: argparse.Namespace, access: Any) -> int:
     import llama_cpp  # noqa: F401  (before numpy: see repoctx/llm/runtime.py)
 
     from repoctx.llm.fallback import BANNER
@@ -89,9 +129,9 @@ def _serve(args: argparse.Namespace) -> int:
     plain = not getattr(backend, "has_chat_template", True)
     fallback = choice.is_fallback or is_fallback_file(path)
     app = ServeApp(backend, model_path=path, plain=plain, fallback=fallback)
-    if args.host not in LOOPBACK:
+    if args.host not in LOOPBACK and not access.key:
         warn(f"listening on {args.host} without authentication: anyone who can reach it "
-             "can use the model")  # fmt: skip
+             f"can use the model (--api-key)")  # fmt: skip
 
     def ready(url: str) -> None:
         print(f"repoctx serve: {backend.name} · context {backend.context_length:,} tokens · "
@@ -101,7 +141,8 @@ def _serve(args: argparse.Namespace) -> int:
         sys.stderr.flush()
 
     try:
-        run_server(app, args.host, args.port, on_ready=ready, log=warn if args.verbose else None)
+        run_server(app, args.host, args.port, on_ready=ready, log=warn if args.verbose else None,
+                   access=access)  # fmt: skip
     except OSError as exc:
         backend.close()
         raise InputError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
@@ -134,7 +175,8 @@ def _stop(running: Any) -> int:
     import os
     import signal
 
-    from repoctx.serve.client import health, read_state
+    from repoctx.running import read_state
+    from repoctx.serve.client import health
 
     if running is None:
         print("repoctx: no repoctx serve is running", file=sys.stderr)
@@ -143,7 +185,8 @@ def _stop(running: Any) -> int:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         state = read_state()
-        if (state is None or state.pid != running.pid) and health(running.url, 0.5) is None:
+        gone = health(running.url, 0.5, key=running.api_key or None) is None
+        if (state is None or state.pid != running.pid) and gone:
             print(f"repoctx: stopped repoctx serve at {running.url} (pid {running.pid})",
                   file=sys.stderr)  # fmt: skip
             return 0
@@ -152,9 +195,3 @@ def _stop(running: Any) -> int:
           file=sys.stderr)  # fmt: skip
     return 1
 
-
-def _asdict(state: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    result: dict[str, Any] = asdict(state)
-    return result

@@ -11,8 +11,9 @@ from __future__ import annotations
 import codecs
 import contextlib
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from repoctx import stages
 from repoctx.errors import ModelError
@@ -31,7 +32,7 @@ from repoctx.llm.ingest import Ingest
 from repoctx.llm.ingest import checkpoints as block_checkpoints
 from repoctx.llm.prefix_states import StateStore
 from repoctx.llm.runtime import LoadSettings, OutOfMemory, Runtime
-from repoctx.llm.sampling import Sampler, schema_grammar
+from repoctx.llm.sampling import Sampler, grammar_problem, schema_grammar
 from repoctx.llm.snapshot import Snapshot, StateKeeper
 
 WarningCallback = Callable[[str], None]
@@ -81,6 +82,11 @@ class LlamaCppBackend:
 
     def count_tokens(self, text: str) -> int:
         return len(self.rt.tokenize(text, add_special=False))
+
+    def schema_problem(self, schema: Mapping[str, Any]) -> str | None:
+        """Why a JSON schema cannot constrain this model's answer (``repoctx serve`` asks
+        before a request waits for the model: the grammar is otherwise built after prefill)."""
+        return grammar_problem(self.rt.vocab, schema)
 
     def stream(self, prompt: Prompt, options: Options | None = None) -> Iterator[Event]:
         opts = options or Options()

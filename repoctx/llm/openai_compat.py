@@ -8,6 +8,10 @@ half-way is not retried, because a second long prefill would double the wait and
 answer is already on the user's screen. The timeout is the longest silence tolerated from
 the server (600 s: a long prefill sends nothing for minutes); ``REPOCTX_SERVER_TIMEOUT``
 changes it.
+
+Credentials: a URL's ``user:pass@`` is sent as HTTP basic auth on every request (the OpenAI
+client's and the probes'), never in the URL, and never printed: ``self.root`` has none, so no
+message can show them (access.py picks the header, ``REPOCTX_SERVE_KEY`` included).
 """
 
 from __future__ import annotations
@@ -64,9 +68,11 @@ def _roots(url: str) -> tuple[str, str]:
     return root, f"{root}/v1"
 
 
-def _http_json(url: str, payload: dict[str, Any] | None = None, timeout: float = 5.0) -> Any:
+def _http_json(url: str, payload: dict[str, Any] | None = None, timeout: float = 5.0,
+               headers: Mapping[str, str] | None = None) -> Any:  # fmt: skip
     data = json.dumps(payload).encode() if payload is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    request = urllib.request.Request(url, data=data, headers=sent)
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read().decode("utf-8"))
 
@@ -80,11 +86,16 @@ class OpenAICompatBackend:
     ) -> None:  # fmt: skip
         import openai
 
-        self.root, base = _roots(url)
+        from repoctx.access import auth_header, split_url
+
+        self._url = url  # with its credentials, for the budget planner's probes
+        self._auth = auth_header(url)
+        self.root, base = _roots(split_url(url)[0])
         self._openai = openai
         self.timeout_s = server_timeout() if timeout_s is None else timeout_s
         self._client = openai.OpenAI(
-            base_url=base, api_key=api_key, timeout=self.timeout_s, max_retries=0
+            base_url=base, api_key=api_key, timeout=self.timeout_s, max_retries=0,
+            default_headers=self._auth,
         )
         self._retries = connect_retries
         self._models = self._list_models()
@@ -95,11 +106,14 @@ class OpenAICompatBackend:
     def _list_models(self) -> list[dict[str, Any]]:
         probe = min(PROBE_TIMEOUT_S, self.timeout_s)
         try:
-            doc = _http_json(f"{self.root}/v1/models", timeout=probe)
+            doc = _http_json(f"{self.root}/v1/models", timeout=probe, headers=self._auth)
         except (OSError, ValueError) as exc:
             if _timed_out(exc):
                 raise ModelError(f"server {self.root} accepted the connection but did not "
                                  f"answer within {probe:g} s") from exc  # fmt: skip
+            if isinstance(exc, urllib.error.HTTPError) and exc.code in (401, 403):
+                raise ModelError(f"server {self.root} refused the credentials: HTTP {exc.code} "
+                                 "(user:pass@ in the URL, or REPOCTX_SERVE_KEY)") from exc
             raise ModelError(f"server {self.root} is unreachable: {_reason(exc)}") from exc
         data = doc.get("data", []) if isinstance(doc, dict) else []
         return [m for m in data if isinstance(m, dict) and "id" in m]
@@ -107,14 +121,14 @@ class OpenAICompatBackend:
     def _server_context(self) -> int:
         """Context per the server: budget planner first, then vLLM / llama-server fields."""
         try:
-            return int(server_context(self.root, self.model).n_ctx)
+            return int(server_context(self._url, self.model).n_ctx)
         except Exception:  # the planner could not tell: try the fields we know ourselves
             pass
         for m in self._models:
             if isinstance(m.get("max_model_len"), int):  # vLLM
                 return int(m["max_model_len"])
         try:
-            props = _http_json(f"{self.root}/props")  # llama-server
+            props = _http_json(f"{self.root}/props", headers=self._auth)  # llama-server
             return int(props["default_generation_settings"]["n_ctx"])
         except (OSError, ValueError, KeyError, TypeError):
             return DEFAULT_SERVER_CTX
@@ -136,7 +150,7 @@ class OpenAICompatBackend:
         )
         for url, payload, key in probes:
             try:
-                value = _http_json(url, payload)[key]
+                value = _http_json(url, payload, headers=self._auth)[key]
                 return int(value) if key == "count" else len(value)
             except (OSError, ValueError, KeyError, TypeError):
                 continue

@@ -24,6 +24,24 @@ def schema_grammar(schema: Mapping[str, Any]) -> str:
     return str(json_schema_to_gbnf(json.dumps(schema)))
 
 
+def grammar_problem(vocab: Any, schema: Mapping[str, Any]) -> str | None:
+    """Why ``schema`` cannot constrain an answer (None: it can), found before any prefill.
+
+    llama-cpp-python's converter signals a schema it cannot read with whatever it hits
+    (AssertionError for a ``pattern`` without ``^…$``, AttributeError for a ``properties``
+    that is not an object, …), hence the broad except: each becomes the reason given.
+    """
+    try:
+        text = schema_grammar(schema)
+    except Exception as exc:
+        return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    g = llama_cpp.llama_sampler_init_grammar(vocab, text.encode(), b"root")
+    if not g:
+        return "llama.cpp rejected the grammar made from it"
+    llama_cpp.llama_sampler_free(g)
+    return None
+
+
 class Sampler:
     """An owned llama.cpp sampler chain; ``sample`` also accepts the token into the chain.
 

@@ -68,16 +68,20 @@ def redact_secrets(no_redact: bool, server: str | None) -> bool:
     """
     if not no_redact:
         return True
+    from repoctx.access import mask_url
+
     if server is not None and not is_loopback(server):
         raise InputError(
-            f"--no-redact is for models on this machine only; {server} is not on localhost "
+            f"--no-redact is for models on this machine only; {mask_url(server)} is not on "
+            "localhost "
             "(drop --no-redact: secrets are then replaced by [REDACTED:<kind>])"
         )
     proxy = env_proxy(server) if server is not None else None
-    if proxy is not None:
+    if server is not None and proxy is not None:
         raise InputError(
-            f"--no-redact is for models on this machine only; requests to {server} would go "
-            f"through the proxy {proxy} (set NO_PROXY=127.0.0.1,localhost, or drop --no-redact)"
+            f"--no-redact is for models on this machine only; requests to {mask_url(server)} "
+            f"would go through the proxy {mask_url(proxy)} (set NO_PROXY=127.0.0.1,localhost, "
+            "or drop --no-redact)"
         )
     return False
 

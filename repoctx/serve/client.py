@@ -28,121 +28,39 @@ pointed at ``http://127.0.0.1:8437`` (``REPOCTX_SERVER``); explicit configuratio
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from repoctx.private import private_dir
+from repoctx.running import (
+    ServeState,
+    pid_alive,
+    read_state,
+)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8437
-STATE_FILE = "serve.json"
 SERVER_NAME = "repoctx"
 
+def health(url: str, timeout: float = 1.0, *, key: str | None = None) -> dict[str, Any] | None:
+    """``GET /health`` of a repoctx server, or None when nothing (or something else) answers.
 
-@dataclass(frozen=True, slots=True)
-class ServeState:
-    """What a running ``repoctx serve`` tells other processes about itself."""
-
-    url: str
-    pid: int
-    model: str
-    model_path: str
-    n_ctx: int
-    plain: bool  # a base model without chat template: prompts use the plain layout
-    fallback: bool  # the embedded Gemma 270M: outputs carry its banner
-    started: float
-    version: str
-
-
-def cache_dir(env: Mapping[str, str] | None = None) -> Path:
-    """The user cache dir (``REPOCTX_CACHE_DIR`` overrides), as the scan cache uses."""
-    e = os.environ if env is None else env
-    if e.get("REPOCTX_CACHE_DIR"):
-        return Path(e["REPOCTX_CACHE_DIR"])
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("repoctx"))
-
-
-def state_path(env: Mapping[str, str] | None = None) -> Path:
-    return cache_dir(env) / STATE_FILE
-
-
-def write_state(state: ServeState, env: Mapping[str, str] | None = None) -> Path:
-    """Write the state file atomically (a reader never sees half of it)."""
-    import tempfile
-
-    path = state_path(env)
-    private_dir(path.parent)
-    handle, temp = tempfile.mkstemp(prefix=".serve.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(asdict(state), stream, indent=2)
-        os.replace(temp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-    return path
-
-
-_STATE_TYPES: dict[str, type | tuple[type, ...]] = {
-    "url": str, "pid": int, "model": str, "model_path": str, "n_ctx": int, "plain": bool,
-    "fallback": bool, "started": (int, float), "version": str,
-}  # fmt: skip
-
-
-def read_state(env: Mapping[str, str] | None = None) -> ServeState | None:
-    """The state file, or None when it is missing, unreadable or not what serve writes.
-
-    Field types are checked: a hand-edited or half-corrupted file (``"pid": "abc"``) made
-    ``os.kill`` raise inside the hook's discovery.
+    Credentials in ``url`` travel as a header, never in the request line (nor in an error);
+    ``key`` (the state file's) is sent as a bearer token, else :func:`auth_header`'s choice.
     """
-    try:
-        doc = json.loads(state_path(env).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(doc, dict) or set(doc) != set(_STATE_TYPES):
-        return None
-    if not all(isinstance(doc[k], t) for k, t in _STATE_TYPES.items()):
-        return None
-    if isinstance(doc["pid"], bool) or not 0 < doc["pid"] < 2**31:  # 0/-1 mean a group/all
-        return None
-    return ServeState(**doc)
-
-
-def remove_state(pid: int, env: Mapping[str, str] | None = None) -> None:
-    """Remove the state file if it is still ours (a newer server may have replaced it)."""
-    state = read_state(env)
-    if state is not None and state.pid == pid:
-        with contextlib.suppress(FileNotFoundError):
-            state_path(env).unlink()
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    except OSError:
-        return False
-    return True
-
-
-def health(url: str, timeout: float = 1.0) -> dict[str, Any] | None:
-    """``GET /health`` of a repoctx server, or None when nothing (or something else) answers."""
     import urllib.error
     import urllib.request
 
+    from repoctx.access import auth_header, split_url
+
+    headers = {"Authorization": f"Bearer {key}"} if key else auth_header(url)
+    clean = split_url(url)[0].rstrip("/")
     try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout) as response:
+        request = urllib.request.Request(f"{clean}/health", headers=headers)
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             doc = json.loads(response.read().decode("utf-8"))
     except (OSError, ValueError, urllib.error.URLError):
         return None
@@ -158,7 +76,7 @@ def find_running(
     state = read_state(env)
     if state is None or not pid_alive(state.pid):
         return None
-    doc = health(state.url, timeout)
+    doc = health(state.url, timeout, key=state.api_key or None)
     if doc is None or doc.get("pid") != state.pid:
         return None
     return state
@@ -176,11 +94,12 @@ def is_fallback_file(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-def wait_ready(url: str, timeout: float, *, interval: float = 0.1) -> dict[str, Any] | None:
+def wait_ready(url: str, timeout: float, *, interval: float = 0.1,
+               key: str | None = None) -> dict[str, Any] | None:  # fmt: skip
     """Poll ``/health`` until the server answers (tests and the benchmark start servers)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        doc = health(url, timeout=min(1.0, interval * 10))
+        doc = health(url, timeout=min(1.0, interval * 10), key=key)
         if doc is not None:
             return doc
         time.sleep(interval)
