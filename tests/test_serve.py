@@ -22,14 +22,8 @@ from test_hook_common import Served, hook_env, run_cli, served, start_serve, sto
 from repoctx.budget import server_context
 from repoctx.llm.base import Options, Prompt, collect
 from repoctx.llm.openai_compat import OpenAICompatBackend
-from repoctx.serve.client import (
-    ServeState,
-    find_running,
-    health,
-    is_fallback_file,
-    read_state,
-    write_state,
-)
+from repoctx.running import ServeState, read_state, write_state
+from repoctx.serve.client import find_running, health, is_fallback_file
 from repoctx.serve.openai import options_from, prompt_from
 
 __all__ = ["served"]
