@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from repoctx.units import format_gib
+
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -21,10 +23,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--server", metavar="URL", help="as for `repoctx review`")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(run=run)
-
-
-def _gib(n: int) -> str:
-    return f"{n / (1 << 30):.1f} GiB"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         mark = "*" if chosen is not None and c.path == chosen else " "
         meta = ", ".join(x for x in (c.arch, f"{c.params_b:g}B" if c.params_b else "") if x)
         splits = f", {c.splits} splits" if c.splits > 1 else ""
-        lines.append(f" {mark} {c.name}  [{c.source}] {_gib(c.size_bytes)}{splits}"
+        lines.append(f" {mark} {c.name}  [{c.source}] {format_gib(c.size_bytes)}{splits}"
                      f"{f' ({meta})' if meta else ''}\n     {c.path}")  # fmt: skip
     if choice.server:
         use = f"server {choice.server}"

@@ -36,36 +36,30 @@ from pathlib import Path
 from typing import Any
 
 from repoctx.scanning.cache import default_cache_dir
+from repoctx.units import parse_size
 
 MAGIC = b"RCSTATE1"
 STATE_DIR = "states"
 SUFFIX = ".state"
 ENV = "REPOCTX_STATE_CACHE"
 DEFAULT_CAP = 8 << 30
-_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 Buffer = bytes | ctypes.Array[ctypes.c_uint8]
 
 
-def parse_size(text: str) -> int:
-    """``8G``, ``512MiB``, ``1.5g``, ``0``, ``off`` → bytes (0: disabled); ValueError if not."""
-    value = text.strip().upper().removesuffix("IB").removesuffix("B")
-    if value in ("OFF", "NO", "FALSE", "NONE"):
+def parse_cap(text: str, what: str = ENV) -> int:
+    """``8G``, ``512MiB``, ``1.5g``, ``0``, ``off`` → bytes (0: disabled); InputError if not.
+
+    Sizes follow :func:`repoctx.units.parse_size` (``8GB`` is 8 × 10^9, ``8G`` 8 GiB).
+    """
+    if text.strip().lower() in ("off", "no", "false", "none"):
         return 0
-    unit = value[-1:] if value[-1:] in _UNITS else ""
-    number = float(value[: len(value) - len(unit)] or "x")
-    if number < 0:
-        raise ValueError(text)
-    return int(number * _UNITS[unit])
+    return parse_size(text, what, allow_zero=True)
 
 
 def cap_from_env(env: Mapping[str, str] | None = None) -> int:
+    """``REPOCTX_STATE_CACHE``, or the default cap when unset; a bad value is an InputError."""
     raw = (os.environ if env is None else env).get(ENV, "")
-    if not raw.strip():
-        return DEFAULT_CAP
-    try:
-        return parse_size(raw)
-    except ValueError:
-        return DEFAULT_CAP
+    return parse_cap(raw) if raw.strip() else DEFAULT_CAP
 
 
 @dataclass(frozen=True, slots=True)
