@@ -21,7 +21,8 @@ from repoctx.hook.git import ChangedFile, StagedChange, new_line_ranges
 from repoctx.llm.base import Message, Options, Prompt
 from repoctx.packing.policy import fence_for, prepare_diff
 from repoctx.review.facts import is_test_path
-from repoctx.review.job import build_prompt, findings_schema
+from repoctx.review.findings import findings_schema
+from repoctx.review.job import build_prompt
 from repoctx.scanning.content import content_hash, decode, defang
 from repoctx.scanning.repo import Repo
 

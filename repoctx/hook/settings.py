@@ -19,6 +19,7 @@ from repoctx.errors import InputError
 if TYPE_CHECKING:
     from repoctx.llm.base import Stats
     from repoctx.llm.discover import Choice
+    from repoctx.review.findings import Finding
 
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3}
 FAIL_ON = ("never", "high", "medium", "low", "info")
@@ -123,7 +124,7 @@ class Outcome:
 
     kind: Kind
     reason: str = ""  # the one line: why it skipped, what failed, that time ran out
-    findings: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
     summary: str = ""
     model: str = ""
     via: str = ""
@@ -133,7 +134,7 @@ class Outcome:
     timings: dict[str, float] = field(default_factory=dict)
     abandoned: bool = False  # the worker is still inside llama.cpp: exit without cleanup
 
-    def blocking(self, fail_on: str) -> list[dict[str, Any]]:
+    def blocking(self, fail_on: str) -> list[Finding]:
         """Findings that block the commit under ``fail_on`` (none after a time-out)."""
         if fail_on == "never" or self.kind != "suggestions":
             return []
