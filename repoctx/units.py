@@ -55,14 +55,16 @@ def parse_tokens(text: str, what: str = "tokens") -> int:
     return n
 
 
-def format_bytes(size: int) -> str:
-    """A file's size as people read it: ``512 B``, ``1.2 MB`` (decimal, like ``ls -h --si``)."""
+def format_bytes(size: int, *, binary: bool = False) -> str:
+    """A size as people read it: ``512 B``, ``1.2 MB`` (decimal, like ``ls -h --si``: file
+    sizes in a manifest), or with ``binary`` ``1.5 KiB``, ``2.0 GiB`` (caches, memory)."""
+    step, units = (1024, ("B", "KiB", "MiB", "GiB")) if binary else (1000, ("B", "KB", "MB", "GB"))
     value = float(size)
-    for unit in ("B", "KB", "MB"):
-        if value < 1000:
+    for unit in units[:-1]:
+        if value < step:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} GB"
+        value /= step
+    return f"{value:.1f} {units[-1]}"
 
 
 def format_gib(size: float, digits: int = 1, *, unit: bool = True) -> str:

@@ -49,5 +49,7 @@ def test_bad_token_counts(text: str, message: str) -> None:
 def test_byte_formats() -> None:
     assert [format_bytes(n) for n in (0, 999, 1000, 1_234_567, 5 * 10**12)] == [
         "0 B", "999 B", "1.0 KB", "1.2 MB", "5000.0 GB"]
+    assert [format_bytes(n, binary=True) for n in (0, 1023, 2048, 3 * GiB // 2)] == [
+        "0 B", "1023 B", "2.0 KiB", "1.5 GiB"]
     assert format_gib(24 * GiB) == "24.0 GiB"
     assert format_gib(3 * GiB // 2, 2, unit=False) == "1.50"

@@ -26,7 +26,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from repoctx.llm.discover import choose, user_config_path
+    from repoctx.config import user_config_path
+    from repoctx.llm.discover import choose
     from repoctx.llm.fallback import FALLBACK_NAME, fallback_available
 
     repo = Path(args.path)

@@ -35,31 +35,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from repoctx import config, stores
 from repoctx.scanning.cache import default_cache_dir
-from repoctx.units import parse_size
 
 MAGIC = b"RCSTATE1"
-STATE_DIR = "states"
+STATE_DIR = stores.STATES.name
 SUFFIX = ".state"
 ENV = "REPOCTX_STATE_CACHE"
 DEFAULT_CAP = 8 << 30
 Buffer = bytes | ctypes.Array[ctypes.c_uint8]
 
 
-def parse_cap(text: str, what: str = ENV) -> int:
-    """``8G``, ``512MiB``, ``1.5g``, ``0``, ``off`` → bytes (0: disabled); InputError if not.
-
-    Sizes follow :func:`repoctx.units.parse_size` (``8GB`` is 8 × 10^9, ``8G`` 8 GiB).
-    """
-    if text.strip().lower() in ("off", "no", "false", "none"):
-        return 0
-    return parse_size(text, what, allow_zero=True)
-
-
 def cap_from_env(env: Mapping[str, str] | None = None) -> int:
-    """``REPOCTX_STATE_CACHE``, or the default cap when unset; a bad value is an InputError."""
-    raw = (os.environ if env is None else env).get(ENV, "")
-    return parse_cap(raw) if raw.strip() else DEFAULT_CAP
+    """``REPOCTX_STATE_CACHE`` (:mod:`repoctx.config`), or the default cap when unset."""
+    return config.state_cache(env, DEFAULT_CAP)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,9 +37,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from repoctx import config, stores
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8437
-STATE_FILE = "serve.json"
+STATE_FILE = stores.SERVE.name
 SERVER_NAME = "repoctx"
 
 
@@ -60,12 +62,7 @@ class ServeState:
 
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:
     """The user cache dir (``REPOCTX_CACHE_DIR`` overrides), as the scan cache uses."""
-    e = os.environ if env is None else env
-    if e.get("REPOCTX_CACHE_DIR"):
-        return Path(e["REPOCTX_CACHE_DIR"])
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("repoctx"))
+    return config.cache_dir(env)
 
 
 def state_path(env: Mapping[str, str] | None = None) -> Path:
