@@ -260,6 +260,10 @@ def pathological_nesting(base: Path) -> Path:
                                     "ok.py": "import os\n"})  # fmt: skip
 
 
+def small_repo(base: Path) -> Path:
+    return write(base / "small", {"a.py": "import b\n", "b.py": "x = 1\n"})
+
+
 def missing_path(base: Path) -> Path:
     return base / "does-not-exist"
 
@@ -273,6 +277,7 @@ class Case:
     paths: tuple[str, ...] = ()  # manifest rows worth showing
     expect: int = 0  # the documented exit code of `repoctx pack`
     non_root: bool = False  # run as an unprivileged user (root reads mode-0 files)
+    env: tuple[tuple[str, str], ...] = ()  # REPOCTX_* settings the runs get (repoctx.config)
 
 
 CASES: tuple[Case, ...] = (
@@ -305,4 +310,7 @@ CASES: tuple[Case, ...] = (
          ("deep.lua", "deep.js")),
     Case("bare repository", bare_repo, expect=2),
     Case("path that does not exist", missing_path, expect=2),
+    Case("REPOCTX_WORKERS=abc", small_repo, expect=2, env=(("REPOCTX_WORKERS", "abc"),)),
+    Case("REPOCTX_STATE_CACHE=lots", small_repo, expect=2,
+         env=(("REPOCTX_STATE_CACHE", "lots"),)),
 )  # fmt: skip

@@ -274,3 +274,16 @@ def test_an_empty_repository_path_is_an_error_not_the_cwd(command: str, capsys) 
     assert main([command, ""]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["repoctx: the repository path is empty (use . for this directory)"]
+
+
+@pytest.mark.parametrize("case", [c for c in bad_inputs.CASES if c.env], ids=lambda c: c.name)
+def test_a_bad_setting_is_one_line_and_exit_2(tmp_path: Path, case: bad_inputs.Case) -> None:
+    root = case.build(tmp_path)
+    env = {**os.environ, "REPOCTX_CACHE_DIR": str(tmp_path / "cache"), **dict(case.env)}
+    for command in ("pack", "files", "graph"):
+        done = subprocess.run([sys.executable, "-m", "repoctx", command, str(root)],
+                              capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+        name, value = case.env[0]
+        assert done.returncode == case.expect == 2 and done.stdout == ""
+        assert done.stderr.startswith(f"repoctx: {name} must be ")
+        assert done.stderr.endswith(f", not {value!r}\n") and done.stderr.count("\n") == 1
