@@ -214,3 +214,17 @@ def test_findings_grammar_compiles_in_llama_cpp(qwen35_gguf: Path, max_chars: in
         Sampler(rt.vocab, Options(temperature=0), grammar).close()  # raises if rejected
     finally:
         rt.close()
+
+
+def test_prompt_modules_leave_pydantic_to_the_answer() -> None:
+    """The hook and the TUI build prompts through these modules on every run; the findings
+    model (pydantic) loads only where an answer is read (the hook warms it in its loader)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, repoctx.hook.job, repoctx.hook.prompt, repoctx.review.job, "
+            "repoctx.review.ask; print(sorted(m for m in sys.modules "
+            "if m.split('.')[0] == 'pydantic'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

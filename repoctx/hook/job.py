@@ -25,7 +25,6 @@ from repoctx.hook.settings import SEVERITY_RANK, Outcome, Settings, Target
 from repoctx.llm.base import Done, PrefillProgress, Text
 from repoctx.llm.discover import Choice
 from repoctx.llm.open import open_backend
-from repoctx.review.findings import Finding, complete_objects, read_answer, valid_findings
 from repoctx.rooted import read_file
 from repoctx.scanning.cache import Cache
 
@@ -33,6 +32,7 @@ if TYPE_CHECKING:
     import git
 
     from repoctx.llm.base import Backend, Options, Prompt, Stats
+    from repoctx.review.findings import Finding
     from repoctx.scanning.repo import Repo
 
 
@@ -157,6 +157,8 @@ class Job:
         which strict ``json.loads`` (and so review.parse_findings) rejects; and a cut-off
         answer still holds the findings completed before the cut (``read_answer``).
         """
+        from repoctx.review.findings import read_answer  # pydantic: warmed by _Loader
+
         answer = read_answer(text)
         out = self._base("suggestions")
         if answer.doc is not None:
@@ -186,6 +188,9 @@ class _Loader(threading.Thread):
         except BaseException as exc:  # handed to the job's thread by result()
             self._error = exc
         self.elapsed = time.monotonic() - began
+        # start-up: the findings model (pydantic, ~0.1 s to import and build) is needed only
+        # once the prompt is built; importing it here overlaps it with the scan
+        import repoctx.review.findings  # noqa: F401
 
     def _open(self) -> Backend:
         choice = self.target.choice or Choice(None, self.target.server, self.target.via)
@@ -229,6 +234,8 @@ def staged_texts(repo: git.Repo, change: StagedChange) -> dict[str, bytes]:
 
 def tidy(findings: Sequence[Mapping[str, Any]], limit: int) -> list[Finding]:
     """Valid findings only, ordered by file then line, at most ``limit`` (worst kept first)."""
+    from repoctx.review.findings import valid_findings  # pydantic: warmed by _Loader
+
     good = valid_findings(findings)
     worst_first = sorted(good, key=lambda f: -SEVERITY_RANK[f["severity"]])[:limit]
     return sorted(worst_first, key=lambda f: (f["path"], f["line"]))
@@ -236,4 +243,6 @@ def tidy(findings: Sequence[Mapping[str, Any]], limit: int) -> list[Finding]:
 
 def partial_findings(text: str) -> list[dict[str, Any]]:
     """The complete finding objects at the start of a (possibly cut-off) findings document."""
+    from repoctx.review.findings import complete_objects  # pydantic: warmed by _Loader
+
     return complete_objects(text)[0]

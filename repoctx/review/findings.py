@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Annotated, Any, Literal, cast, get_args
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_config
@@ -58,8 +59,17 @@ class Findings(TypedDict):
 
 
 FINDING_FIELDS: tuple[str, ...] = tuple(Finding.__annotations__)
-_DOCUMENT: TypeAdapter[Findings] = TypeAdapter(Findings)
-_FINDING: TypeAdapter[Finding] = TypeAdapter(Finding)
+
+
+@cache
+def _document() -> TypeAdapter[Findings]:
+    """Built on first use (tens of ms): importing this module stays cheap."""
+    return TypeAdapter(Findings)
+
+
+@cache
+def _finding() -> TypeAdapter[Finding]:
+    return TypeAdapter(Finding)
 
 
 def findings_schema(
@@ -74,7 +84,7 @@ def findings_schema(
     llama.cpp's GBNF expresses a length bound as nested optional rules and rejects grammars
     with very deep ones.
     """
-    schema = _inline(_DOCUMENT.json_schema())
+    schema = _inline(_document().json_schema())
     finding = schema["properties"]["findings"]["items"]
     schema["properties"]["findings"]["maxItems"] = max_findings
     if 0 < len(paths) <= MAX_SCHEMA_PATHS:
@@ -116,7 +126,7 @@ def _where(loc: Iterable[int | str]) -> str:
 def validate_findings(doc: Any) -> list[str]:
     """Problems with ``doc`` against :class:`Findings`, one line each (empty list: valid)."""
     try:
-        _DOCUMENT.validate_python(doc)
+        _document().validate_python(doc)
     except ValidationError as exc:
         return [f"{_where(e['loc'])}: {e['msg']}" for e in exc.errors()]
     return []
@@ -125,7 +135,7 @@ def validate_findings(doc: Any) -> list[str]:
 def is_finding(item: Any) -> bool:
     """Whether ``item`` is one valid :class:`Finding`."""
     try:
-        _FINDING.validate_python(item)
+        _finding().validate_python(item)
     except ValidationError:
         return False
     return True

@@ -18,13 +18,12 @@ from repoctx.api import pack
 from repoctx.errors import InputError
 from repoctx.llm.base import Message, Options, Prompt
 from repoctx.review.facts import StaticFacts, facts_for_repo
-from repoctx.review.findings import Findings, findings_schema
-from repoctx.review.findings import parse_findings as parse_findings  # cli/review.py reads it here
 
 if TYPE_CHECKING:
     import jinja2
 
     from repoctx.packing.pack import Pack
+    from repoctx.review.findings import Findings
     from repoctx.scanning.repo import Repo
 
 OutputFormat = Literal["markdown", "json", "sarif"]
@@ -130,6 +129,10 @@ def prepare_review(
     facts = facts or facts_for_repo(repo)
     opts = options or Options()
     if fmt != "markdown":
+        # start-up: the findings model imports pydantic; the hook and the TUI build prompts
+        # through this module and need it only for a JSON answer
+        from repoctx.review.findings import findings_schema
+
         paths = [e.path for e in packed.files if e.tier in ("full", "skeleton")]
         # a tiny fallback model gets a short, bounded document it can finish
         schema = findings_schema(
