@@ -85,15 +85,17 @@ def bad_input_row(case: Case, base: Path) -> Row:
     cache.mkdir(mode=0o777, exist_ok=True)
     os.chmod(cache, 0o777)
     manifest = base / "manifest.json"
+    env = dict(case.env)
     if case.non_root:
         os.chmod(base, 0o777)  # the unprivileged user writes the manifest and cache here
     try:
         row.runs.append(run_cli(["pack", str(root), "--budget", "4000", "--manifest",
                                  str(manifest), "--output", str(base / "prompt.txt")],
-                                cache, as_nobody=case.non_root))  # fmt: skip
+                                cache, as_nobody=case.non_root, extra=env))  # fmt: skip
         row.runs.append(run_cli(["files", str(root), "--budget", "4000"], cache,
-                                as_nobody=case.non_root))  # fmt: skip
-        row.runs.append(run_cli(["graph", str(root)], cache, as_nobody=case.non_root))
+                                as_nobody=case.non_root, extra=env))  # fmt: skip
+        row.runs.append(run_cli(["graph", str(root)], cache, as_nobody=case.non_root,
+                                extra=env))  # fmt: skip
     finally:
         if case.non_root:
             restore_unreadable(root)

@@ -17,9 +17,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from repoctx import config, stores
 from repoctx.private import private_dir
 
-STATE_FILE = "serve.json"
+STATE_FILE = stores.SERVE.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +48,7 @@ class ServeState:
 
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:
     """The user cache dir (``REPOCTX_CACHE_DIR`` overrides), as the scan cache uses."""
-    e = os.environ if env is None else env
-    if e.get("REPOCTX_CACHE_DIR"):
-        return Path(e["REPOCTX_CACHE_DIR"])
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("repoctx"))
+    return config.cache_dir(env)
 
 
 def state_path(env: Mapping[str, str] | None = None) -> Path:

@@ -308,6 +308,10 @@ def control_token_names(base: Path) -> Path:
     return write(base / "control-tokens", {**files, "ok.py": "x = 1\n"})
 
 
+def small_repo(base: Path) -> Path:
+    return write(base / "small", {"a.py": "import b\n", "b.py": "x = 1\n"})
+
+
 def missing_path(base: Path) -> Path:
     return base / "does-not-exist"
 
@@ -321,6 +325,7 @@ class Case:
     paths: tuple[str, ...] = ()  # manifest rows worth showing
     expect: int = 0  # the documented exit code of `repoctx pack`
     non_root: bool = False  # run as an unprivileged user (root reads mode-0 files)
+    env: tuple[tuple[str, str], ...] = ()  # REPOCTX_* settings the runs get (repoctx.config)
 
 
 CASES: tuple[Case, ...] = (
@@ -357,4 +362,7 @@ CASES: tuple[Case, ...] = (
          CONTROL_TOKEN_NAMES),
     Case("bare repository", bare_repo, expect=2),
     Case("path that does not exist", missing_path, expect=2),
+    Case("REPOCTX_WORKERS=abc", small_repo, expect=2, env=(("REPOCTX_WORKERS", "abc"),)),
+    Case("REPOCTX_STATE_CACHE=lots", small_repo, expect=2,
+         env=(("REPOCTX_STATE_CACHE", "lots"),)),
 )  # fmt: skip

@@ -299,3 +299,16 @@ def test_control_tokens_in_names_and_bodies_are_defanged(tmp_path: Path, capsys)
             "</s>", "<bos>"]  # fmt: skip
     assert [token for token in live if token in text] == []
     assert "system.py" in text and "\u200b" in text
+
+
+@pytest.mark.parametrize("case", [c for c in bad_inputs.CASES if c.env], ids=lambda c: c.name)
+def test_a_bad_setting_is_one_line_and_exit_2(tmp_path: Path, case: bad_inputs.Case) -> None:
+    root = case.build(tmp_path)
+    env = {**os.environ, "REPOCTX_CACHE_DIR": str(tmp_path / "cache"), **dict(case.env)}
+    for command in ("pack", "files", "graph"):
+        done = subprocess.run([sys.executable, "-m", "repoctx", command, str(root)],
+                              capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+        name, value = case.env[0]
+        assert done.returncode == case.expect == 2 and done.stdout == ""
+        assert done.stderr.startswith(f"repoctx: {name} must be ")
+        assert done.stderr.endswith(f", not {value!r}\n") and done.stderr.count("\n") == 1

@@ -26,9 +26,9 @@ from repoctx.budget import (
     what_if,
 )
 from repoctx.budget.arch import ModelMeta
-from repoctx.budget.gpu import parse_size
 from repoctx.budget.weights import layer_devices, split_weights
 from repoctx.errors import InputError
+from repoctx.units import parse_size
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 

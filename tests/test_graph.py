@@ -18,8 +18,8 @@ from repoctx.graph.build import (
     dependents,
     find_cycles,
     merge_edges,
-    strongly_connected_components,
 )
+from repoctx.graph.scc import strongly_connected_components
 from repoctx.types import RUNTIME_KINDS, Edge, EdgeKind, ImportRef, ParsedFile
 
 

@@ -18,7 +18,8 @@ from repoctx.hook.git import (
     staged_bytes,
     unified_diff,
 )
-from repoctx.hook.job import _scan_findings, partial_findings, staged_texts, tidy
+from repoctx.hook.job import partial_findings, staged_texts, tidy
+from repoctx.review.findings import complete_objects
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
 
@@ -172,8 +173,8 @@ def test_partial_findings_from_a_cut_off_answer() -> None:
     found = partial_findings(text)
     assert [f["line"] for f in found] == [3, 1]
     assert partial_findings('{"summ') == []
-    assert _scan_findings('{"findings": [ ], "summary": "1000000000') == ([], True)
-    assert _scan_findings(text) == (found, False)
+    assert complete_objects('{"findings": [ ], "summary": "1000000000') == ([], True)
+    assert complete_objects(text) == (found, False)
     assert [f["line"] for f in tidy(found, 5)] == [1, 3]  # ordered by file, then line
     bad = {**found[0], "severity": "catastrophic"}
     assert tidy([bad, *found], 5) == tidy(found, 5)  # invalid findings are dropped

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 
 import repoctx
 from repoctx.cli import main
+from repoctx.errors import InputError
 from repoctx.llm.ingest import block_offsets, block_positions, checkpoints, interval_for
-from repoctx.llm.prefix_states import StateStore, parse_size, prefix_hash, read_entry
+from repoctx.llm.prefix_states import StateStore, cap_from_env, prefix_hash, read_entry
 
 FILES = {f"pkg/m{i}.py": f"def f{i}(x):\n    return x + {i}\n" * (i + 1) for i in range(6)}
 
@@ -84,13 +85,17 @@ def test_interval_scales_with_the_context(monkeypatch: pytest.MonkeyPatch) -> No
     assert interval_for(65_536, True) == 300
 
 
-def test_parse_size() -> None:
-    assert parse_size("8G") == 8 << 30
-    assert parse_size("512MiB") == 512 << 20
-    assert parse_size("1.5g") == 3 << 29
-    assert parse_size("0") == 0 and parse_size("off") == 0
-    with pytest.raises(ValueError):
-        parse_size("lots")
+def test_state_cache_cap() -> None:
+    def cap(value: str) -> int:
+        return cap_from_env({"REPOCTX_STATE_CACHE": value})
+
+    assert cap("8G") == 8 << 30 and cap_from_env({}) == 8 << 30
+    assert cap("8GB") == 8_000_000_000  # decimal, as everywhere (repoctx.units)
+    assert cap("512MiB") == 512 << 20
+    assert cap("1.5g") == 3 << 29
+    assert cap("0") == 0 and cap("off") == 0
+    with pytest.raises(InputError, match=r"^REPOCTX_STATE_CACHE must be a size .*, not 'lots'$"):
+        cap("lots")
 
 
 def save(store: StateStore, tokens: list[int], key: str = "k", size: int = 100) -> Path:

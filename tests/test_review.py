@@ -4,20 +4,23 @@ on the embedded fallback model (a real 270M GGUF on the CPU)."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 
 import pytest
 
 from repoctx.cli import main
+from repoctx.errors import ModelError
 from repoctx.llm.fallback import BANNER
-from repoctx.review.job import (
-    build_prompt,
+from repoctx.review.findings import (
+    CATEGORIES,
+    FINDING_FIELDS,
     findings_schema,
-    render_template,
-    to_sarif,
+    parse_findings,
     validate_findings,
 )
+from repoctx.review.job import build_prompt, render_template, to_sarif
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "review-small"
 GOOD = {
@@ -58,6 +61,44 @@ def test_schema_and_validation() -> None:
     errors = validate_findings(bad)
     assert any("severity" in e for e in errors) and any("line" in e for e in errors)
     assert validate_findings({"findings": []}) != []
+
+
+def test_schema_is_the_model_with_this_calls_bounds() -> None:
+    text = {"type": "string", "maxLength": 160}
+    finding = {
+        "type": "object", "additionalProperties": False, "required": list(FINDING_FIELDS),
+        "properties": {
+            "path": {"enum": ["x.py"]}, "line": {"type": "integer", "minimum": 1},
+            "severity": {"type": "string", "enum": ["high", "medium", "low", "info"]},
+            "category": {"type": "string", "enum": list(CATEGORIES)},
+            "message": text, "suggestion": text,
+        },
+    }
+    assert findings_schema(["x.py"], max_findings=3, max_chars=160) == {
+        "type": "object", "additionalProperties": False, "required": ["findings", "summary"],
+        "properties": {"findings": {"type": "array", "items": finding, "maxItems": 3},
+                       "summary": {"type": "string", "maxLength": 480}},
+    }  # fmt: skip
+    assert FINDING_FIELDS == ("path", "line", "severity", "category", "message", "suggestion")
+
+
+@pytest.mark.parametrize(("answer", "problem"), [
+    ('{"findings": [], "summary": 3}', "summary: Input should be a valid string"),
+    ('{"findings": [{"path": "a"}], "summary": ""}', "findings[0].line: Field required"),
+    ('{"findings": [], "summary": "", "x": 1}', "x: Extra inputs are not permitted"),
+    ('[]', "top level: Input should be a valid dictionary"),
+    ('{"findings": [{"path": "a", "line": true, "severity": "high", "category": "bug", '
+     '"message": "m", "suggestion": "s"}], "summary": ""}', "findings[0].line: Input should be"),
+])
+def test_bad_answer_is_one_line_naming_the_field(answer: str, problem: str) -> None:
+    with pytest.raises(ModelError, match=re.escape(problem)):
+        parse_findings(answer)
+
+
+def test_valid_answer_keeps_its_own_key_order() -> None:
+    answer = ('{"summary": "s", "findings": [{"line": 2, "path": "a.py", "severity": "low", '
+              '"category": "bug", "message": "m", "suggestion": "t"}]}')
+    assert json.dumps(parse_findings(answer)) == answer
 
 
 def test_sarif_2_1_0() -> None:
@@ -173,3 +214,17 @@ def test_findings_grammar_compiles_in_llama_cpp(qwen35_gguf: Path, max_chars: in
         Sampler(rt.vocab, Options(temperature=0), grammar).close()  # raises if rejected
     finally:
         rt.close()
+
+
+def test_prompt_modules_leave_pydantic_to_the_answer() -> None:
+    """The hook and the TUI build prompts through these modules on every run; the findings
+    model (pydantic) loads only where an answer is read (the hook warms it in its loader)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, repoctx.hook.job, repoctx.hook.prompt, repoctx.review.job, "
+            "repoctx.review.ask; print(sorted(m for m in sys.modules "
+            "if m.split('.')[0] == 'pydantic'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

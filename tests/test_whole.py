@@ -20,7 +20,7 @@ from repoctx.cli import main
 from repoctx.errors import InputError, ModelError
 from repoctx.llm.base import Options
 from repoctx.packing.plan import plan_packs
-from repoctx.review.job import validate_findings
+from repoctx.review.findings import validate_findings
 from repoctx.review.whole.job import needs_whole, source_tokens
 from repoctx.review.whole.merge import (
     SHORTENED,

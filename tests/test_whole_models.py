@@ -20,7 +20,7 @@ from llm_helpers import Server
 
 from repoctx.cli import main
 from repoctx.llm.fallback import BANNER
-from repoctx.review.job import validate_findings
+from repoctx.review.findings import validate_findings
 from repoctx.review.whole.merge import normalised
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "whole-small"

@@ -18,9 +18,8 @@ from importlib.resources import files
 from typing import Any, Literal
 
 from repoctx.errors import InputError
+from repoctx.units import MiB, format_gib, parse_size
 
-MiB = 1 << 20
-GiB = 1 << 30
 Source = Literal["nvml", "what-if", "vram", "system-ram", "server"]
 
 
@@ -88,27 +87,10 @@ def what_if(name: str) -> DeviceInfo:
     raise InputError(f"unknown GPU {name!r}: use one of {', '.join(card_names())} or --vram")
 
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)(b?)\s*$", re.IGNORECASE)
-
-
-def parse_size(text: str) -> int:
-    """``24GiB``, ``24G``, ``24GB`` (GB = 10^9), ``24000MiB``, ``25769803776`` → bytes."""
-    m = _SIZE.match(text)
-    if not m or (m.group(2) == "" and m.group(3)):
-        raise InputError(f"cannot read size {text!r} (try 24GiB, 24GB or 24000MiB)")
-    number, unit, binary, byte = float(m.group(1)), m.group(2).lower(), m.group(3), m.group(4)
-    powers = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}[unit]
-    decimal = bool(byte) and not binary and unit != ""
-    value = number * (1000 if decimal else 1024) ** powers
-    if value <= 0:
-        raise InputError(f"size {text!r} must be positive")
-    return int(value)
-
-
 def from_vram(text: str) -> DeviceInfo:
     """``--vram 24GiB``: a card with that much free memory (nothing else assumed)."""
-    size = parse_size(text)
-    return DeviceInfo("vram", (GpuDevice(f"{size / GiB:.1f} GiB GPU", size, size),))
+    size = parse_size(text, "--vram")
+    return DeviceInfo("vram", (GpuDevice(f"{format_gib(size)} GPU", size, size),))
 
 
 def system_ram(reason: str | None = None) -> DeviceInfo:

@@ -23,6 +23,7 @@ from repoctx.budget.memory import KV_PAD
 from repoctx.budget.server import ServerInfo
 from repoctx.budget.weights import Weights
 from repoctx.errors import InputError
+from repoctx.units import format_gib
 
 CONTEXTS = (4096, 8192, 16384, 32768, 65536, 131072, 262144)
 UBATCHES = (2048, 1024, 512)
@@ -235,8 +236,8 @@ def _warnings(p: BudgetPlan, fp: Footprint, cap: int, ctx: int | None, target: i
         need = fp.row(KV_PAD, p.kv_type, p.n_ubatch)
         notes.append(
             f"the model does not fit {p.device.name} even at 256 tokens: "
-            f"{need.total_bytes / 2**30:.1f} GiB needed, "
-            f"{p.device.free_bytes / 2**30:.1f} GiB free (partial offload is not planned)"
+            f"{format_gib(need.total_bytes)} needed, "
+            f"{format_gib(p.device.free_bytes)} free (partial offload is not planned)"
         )
     elif ctx and ctx > p.max_ctx:
         notes.append(f"--ctx {ctx:,} does not fit: the largest context is {p.max_ctx:,}")

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from repoctx._version import __version__
 from repoctx.cli._stages import install as install_stage_trace
+from repoctx.config import check_environment
 from repoctx.errors import InputError, RepoctxError
 
 # name → module under repoctx.cli; order is the order shown in --help.
@@ -71,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if getattr(args, "path", None) == "":  # Path("") would quietly mean the cwd
             raise InputError("the repository path is empty (use . for this directory)")
+        if arguments[0] != "hook":  # the advisory hook reports a bad value and goes on
+            check_environment()
         code: int = args.run(args)
     except RepoctxError as exc:
         print(f"repoctx: {exc}", file=sys.stderr)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from repoctx.atomic import check_target, write_text_atomic
 from repoctx.errors import InputError, RepoctxError
+from repoctx.units import parse_tokens
 
 if TYPE_CHECKING:
     from repoctx.api import Repo
@@ -45,20 +46,8 @@ def add_pack_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_budget(value: str) -> int | None:
-    """An explicit token count, or None for "auto"."""
-    if value == "auto":
-        return None
-    text = value.lower().replace("_", "").replace(",", "")
-    scale = 1
-    if text.endswith("k"):
-        text, scale = text[:-1], 1024
-    try:
-        budget = int(float(text) * scale)
-    except ValueError:
-        raise InputError(f"--budget: expected tokens or 'auto', not {value!r}") from None
-    if budget <= 0:
-        raise InputError(f"--budget: must be positive, not {value!r}")
-    return budget
+    """An explicit token count (``repoctx.units.parse_tokens``), or None for "auto"."""
+    return None if value == "auto" else parse_tokens(value, "--budget")
 
 
 def scan_repo(args: argparse.Namespace, counter: TokenCounter | None = None,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from repoctx import stores
 from repoctx.cli._common import resolve_focus, walk_options
 
 if TYPE_CHECKING:
@@ -40,7 +41,6 @@ class MemoSlot:
 def memo_slot(args: argparse.Namespace, budget: int, counter: str, redact: bool) -> MemoSlot:
     """List and fingerprint the repository, resolve ``--focus``, and name the memo."""
     from repoctx.scanning import memo
-    from repoctx.scanning.cache import default_cache_dir
     from repoctx.scanning.walk import listing
 
     listed = listing(Path(args.path))
@@ -49,5 +49,5 @@ def memo_slot(args: argparse.Namespace, budget: int, counter: str, redact: bool)
     request = memo.Request(budget, counter, tuple(focus), args.fmt, redact, walk_options(args))
     # a --no-redact prompt holds the secrets the user kept for this one output: never keep
     # a copy of it in the cache dir
-    return MemoSlot(default_cache_dir() / "packs", memo.key(state, request), listed.root,
+    return MemoSlot(stores.PACKS.path(), memo.key(state, request), listed.root,
                     redact and not state.racy, listed)

@@ -13,11 +13,14 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from repoctx._version import __version__
 from repoctx.cli._common import write_atomic
 from repoctx.llm.base import PrefillProgress
+
+if TYPE_CHECKING:
+    from repoctx.review.findings import Findings
 
 REVIEW_HEADING = "## Model review\n\n"
 REFRESH_S = 0.12
@@ -192,7 +195,7 @@ def report_redactions(redactions: Any, warn: Any) -> None:
              "the repository to the model")
 
 
-def emit_document(args: argparse.Namespace, doc: dict[str, Any], model: str, plain: bool) -> int:
+def emit_document(args: argparse.Namespace, doc: Findings, model: str, plain: bool) -> int:
     """Print (and ``--output``) a findings document as JSON or SARIF."""
     from repoctx.llm.fallback import BANNER
     from repoctx.review.job import to_sarif

@@ -45,7 +45,7 @@ def add_whole_arguments(parser: argparse.ArgumentParser) -> None:
 
 def settings(args: argparse.Namespace, root: Path) -> tuple[float, int]:
     """(whole_share, parallel): command line over [tool.repoctx] over the user config."""
-    from repoctx.llm.discover import config_settings
+    from repoctx.config import config_settings
     from repoctx.review.whole.job import DEFAULT_SHARE
 
     share, parallel = args.whole_share, args.parallel

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from repoctx.errors import InputError
 from repoctx.types import KV_CACHE_TYPES
+from repoctx.units import format_gib, parse_tokens
 
 if TYPE_CHECKING:
     from repoctx.budget.arch import ModelMeta
     from repoctx.budget.plan import BudgetPlan
 
-GiB = 1 << 30
 KV_CHOICES = (*KV_CACHE_TYPES, "auto")
 
 
@@ -94,19 +94,7 @@ def _ubatch(value: str) -> int:
 
 
 def parse_ctx(value: str | None) -> int | None:
-    if value is None:
-        return None
-    text = value.strip().lower().replace("_", "").replace(",", "")
-    scale = 1024 if text.endswith("k") else 1
-    try:
-        n = int(float(text.removesuffix("k")) * scale)
-    except ValueError:
-        raise InputError(
-            f"--ctx: expected a number of tokens like 65536 or 64k, not {value!r}"
-        ) from None
-    if n <= 0:
-        raise InputError(f"--ctx: must be positive, not {value!r}")
-    return n
+    return None if value is None else parse_tokens(value, "--ctx")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -177,7 +165,7 @@ def _server_plan(url: str, model: str | None, ctx: int | None) -> BudgetPlan:
 
 
 def _gib(n: int) -> str:
-    return f"{n / GiB:.2f}"
+    return format_gib(n, 2, unit=False)
 
 
 def _state_label(arch: str) -> str:

@@ -1,64 +1,97 @@
-"""``repoctx cache info|clear``: what repoctx keeps in the user cache dir, and removing it."""
+"""``repoctx cache info|clear``: every store repoctx keeps (:mod:`repoctx.stores`), and
+removing them."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-STATE_DIR = "states"  # saved model prefix states (incremental ingest)
-PACKS_DIR = "packs"  # the pack memo: recent packs, answered again for an unchanged repo
-REVIEWS = "whole_reviews.sqlite"  # per-pack answers of `repoctx review --whole` (resume)
+from repoctx import stores
+from repoctx.units import format_bytes
+
+LABELS = {  # what `cache info` calls each store
+    "scan": "parse results and token counts",
+    "packs": "remembered packs (answered again for an unchanged repo)",
+    "reviews": "stored per-pack reviews (review --whole)",
+    "states": "saved model prefix states",
+    "ranks": "tokenizer ranks (Qwen 3.5, parsed once)",
+    "serve": "running `repoctx serve` address",
+    "fallback": "assembled fallback model (outside the cache dir)",
+}
 
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "cache", help="show or clear repoctx's caches (parse results, model states)",
-        description="repoctx caches per-file parse results and token counts (keyed by content "
-                    "hash) and, when enabled, evaluated model prefix states. Both live in the "
-                    "user cache dir (REPOCTX_CACHE_DIR overrides), never in your repository.")
+        "cache", help="show or clear repoctx's caches (parse results, packs, model states, …)",
+        description="repoctx keeps per-file parse results and token counts (keyed by content "
+                    "hash), recent packs, per-pack reviews of `review --whole`, saved model "
+                    "states and the parsed tokenizer ranks in the user cache dir "
+                    "(REPOCTX_CACHE_DIR overrides), never in your repository; `cache info` "
+                    "lists each with what it holds and its bound.")  # fmt: skip
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    info = actions.add_parser("info", help="location, size and entries")
+    info = actions.add_parser("info", help="location, size and entries of every store")
     info.add_argument("--json", action="store_true", help="machine-readable output")
     info.set_defaults(run=run_info)
-    clear = actions.add_parser("clear", help="delete cached data")
+    clear = actions.add_parser(
+        "clear", help="delete cached data (all of the cache dir unless one store is named)",
+        description="Without a flag: every store in the cache dir except a running server's "
+                    "address. The fallback model lives outside the cache dir and holds nothing "
+                    "of yours: only --fallback removes it (it is assembled again when needed).")
     which = clear.add_mutually_exclusive_group()
     which.add_argument("--scan", action="store_true",
                        help="only parse results and counts (and the packs made from them)")
     which.add_argument("--states", action="store_true", help="only saved model states")
     which.add_argument("--reviews", action="store_true",
                        help="only stored per-pack reviews of `review --whole`")
+    which.add_argument("--ranks", action="store_true", help="only the parsed tokenizer ranks")
+    which.add_argument("--fallback", action="store_true",
+                       help="only the assembled fallback model")
     clear.set_defaults(run=run_clear)
 
 
-def _inventory() -> dict[str, Any]:
-    from repoctx.scanning.cache import Cache, default_cache_dir
+def _entries(store: stores.Store, directory: Path) -> int:
+    if store is stores.SCAN:
+        return _scan_entries(directory)
+    if store is stores.REVIEWS:
+        return _review_entries(store.path(directory))
+    if store is stores.PACKS:
+        return len([p for p in store.files(directory) if p.suffix == ".json"])
+    return len(store.files(directory))
 
-    directory = default_cache_dir()
-    scan = {"path": str(directory / "cache.sqlite"), "bytes": 0, "entries": 0}
-    if (directory / "cache.sqlite").exists():
-        cache = Cache(directory)
-        try:
-            scan.update(cache.info())
-        finally:
-            cache.close()
-    states_dir = directory / STATE_DIR
-    files = [p for p in states_dir.rglob("*") if p.is_file()] if states_dir.is_dir() else []
-    states = {"path": str(states_dir), "bytes": sum(p.stat().st_size for p in files),
-              "entries": len(files), **_state_details(states_dir)}
-    reviews_path = directory / REVIEWS
-    reviews = {"path": str(reviews_path), "bytes": _bytes_with_wal(reviews_path),
-               "entries": _review_entries(reviews_path)}
-    packs_dir = directory / PACKS_DIR
-    memos = list(packs_dir.glob("*.json")) if packs_dir.is_dir() else []
-    packs = {"path": str(packs_dir), "bytes": sum(p.stat().st_size for p in memos),
-             "entries": len(memos)}
-    return {"directory": str(directory), "scan": scan, "packs": packs, "states": states,
-            "reviews": reviews}
+
+def _scan_entries(directory: Path) -> int:
+    from repoctx.scanning.cache import Cache
+
+    if not stores.SCAN.path(directory).exists():
+        return 0
+    cache = Cache(directory)
+    try:
+        return cache.info()["entries"]
+    finally:
+        cache.close()
+
+
+def _inventory() -> dict[str, Any]:
+    from repoctx.config import cache_dir
+
+    directory = cache_dir()
+    facts: dict[str, Any] = {"directory": str(directory)}
+    for store in stores.ALL:
+        facts[store.key] = {"path": str(store.path(directory)), "bytes": store.size(directory),
+                            "entries": _entries(store, directory), "holds": store.holds,
+                            "repository_content": store.repository_content,
+                            "bound": store.bound, "cleared": store.cleared}
+    facts["states"].update(_state_details(stores.STATES.path(directory)))
+    fallback = stores.FALLBACK.files()
+    facts["fallback"] = {"path": str(fallback[0]) if fallback else "",
+                         "bytes": stores.FALLBACK.size(), "entries": len(fallback),
+                         "holds": stores.FALLBACK.holds, "repository_content": False,
+                         "bound": stores.FALLBACK.bound, "cleared": False}
+    return facts
 
 
 def _state_details(states_dir: Path) -> dict[str, Any]:
@@ -72,11 +105,6 @@ def _state_details(states_dir: Path) -> dict[str, Any]:
               "last_used": time.strftime("%Y-%m-%d %H:%M", time.localtime(e.used))}
              for e in store.entries()]  # fmt: skip
     return {"cap_bytes": store.cap, "cap_setting": ENV, "saved": saved}
-
-
-def _bytes_with_wal(path: Path) -> int:
-    return sum(Path(f"{path}{suffix}").stat().st_size for suffix in ("", "-wal", "-shm")
-               if Path(f"{path}{suffix}").exists())
 
 
 def _review_entries(path: Path) -> int:
@@ -100,12 +128,11 @@ def run_info(args: argparse.Namespace) -> int:
         print(json.dumps(facts, indent=2))
         return 0
     print(f"cache directory: {facts['directory']}")
-    for key, label in (("scan", "parse results and token counts"),
-                       ("packs", "remembered packs (answered again for an unchanged repo)"),
-                       ("states", "saved model prefix states"),
-                       ("reviews", "stored per-pack reviews (review --whole)")):
+    for key, label in LABELS.items():
         part = facts[key]
-        print(f"  {label}: {part['entries']} entries, {_size(part['bytes'])} ({part['path']})")
+        where = part["path"] or "not assembled"
+        print(f"  {label}: {part['entries']} entries, {format_bytes(part['bytes'], binary=True)} "
+              f"({where}); bound: {part['bound']}")
         if key == "states":
             _print_states(part)
     return 0
@@ -113,43 +140,29 @@ def run_info(args: argparse.Namespace) -> int:
 
 def _print_states(part: dict[str, Any]) -> None:
     cap = part["cap_bytes"]
-    limit = f"at most {_size(cap)}" if cap > 0 else "saving off"
+    limit = f"at most {format_bytes(cap, binary=True)}" if cap > 0 else "saving off"
     print(f"    {limit} ({part['cap_setting']}), least recently used evicted first")
     for s in part["saved"]:
         print(f"    {s['model']}: {s['tokens']:,} tokens, {s['checkpoints']} checkpoints, "
-              f"{_size(s['bytes'])}, context {s['n_ctx']}, last used {s['last_used']}")
+              f"{format_bytes(s['bytes'], binary=True)}, context {s['n_ctx']}, "
+              f"last used {s['last_used']}")
 
 
 def run_clear(args: argparse.Namespace) -> int:
-    from repoctx.scanning.cache import default_cache_dir
+    from repoctx.config import cache_dir
 
-    directory = default_cache_dir()
-    removed = 0
-    everything = not (args.scan or args.states or args.reviews)
-    for name, wanted in (("cache.sqlite", args.scan), (REVIEWS, args.reviews)):
-        if not (wanted or everything):
-            continue
-        for suffix in ("", "-wal", "-shm"):
-            target = Path(f"{directory / name}{suffix}")
-            if target.exists():
-                removed += target.stat().st_size
-                target.unlink()
-    if (args.scan or everything) and (directory / PACKS_DIR).is_dir():
-        removed += sum(p.stat().st_size for p in (directory / PACKS_DIR).iterdir()
-                       if p.is_file())
-        shutil.rmtree(directory / PACKS_DIR)
-    if (args.states or everything) and (directory / STATE_DIR).is_dir():
-        removed += sum(p.stat().st_size for p in (directory / STATE_DIR).rglob("*")
-                       if p.is_file())
-        shutil.rmtree(directory / STATE_DIR)
-    print(f"repoctx: removed {_size(removed)} from {directory}", file=sys.stderr)
+    directory = cache_dir()
+    named = [key for key in ("scan", "states", "reviews", "ranks", "fallback")
+             if getattr(args, key)]
+    if named == ["fallback"]:
+        removed = stores.FALLBACK.clear()
+        print(f"repoctx: removed {format_bytes(removed, binary=True)} (fallback model)",
+              file=sys.stderr)
+        return 0
+    chosen = [stores.BY_KEY[k] for k in named] or [s for s in stores.ALL if s.cleared]
+    if args.scan:  # packs are made from the scan's facts: they go with them
+        chosen.append(stores.PACKS)
+    removed = sum(store.clear(directory) for store in chosen)
+    print(f"repoctx: removed {format_bytes(removed, binary=True)} from {directory}",
+          file=sys.stderr)
     return 0
-
-
-def _size(count: int) -> str:
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{count} B"

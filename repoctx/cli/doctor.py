@@ -10,6 +10,7 @@ from typing import Any
 
 from repoctx.cli._common import parse_budget, warn
 from repoctx.cli.budget import KV_CHOICES
+from repoctx.units import format_gib
 
 DEFAULT_DEPTHS = "8k,32k,64k"
 DEFAULT_REQUESTS = 10
@@ -123,12 +124,11 @@ def _print_report(report: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    gib = 1024**3
     console = Console()
-    measured = (f"{report.after_load_bytes / gib:.2f} GiB" if report.after_load_bytes is not None
+    measured = (format_gib(report.after_load_bytes, 2) if report.after_load_bytes is not None
                 else "not measurable here")
     where = "GPU (NVML)" if report.plan.device.is_gpu else "process RSS on the CPU"
-    console.print(f"memory:      predicted {report.predicted_bytes / gib:.2f} GiB at n_ctx "
+    console.print(f"memory:      predicted {format_gib(report.predicted_bytes, 2)} at n_ctx "
                   f"{report.plan.n_ctx:,}; after load {measured} ({where})")
     flash = {True: "on", False: "OFF", None: "not reported by llama.cpp"}
     console.print(f"flash attention: {flash[report.flash_attention]}")
@@ -136,12 +136,13 @@ def _print_report(report: Any) -> None:
     for column in ("prompt tokens", "prefill tok/s", "decode tok/s", "memory after prefill"):
         table.add_column(column, justify="right")
     for row in report.rows:
-        memory = "–" if row.memory_bytes is None else f"{row.memory_bytes / gib:.2f} GiB"
+        memory = "–" if row.memory_bytes is None else format_gib(row.memory_bytes, 2)
         table.add_row(f"{row.depth:,}", f"{row.prefill_tok_s:,.0f}", f"{row.decode_tok_s:.1f}",
                       memory)
     console.print(table)
     if report.requests:
-        seen = ", ".join("–" if m is None else f"{m / gib:.2f}" for m in report.requests)
+        seen = ", ".join("–" if m is None else format_gib(m, 2, unit=False)
+                         for m in report.requests)
         console.print(f"memory after each of {len(report.requests)} requests (GiB): {seen}")
     for cliff in report.cliffs:
         console.print(f"[bold yellow]cliff:[/] {cliff}")

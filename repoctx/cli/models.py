@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from repoctx.access import mask_url
+from repoctx.units import format_gib
 
 
 def register(subparsers: Any) -> None:
@@ -25,12 +26,9 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def _gib(n: int) -> str:
-    return f"{n / (1 << 30):.1f} GiB"
-
-
 def run(args: argparse.Namespace) -> int:
-    from repoctx.llm.discover import choose, user_config_path
+    from repoctx.config import user_config_path
+    from repoctx.llm.discover import choose
     from repoctx.llm.fallback import FALLBACK_NAME, fallback_available
 
     repo = Path(args.path)
@@ -58,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         mark = "*" if chosen is not None and c.path == chosen else " "
         meta = ", ".join(x for x in (c.arch, f"{c.params_b:g}B" if c.params_b else "") if x)
         splits = f", {c.splits} splits" if c.splits > 1 else ""
-        lines.append(f" {mark} {c.name}  [{c.source}] {_gib(c.size_bytes)}{splits}"
+        lines.append(f" {mark} {c.name}  [{c.source}] {format_gib(c.size_bytes)}{splits}"
                      f"{f' ({meta})' if meta else ''}\n     {c.path}")  # fmt: skip
     if choice.server:
         use = f"server {mask_url(choice.server)}"

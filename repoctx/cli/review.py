@@ -222,6 +222,6 @@ def _footer(stats: Stats) -> str:
 
 
 def _emit_structured(args: argparse.Namespace, answer: str, model: str, plain: bool) -> int:
-    from repoctx.review.job import parse_findings
+    from repoctx.review.findings import parse_findings
 
     return emit_document(args, parse_findings(answer), model, plain)

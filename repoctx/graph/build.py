@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from repoctx.graph.resolve import resolve_imports
+from repoctx.graph.scc import strongly_connected_components
 from repoctx.types import RUNTIME_KINDS, Edge, EdgeKind, Graph, ParsedFile
 
 KIND_STRENGTH: dict[EdgeKind, int] = {
@@ -129,69 +130,6 @@ def find_cycles(nodes: Iterable[str], edges: Iterable[Edge]) -> list[list[str]]:
         adjacency.setdefault(edge.target, [])
     components = strongly_connected_components(adjacency)
     return sorted(sorted(c) for c in components if len(c) > 1)
-
-
-def strongly_connected_components(adjacency: Mapping[str, list[str]]) -> list[list[str]]:
-    """Tarjan's algorithm with an explicit stack, so 100k-file chains need no recursion.
-
-    Every node that appears only as a target must also be a key of ``adjacency``.
-    """
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    components: list[list[str]] = []
-    for start in sorted(adjacency):
-        if start in index:
-            continue
-        work: list[tuple[str, int]] = [(start, 0)]
-        while work:
-            node, child_pos = work.pop()
-            if child_pos == 0:
-                index[node] = low[node] = len(index)
-                stack.append(node)
-                on_stack.add(node)
-            children = adjacency[node]
-            if _descend(node, child_pos, children, index, low, on_stack, work):
-                continue
-            if low[node] == index[node]:
-                components.append(_pop_component(node, stack, on_stack))
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-    return components
-
-
-def _descend(
-    node: str,
-    child_pos: int,
-    children: list[str],
-    index: dict[str, int],
-    low: dict[str, int],
-    on_stack: set[str],
-    work: list[tuple[str, int]],
-) -> bool:
-    """Advance ``node`` to its next unvisited child (pushing it); False when none is left."""
-    while child_pos < len(children):
-        child = children[child_pos]
-        child_pos += 1
-        if child not in index:
-            work.append((node, child_pos))
-            work.append((child, 0))
-            return True
-        if child in on_stack:
-            low[node] = min(low[node], index[child])
-    return False
-
-
-def _pop_component(node: str, stack: list[str], on_stack: set[str]) -> list[str]:
-    component: list[str] = []
-    while True:
-        member = stack.pop()
-        on_stack.discard(member)
-        component.append(member)
-        if member == node:
-            return component
 
 
 def build_graph_from_edges(files: Mapping[str, str | None], edges: Iterable[Edge]) -> Graph:

@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from repoctx.graph.scc import strongly_connected_components
 from repoctx.types import Edge, EdgeKind
 
 TEST_PATH = re.compile(
@@ -47,48 +48,12 @@ DESCRIBING_FILES = frozenset({
 
 
 def strongly_connected(nodes: Sequence[str], edges: Iterable[Edge]) -> list[list[str]]:
-    """Tarjan's algorithm without recursion (100k-file repos overflow Python's stack)."""
+    """The components of the edges between ``nodes``, visited in order, members sorted."""
     successors: dict[str, list[str]] = {node: [] for node in nodes}
     for edge in edges:
         if edge.source in successors and edge.target in successors:
             successors[edge.source].append(edge.target)
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    components: list[list[str]] = []
-    for start in nodes:
-        if start in index:
-            continue
-        work = [(start, 0)]
-        while work:
-            node, child_i = work.pop()
-            if child_i == 0:
-                index[node] = low[node] = len(index)
-                stack.append(node)
-                on_stack.add(node)
-            children = successors[node]
-            if child_i < len(children):
-                work.append((node, child_i + 1))
-                child = children[child_i]
-                if child not in index:
-                    work.append((child, 0))
-                elif child in on_stack:
-                    low[node] = min(low[node], index[child])
-                continue
-            if low[node] == index[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                components.append(sorted(component))
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-    return components
+    return [sorted(c) for c in strongly_connected_components(successors, nodes)]
 
 
 # Kinds ignored inside a cycle, weakest first: level i ignores the first i. A type-only

@@ -11,7 +11,6 @@ ctypes releases the GIL during the load), so a cold commit costs max(load, scan)
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -26,7 +25,6 @@ from repoctx.hook.settings import SEVERITY_RANK, Outcome, Settings, Target
 from repoctx.llm.base import Done, PrefillProgress, Text
 from repoctx.llm.discover import Choice
 from repoctx.llm.open import open_backend
-from repoctx.review.job import validate_findings
 from repoctx.rooted import read_file
 from repoctx.scanning.cache import Cache
 
@@ -34,6 +32,7 @@ if TYPE_CHECKING:
     import git
 
     from repoctx.llm.base import Backend, Options, Prompt, Stats
+    from repoctx.review.findings import Finding
     from repoctx.scanning.repo import Repo
 
 
@@ -156,20 +155,19 @@ class Job:
 
         Its JSON-schema grammar allows raw control characters (a newline) inside strings,
         which strict ``json.loads`` (and so review.parse_findings) rejects; and a cut-off
-        answer still holds the findings completed before the cut.
+        answer still holds the findings completed before the cut (``read_answer``).
         """
-        try:
-            doc = json.loads(text, strict=False)
-        except ValueError:
-            doc = None
-        if doc is None or validate_findings(doc):
-            found, closed = _scan_findings(text)
-            if not found and not closed and text.strip():
-                return self._base("error", "the model's answer is not a findings document")
-            doc = {"findings": found, "summary": ""}  # e.g. only the summary was cut off
+        from repoctx.review.findings import read_answer  # pydantic: warmed by _Loader
+
+        answer = read_answer(text)
         out = self._base("suggestions")
-        out.findings = tidy(doc["findings"], self.settings.max_suggestions)
-        out.summary = str(doc.get("summary", "")).strip()
+        if answer.doc is not None:
+            out.findings = tidy(answer.doc["findings"], self.settings.max_suggestions)
+            out.summary = answer.doc["summary"].strip()
+        elif not answer.objects and not answer.closed and text.strip():
+            return self._base("error", "the model's answer is not a findings document")
+        else:  # e.g. only the summary was cut off
+            out.findings = tidy(answer.objects, self.settings.max_suggestions)
         return out
 
 
@@ -190,6 +188,9 @@ class _Loader(threading.Thread):
         except BaseException as exc:  # handed to the job's thread by result()
             self._error = exc
         self.elapsed = time.monotonic() - began
+        # start-up: the findings model (pydantic, ~0.1 s to import and build) is needed only
+        # once the prompt is built; importing it here overlaps it with the scan
+        import repoctx.review.findings  # noqa: F401
 
     def _open(self) -> Backend:
         choice = self.target.choice or Choice(None, self.target.server, self.target.via)
@@ -231,36 +232,17 @@ def staged_texts(repo: git.Repo, change: StagedChange) -> dict[str, bytes]:
     return out
 
 
-def tidy(findings: Sequence[Mapping[str, Any]], limit: int) -> list[dict[str, Any]]:
+def tidy(findings: Sequence[Mapping[str, Any]], limit: int) -> list[Finding]:
     """Valid findings only, ordered by file then line, at most ``limit`` (worst kept first)."""
-    good = [dict(f) for f in findings
-            if not validate_findings({"findings": [f], "summary": ""})]  # fmt: skip
+    from repoctx.review.findings import valid_findings  # pydantic: warmed by _Loader
+
+    good = valid_findings(findings)
     worst_first = sorted(good, key=lambda f: -SEVERITY_RANK[f["severity"]])[:limit]
     return sorted(worst_first, key=lambda f: (f["path"], f["line"]))
 
 
 def partial_findings(text: str) -> list[dict[str, Any]]:
     """The complete finding objects at the start of a (possibly cut-off) findings document."""
-    return _scan_findings(text)[0]
+    from repoctx.review.findings import complete_objects  # pydantic: warmed by _Loader
 
-
-def _scan_findings(text: str) -> tuple[list[dict[str, Any]], bool]:
-    """(complete findings, whether the findings array was closed) from the answer so far."""
-    start = text.find('"findings"')
-    bracket = text.find("[", start) if start >= 0 else -1
-    if bracket < 0:
-        return [], False
-    decoder = json.JSONDecoder(strict=False)
-    found: list[dict[str, Any]] = []
-    pos = bracket + 1
-    while True:
-        while pos < len(text) and text[pos] in " \t\r\n,":
-            pos += 1
-        if pos >= len(text) or text[pos] != "{":
-            return found, pos < len(text) and text[pos] == "]"
-        try:
-            item, pos = decoder.raw_decode(text, pos)
-        except ValueError:
-            return found, False
-        if isinstance(item, dict):
-            found.append(item)
+    return complete_objects(text)[0]

@@ -21,7 +21,7 @@ from repoctx.hook.git import ChangedFile, StagedChange, new_line_ranges
 from repoctx.llm.base import Message, Options, Prompt
 from repoctx.packing.policy import fence_for, prepare_diff
 from repoctx.review.facts import is_test_path
-from repoctx.review.job import build_prompt, findings_schema
+from repoctx.review.job import build_prompt
 from repoctx.scanning.content import content_hash, decode, defang
 from repoctx.scanning.repo import Repo
 
@@ -94,6 +94,8 @@ def build_request(
     max_tokens = answer_tokens(settings)
     facts = change_facts(repo, change, new_line_ranges(diff))
     diff, _ = prepare_diff(diff, redact_secrets=not settings.no_redact, sides=sides)
+    from repoctx.review.findings import findings_schema  # pydantic: warmed by job._Loader
+
     schema = findings_schema([f.path for f in change.reviewable],
                              max_findings=settings.max_suggestions,
                              max_chars=160 if plain else None)  # fmt: skip

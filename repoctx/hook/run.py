@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from repoctx.errors import InputError, RepoctxError
 from repoctx.hook.settings import Outcome, Settings, Target, load_settings
+from repoctx.units import format_gib
 
 if TYPE_CHECKING:
     from repoctx.budget import DeviceInfo
@@ -97,12 +98,12 @@ def machine_skip(choice: Choice, device: DeviceInfo | None = None) -> str | None
     from repoctx.budget import detect, plan
 
     device = device or detect()
-    size_gib = candidate.size_bytes / (1 << 30)
+    size_gib = format_gib(candidate.size_bytes)
     apple = sys.platform == "darwin" and os.uname().machine == "arm64"  # Metal, unified memory
     if not device.is_gpu and not apple:
         if candidate.size_bytes <= CPU_MODEL_LIMIT:
             return None
-        return (f"skipped: no GPU for {candidate.name} ({size_gib:.1f} GiB); start "
+        return (f"skipped: no GPU for {candidate.name} ({size_gib}); start "
                 "`repoctx serve` on a machine with one, or set REPOCTX_SERVER")  # fmt: skip
     if apple:
         return None
@@ -111,9 +112,9 @@ def machine_skip(choice: Choice, device: DeviceInfo | None = None) -> str | None
     except (RepoctxError, OSError, ValueError):
         return None  # the planner cannot read it: let llama.cpp try and say why
     if planned.max_ctx < 4096:
-        free = device.free_bytes / (1 << 30)
-        return (f"skipped: GPU busy: {free:.1f} GiB free on {device.name}, not enough for "
-                f"{candidate.name} ({size_gib:.1f} GiB)")  # fmt: skip
+        free = format_gib(device.free_bytes)
+        return (f"skipped: GPU busy: {free} free on {device.name}, not enough for "
+                f"{candidate.name} ({size_gib})")  # fmt: skip
     return None
 
 

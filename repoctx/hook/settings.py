@@ -8,20 +8,21 @@ hook pays its start-up on every commit.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from repoctx import config
 from repoctx.errors import InputError
 
 if TYPE_CHECKING:
     from repoctx.llm.base import Stats
     from repoctx.llm.discover import Choice
+    from repoctx.review.findings import Finding
 
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3}
-FAIL_ON = ("never", "high", "medium", "low", "info")
+FAIL_ON = config.FAIL_ON
 Kind = Literal["suggestions", "skipped", "timeout", "error"]
 
 
@@ -66,11 +67,8 @@ def load_settings(root: Path | None, cli: Mapping[str, Any],
 def _config_values(root: Path | None,
                    env: Mapping[str, str] | None) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
     """The config files' valid hook values, lowest precedence first, and the problems."""
-    # start-up: the config files are read only once something is staged
-    from repoctx.llm.discover import config_settings
-
     try:
-        layers = config_settings(root, env)
+        layers = config.config_settings(root, env)  # read only once something is staged
     except InputError as exc:  # unreadable TOML: nothing from the config files
         return {}, [str(exc)]
     values: dict[str, Any] = {}
@@ -83,7 +81,7 @@ def _config_values(root: Path | None,
         for raw, value in (hook or {}).items():
             key = raw.replace("-", "_")
             key = "timeout_s" if key == "timeout" else key  # the config's natural name
-            why = _problem(key, value, config=True)
+            why = _problem(key, value, from_config=True)
             if why:
                 problems.append(f"[tool.repoctx.hook]: {why}")
             else:
@@ -91,30 +89,18 @@ def _config_values(root: Path | None,
     return values, problems
 
 
-_INTS = {"max_suggestions", "max_diff_lines", "budget"}
-_STRS = {"model", "server"}
-
-
-def _problem(key: str, value: Any, config: bool = False) -> str | None:
-    """Why ``value`` is not a valid setting ``key`` (None: it is)."""
-    if config and key in ("no_redact", "redact"):
+def _problem(key: str, value: Any, from_config: bool = False) -> str | None:
+    """Why ``value`` is not a valid setting ``key`` (None: it is), by :func:`config.check`."""
+    if from_config and key in ("no_redact", "redact"):
         return "redaction can only be turned off with --no-redact on the command line"
-    name = "timeout" if key == "timeout_s" else key
-    if key == "fail_on":
-        ok = value in FAIL_ON
-        return None if ok else f"fail_on must be one of {', '.join(FAIL_ON)}, not {value!r}"
-    if key in _INTS:
-        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
-        return None if ok else f"{name} must be a positive integer, not {value!r}"
-    if key == "timeout_s":
-        ok = (isinstance(value, int | float) and not isinstance(value, bool)
-              and math.isfinite(value) and value > 0)  # fmt: skip
-        return None if ok else f"timeout must be a positive number of seconds, not {value!r}"
-    if key in _STRS:
-        return None if isinstance(value, str) else f"{name} must be a string, not {value!r}"
-    if key in ("think", "no_redact"):
-        return None if isinstance(value, bool) else f"{name} must be true or false, not {value!r}"
-    return f"unknown setting {key!r}"
+    if key == "no_redact":
+        ok = isinstance(value, bool)
+        return None if ok else f"no_redact must be true or false, not {value!r}"
+    try:
+        config.check("hook." + ("timeout" if key == "timeout_s" else key), value)
+    except InputError as exc:
+        return str(exc)
+    return None
 
 
 @dataclass(slots=True)
@@ -123,7 +109,7 @@ class Outcome:
 
     kind: Kind
     reason: str = ""  # the one line: why it skipped, what failed, that time ran out
-    findings: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
     summary: str = ""
     model: str = ""
     via: str = ""
@@ -133,7 +119,7 @@ class Outcome:
     timings: dict[str, float] = field(default_factory=dict)
     abandoned: bool = False  # the worker is still inside llama.cpp: exit without cleanup
 
-    def blocking(self, fail_on: str) -> list[dict[str, Any]]:
+    def blocking(self, fail_on: str) -> list[Finding]:
         """Findings that block the commit under ``fail_on`` (none after a time-out)."""
         if fail_on == "never" or self.kind != "suggestions":
             return []

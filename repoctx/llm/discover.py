@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from repoctx.config import config_settings
 from repoctx.errors import InputError
 from repoctx.llm.gguf_locations import Found, gguf_files, scan_all
 
@@ -92,42 +92,6 @@ def _size(path: Path) -> int:
 
 
 # ---------------------------------------------------------------------------- configuration
-def user_config_path(env: Mapping[str, str] | None = None) -> Path:
-    e = os.environ if env is None else env
-    if e.get("XDG_CONFIG_HOME"):
-        return Path(e["XDG_CONFIG_HOME"]) / "repoctx" / "config.toml"
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("repoctx")) / "config.toml"
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"{path}: cannot read config: {exc}") from exc
-
-
-def config_settings(
-    repo: Path | None, env: Mapping[str, str] | None = None
-) -> list[tuple[str, dict[str, Any]]]:
-    """(origin, settings) pairs, highest precedence first."""
-    out: list[tuple[str, dict[str, Any]]] = []
-    if repo is not None:
-        tool = _read_toml(repo / "pyproject.toml").get("tool", {})
-        table = tool.get("repoctx", {}) if isinstance(tool, dict) else {}  # `tool = 3`: none
-        if isinstance(table, dict):
-            out.append((str(repo / "pyproject.toml"), table))
-    user = user_config_path(env)
-    doc = _read_toml(user)
-    nested = doc.get("repoctx")
-    out.append((str(user), nested if isinstance(nested, dict) else doc))
-    return out
-
-
 def configured(
     repo: Path | None,
     cli_model: str | None,

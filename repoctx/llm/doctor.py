@@ -19,7 +19,7 @@ from typing import Any
 
 from repoctx.budget import BudgetPlan, detect
 from repoctx.budget.footprint import Footprint
-from repoctx.budget.gpu import MiB
+from repoctx.units import MiB
 
 DECODE_TOKENS = 64
 STABLE_MARGIN = 64 * MiB  # memory may wobble by allocator rounding, not grow

@@ -31,12 +31,12 @@ sets it.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from repoctx import config
 from repoctx.llm.prefix_states import read_entry
 from repoctx.llm.snapshot import Snapshot, common_prefix, full_state, restore_full
 from repoctx.llm.stateid import identity, identity_key
@@ -55,9 +55,9 @@ BLOCK_START = re.compile(
 
 
 def interval_for(n_ctx: int, stateful: bool, env: Mapping[str, str] | None = None) -> int:
-    raw = (os.environ if env is None else env).get(ENV_INTERVAL, "").strip()
-    if raw.isdigit() and int(raw) > 0:
-        return int(raw)
+    chosen = config.checkpoint_tokens(env)  # REPOCTX_CHECKPOINT_TOKENS
+    if chosen is not None:
+        return chosen
     return max(MIN_INTERVAL, n_ctx // (16 if stateful else 64))
 
 

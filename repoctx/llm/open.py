@@ -22,6 +22,7 @@ from repoctx.llm.discover import Choice
 from repoctx.llm.fallback import FALLBACK_MAX_CTX, FALLBACK_NAME, fallback_model_path
 from repoctx.llm.openai_compat import OpenAICompatBackend
 from repoctx.llm.prefix_states import StateStore
+from repoctx.units import format_gib
 
 if TYPE_CHECKING:
     from repoctx.budget.plan import BudgetPlan
@@ -131,8 +132,8 @@ def _check_fits(plan: BudgetPlan, budget: int, want: int, reserve: int) -> None:
     if want > trained and plan.max_ctx >= trained:
         why = f"beyond the model's trained context of {trained:,} tokens"
     else:
-        free = plan.device.free_bytes / (1 << 30)
-        why = f"more than {where} holds ({free:.1f} GiB free, {plan.kv_type} KV)"
+        free = format_gib(plan.device.free_bytes)
+        why = f"more than {where} holds ({free} free, {plan.kv_type} KV)"
     hint = f"the most that fits is --budget {most:,}" if most > 0 else "the model does not fit"
     raise InputError(
         f"--budget {budget:,} needs a {want:,}-token context with the answer and prompt, "

@@ -17,16 +17,15 @@ message can show them (access.py picks the header, ``REPOCTX_SERVE_KEY`` include
 from __future__ import annotations
 
 import json
-import os
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from repoctx import stages
+from repoctx import config, stages
 from repoctx.budget import server_context
-from repoctx.errors import InputError, ModelError
+from repoctx.errors import ModelError
 from repoctx.llm.base import (
     Done,
     Event,
@@ -49,16 +48,7 @@ PROBE_TIMEOUT_S = 5.0  # GET /v1/models: any live server answers it at once
 
 def server_timeout(env: Mapping[str, str] | None = None) -> float:
     """Seconds of silence tolerated from a server: ``REPOCTX_SERVER_TIMEOUT`` or 600."""
-    raw = (os.environ if env is None else env).get(TIMEOUT_ENV, "").strip()
-    if not raw:
-        return DEFAULT_TIMEOUT_S
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise InputError(f"{TIMEOUT_ENV}={raw!r}: expected a positive number of seconds")
-    return value
+    return config.server_timeout(env, DEFAULT_TIMEOUT_S)
 
 
 def _roots(url: str) -> tuple[str, str]:

@@ -35,38 +35,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from repoctx import config, stores
 from repoctx.private import private_dir
 from repoctx.scanning.cache import default_cache_dir
 
 MAGIC = b"RCSTATE1"
-STATE_DIR = "states"
+STATE_DIR = stores.STATES.name
 SUFFIX = ".state"
 ENV = "REPOCTX_STATE_CACHE"
 DEFAULT_CAP = 8 << 30
-_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 Buffer = bytes | ctypes.Array[ctypes.c_uint8]
 
 
-def parse_size(text: str) -> int:
-    """``8G``, ``512MiB``, ``1.5g``, ``0``, ``off`` → bytes (0: disabled); ValueError if not."""
-    value = text.strip().upper().removesuffix("IB").removesuffix("B")
-    if value in ("OFF", "NO", "FALSE", "NONE"):
-        return 0
-    unit = value[-1:] if value[-1:] in _UNITS else ""
-    number = float(value[: len(value) - len(unit)] or "x")
-    if number < 0:
-        raise ValueError(text)
-    return int(number * _UNITS[unit])
-
-
 def cap_from_env(env: Mapping[str, str] | None = None) -> int:
-    raw = (os.environ if env is None else env).get(ENV, "")
-    if not raw.strip():
-        return DEFAULT_CAP
-    try:
-        return parse_size(raw)
-    except ValueError:
-        return DEFAULT_CAP
+    """``REPOCTX_STATE_CACHE`` (:mod:`repoctx.config`), or the default cap when unset."""
+    return config.state_cache(env, DEFAULT_CAP)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,12 +2,12 @@
 and turn a model's JSON answer into validated findings or SARIF.
 
 The front end (cli/review.py) streams the backend's events and renders them; everything it
-needs to decide is computed here, so the TUI and the hook reuse the same prompts and schema.
+needs to decide is computed here, so the TUI and the hook reuse the same prompts; the findings
+model (schema, validation, types) is :mod:`repoctx.review.findings`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
@@ -15,7 +15,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
 from repoctx.api import pack
-from repoctx.errors import InputError, ModelError
+from repoctx.errors import InputError
 from repoctx.llm.base import Message, Options, Prompt
 from repoctx.review.facts import StaticFacts, facts_for_repo
 from repoctx.scanning.content import defang
@@ -24,14 +24,11 @@ if TYPE_CHECKING:
     import jinja2
 
     from repoctx.packing.pack import Pack
+    from repoctx.review.findings import Findings
     from repoctx.scanning.repo import Repo
 
 OutputFormat = Literal["markdown", "json", "sarif"]
 Job = Literal["review", "ask", "refactor"]
-SEVERITIES = ("high", "medium", "low", "info")
-CATEGORIES = ("bug", "risk", "design", "refactor", "test", "performance", "security", "docs")
-FINDING_FIELDS = ("path", "line", "severity", "category", "message", "suggestion")
-MAX_SCHEMA_PATHS = 1000  # beyond this the path enum makes the grammar too large
 
 
 @cache
@@ -82,89 +79,10 @@ def build_prompt(
     return Prompt((Message("system", system), Message("user", user)), prefix_messages=1)
 
 
-def findings_schema(
-    paths: Sequence[str] = (), *, max_findings: int = 20, max_chars: int | None = None
-) -> dict[str, Any]:
-    """The findings JSON schema; ``paths`` (when few enough) pins ``path`` to real files.
-
-    ``max_chars`` bounds the text fields (for the tiny fallback model, which otherwise fills
-    its token budget with one string). Keep it small: llama.cpp's GBNF expresses a length
-    bound as nested optional rules and rejects grammars with very deep ones.
-    """
-    path: dict[str, Any] = {"type": "string"}
-    if 0 < len(paths) <= MAX_SCHEMA_PATHS:
-        path = {"enum": sorted(set(paths))}
-    text: dict[str, Any] = {"type": "string"}
-    summary: dict[str, Any] = {"type": "string"}
-    if max_chars is not None:
-        text = {"type": "string", "maxLength": max_chars}
-        summary = {"type": "string", "maxLength": max_chars * 3}
-    finding = {
-        "type": "object",
-        "properties": {
-            "path": path,
-            "line": {"type": "integer", "minimum": 1},
-            "severity": {"enum": list(SEVERITIES)},
-            "category": {"enum": list(CATEGORIES)},
-            "message": text,
-            "suggestion": text,
-        },
-        "required": list(FINDING_FIELDS),
-        "additionalProperties": False,
-    }
-    return {
-        "type": "object",
-        "properties": {
-            "findings": {"type": "array", "items": finding, "maxItems": max_findings},
-            "summary": summary,
-        },
-        "required": ["findings", "summary"],
-        "additionalProperties": False,
-    }
-
-
-def validate_findings(doc: Any) -> list[str]:
-    """Problems with ``doc`` against the findings schema (empty list: valid)."""
-    if not isinstance(doc, dict) or set(doc) != {"findings", "summary"}:
-        return ["top level must be an object with exactly 'findings' and 'summary'"]
-    errors = [] if isinstance(doc["summary"], str) else ["summary must be a string"]
-    if not isinstance(doc["findings"], list):
-        return [*errors, "findings must be a list"]
-    for i, item in enumerate(doc["findings"]):
-        where = f"findings[{i}]"
-        if not isinstance(item, dict) or set(item) != set(FINDING_FIELDS):
-            errors.append(f"{where} must have exactly {', '.join(FINDING_FIELDS)}")
-            continue
-        if not isinstance(item["line"], int) or isinstance(item["line"], bool) or item["line"] < 1:
-            errors.append(f"{where}.line must be a positive integer")
-        if item["severity"] not in SEVERITIES:
-            errors.append(f"{where}.severity must be one of {', '.join(SEVERITIES)}")
-        if item["category"] not in CATEGORIES:
-            errors.append(f"{where}.category must be one of {', '.join(CATEGORIES)}")
-        for key in ("path", "message", "suggestion"):
-            if not isinstance(item[key], str):
-                errors.append(f"{where}.{key} must be a string")
-    return errors
-
-
-def parse_findings(text: str) -> dict[str, Any]:
-    """The model's JSON answer as a validated findings document, or a one-line ModelError."""
-    try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        hint = " (the answer was cut off: raise --max-tokens)" if text.strip() else ""
-        raise ModelError(f"the model's answer is not valid JSON{hint}: {exc}") from exc
-    errors = validate_findings(doc)
-    if errors:
-        raise ModelError(f"the model's JSON does not match the findings schema: {errors[0]}")
-    result: dict[str, Any] = doc
-    return result
-
-
 _SARIF_LEVEL = {"high": "error", "medium": "warning", "low": "note", "info": "note"}
 
 
-def to_sarif(doc: dict[str, Any], *, tool_version: str, model: str) -> dict[str, Any]:
+def to_sarif(doc: Findings, *, tool_version: str, model: str) -> dict[str, Any]:
     """SARIF 2.1.0 for code-scanning uploads; one rule per category."""
     used = sorted({f["category"] for f in doc["findings"]})
     results = [
@@ -229,6 +147,10 @@ def prepare_review(
     facts = facts or facts_for_repo(repo)
     opts = options or Options()
     if fmt != "markdown":
+        # start-up: the findings model imports pydantic; the hook and the TUI build prompts
+        # through this module and need it only for a JSON answer
+        from repoctx.review.findings import findings_schema
+
         paths = [e.path for e in packed.files if e.tier in ("full", "skeleton")]
         # a tiny fallback model gets a short, bounded document it can finish
         schema = findings_schema(

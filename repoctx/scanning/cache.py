@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -22,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from repoctx import config, stores
 from repoctx._version import __version__
 from repoctx.parsing.languages import LANGUAGES
 from repoctx.types import Definition, ImportRef, ParsedFile
@@ -48,12 +48,8 @@ CREATE TABLE IF NOT EXISTS counts (
 
 
 def default_cache_dir() -> Path:
-    override = os.environ.get("REPOCTX_CACHE_DIR")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("repoctx"))
+    """The user cache dir (``REPOCTX_CACHE_DIR`` overrides: :func:`repoctx.config.cache_dir`)."""
+    return config.cache_dir()
 
 
 @cache
@@ -94,7 +90,7 @@ class Cache:
 
     def __init__(self, directory: Path | None = None, *, enabled: bool = True) -> None:
         self.directory = directory or default_cache_dir()
-        self.path = self.directory / "cache.sqlite"
+        self.path = stores.SCAN.path(self.directory)
         self.enabled = enabled
         self.warning: str | None = None
         self._db: sqlite3.Connection | None = None

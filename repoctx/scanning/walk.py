@@ -22,6 +22,7 @@ from repoctx.errors import InputError
 from repoctx.parsing.languages import language_for_path
 from repoctx.rooted import CHANGED, read_file, reason
 from repoctx.types import Problem, Tier
+from repoctx.units import format_bytes
 
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
@@ -377,8 +378,8 @@ def describe(
     if skip is None:
         skip = _skip_by_name(rel, options)
     if skip is None and info.st_size > options.max_bytes:
-        skip = Skip("listed", f"too large ({_human_bytes(info.st_size)} > "
-                              f"{_human_bytes(options.max_bytes)})")
+        skip = Skip("listed", f"too large ({format_bytes(info.st_size)} > "
+                              f"{format_bytes(options.max_bytes)})")
     if skip is None and info.st_size:
         head = _read_head(abspath) if head is None else head
         if isinstance(head, OSError):
@@ -496,12 +497,3 @@ def _looks_minified(head: bytes) -> bool:
 
 def _os_reason(exc: OSError) -> str:
     return f"unreadable ({exc.strerror or exc.__class__.__name__})"
-
-
-def _human_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"

@@ -23,6 +23,7 @@ from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from repoctx import config
 from repoctx.graph.resolve import reads_definitions
 from repoctx.parsing.languages import has_grammar
 from repoctx.rooted import read_file, reason
@@ -251,8 +252,9 @@ def _worker_count(jobs: Sequence[Job], min_files: int = PARALLEL_MIN_FILES,
 def worker_count(files: int, size: int = 0, min_files: int = PARALLEL_MIN_FILES,
                  min_bytes: int = PARALLEL_MIN_BYTES) -> int:
     """How many workers ``files`` files of ``size`` bytes in all call for (1: none)."""
-    if os.environ.get("REPOCTX_WORKERS"):
-        return max(1, int(os.environ["REPOCTX_WORKERS"]))
+    chosen = config.workers()  # REPOCTX_WORKERS
+    if chosen is not None:
+        return chosen
     if files < min_files and size < min_bytes:
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

@@ -26,6 +26,7 @@ from repoctx.errors import ModelError
 from repoctx.llm.base import Backend, Event, Stats
 from repoctx.packing.plan import PackPlan, is_source
 from repoctx.packing.render import Format
+from repoctx.review.findings import Findings
 from repoctx.review.whole.merge import Digest, findings_digest, lenient_findings, merge_findings
 from repoctx.review.whole.merge_pass import MergeEvent, MergePass, MergeStarted
 from repoctx.review.whole.prompts import Spec, primers
@@ -63,7 +64,7 @@ class PartResult:
     stats: Stats
     seconds: float
     cached: bool
-    findings: dict[str, Any] | None = None  # JSON/SARIF mode: the validated document
+    findings: Findings | None = None  # JSON/SARIF mode: the validated document
     note: str = ""  # e.g. a cut-off JSON answer whose complete findings were kept
 
 
@@ -103,7 +104,7 @@ class WholeReport:
     failed: list[PartFailed] = field(default_factory=list)
     overview: str = ""
     merge_error: str = ""
-    document: dict[str, Any] | None = None  # JSON/SARIF mode: merged findings + summary
+    document: Findings | None = None  # JSON/SARIF mode: merged findings + summary
     stats: list[Stats] = field(default_factory=list)  # every model call of this run
     parts_total: int = 0
 
@@ -203,7 +204,7 @@ def _merge(backend: Backend, job: Job, store: ResultStore,
     results = report.results
     overview = ""
     if len(results) == 1 and not report.failed:
-        overview = str((results[0].findings or {}).get("summary", ""))
+        overview = _summary(results[0])
     elif results:
         digests = [_digest(r, report.parts_total, job.spec) for r in results]
         merger = MergePass(backend, job.spec, job.context, job.facts_markdown, store)
@@ -214,10 +215,14 @@ def _merge(backend: Backend, job: Job, store: ResultStore,
         report.stats.extend(merger.stats)
     report.overview = overview
     if job.spec.fmt != "markdown":
-        summaries = " ".join(str((r.findings or {}).get("summary", "")) for r in results)
+        summaries = " ".join(_summary(r) for r in results)
         position = {p: i for i, p in enumerate(f for r in results for f in r.part.files)}
-        merged = merge_findings([r.findings or {} for r in results], position)
+        merged = merge_findings([r.findings for r in results if r.findings], position)
         report.document = {"findings": merged, "summary": overview.strip() or summaries.strip()}
+
+
+def _summary(result: PartResult) -> str:
+    return result.findings["summary"] if result.findings else ""
 
 
 def _digest(result: PartResult, total: int, spec: Spec) -> Digest:

@@ -14,14 +14,13 @@ then merged on its own and the group overviews merged again.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from repoctx.errors import ModelError
-from repoctx.review.job import SEVERITIES, validate_findings
+from repoctx.review.findings import Finding, Findings, read_answer, severity_rank, valid_findings
 
 _SPACE = re.compile(r"\s+")
 _EDGE_PUNCT = ".,;:!?`'\" "
@@ -43,22 +42,21 @@ def normalised(message: str) -> str:
     return _SPACE.sub(" ", message).strip(_EDGE_PUNCT).lower()
 
 
-def merge_findings(docs: Sequence[Mapping[str, Any]],
-                   position: Mapping[str, int]) -> list[dict[str, Any]]:
+def merge_findings(docs: Sequence[Findings], position: Mapping[str, int]) -> list[Finding]:
     """All parts' findings, de-duplicated, in dependency order (file position, then line).
 
     ``docs`` are the parts' findings documents in pack order; ``position`` is each file's
     place in the whole order (unknown paths go last, in the order they came).
     """
-    kept: dict[tuple[str, int, str, str], dict[str, Any]] = {}
+    kept: dict[tuple[str, int, str, str], Finding] = {}
     for doc in docs:
-        for finding in doc.get("findings", ()):
+        for finding in doc["findings"]:
             key = (finding["path"], finding["line"], finding["category"],
                    normalised(finding["message"]))
             seen = kept.get(key)
             if seen is None:
-                kept[key] = dict(finding)
-            elif _rank(finding["severity"]) < _rank(seen["severity"]):
+                kept[key] = Finding(**finding)
+            elif severity_rank(finding["severity"]) < severity_rank(seen["severity"]):
                 seen["severity"] = finding["severity"]
     last = len(position)
     ordered = sorted(enumerate(kept.values()),
@@ -67,21 +65,16 @@ def merge_findings(docs: Sequence[Mapping[str, Any]],
     return [finding for _, finding in ordered]
 
 
-def lenient_findings(text: str) -> tuple[dict[str, Any], str]:
+def lenient_findings(text: str) -> tuple[Findings, str]:
     """A part's findings document, and a note when only part of it could be used.
 
-    One part of dozens should not be lost to a cut: llama.cpp's schema grammar lets raw
-    control characters into strings (strict JSON rejects them), and an answer cut off at
-    ``--max-tokens`` still holds the findings completed before the cut.
+    One part of dozens should not be lost to a cut (:func:`repoctx.review.findings.read_answer`
+    says what a lenient reading keeps).
     """
-    try:
-        doc = json.loads(text, strict=False)
-    except ValueError:
-        doc = None
-    if doc is not None and not validate_findings(doc):
-        return doc, ""
-    found = [f for f in _complete_objects(text)
-             if not validate_findings({"findings": [f], "summary": ""})]
+    answer = read_answer(text)
+    if answer.doc is not None:
+        return answer.doc, ""
+    found = valid_findings(answer.objects)
     if not found:
         cut = " (cut off: raise --max-tokens)" if text.strip() else ""
         raise ModelError(f"the model's answer holds no complete finding{cut}")
@@ -89,33 +82,9 @@ def lenient_findings(text: str) -> tuple[dict[str, Any], str]:
         f"the answer was cut off or malformed; kept its {len(found)} complete finding(s)")
 
 
-def _complete_objects(text: str) -> list[Any]:
-    """The complete objects at the start of the "findings" array of a partial document."""
-    start = text.find('"findings"')
-    pos = text.find("[", start) + 1 if start >= 0 else 0
-    if pos <= 0:
-        return []
-    decoder = json.JSONDecoder(strict=False)
-    found: list[Any] = []
-    while True:
-        while pos < len(text) and text[pos] in " \t\r\n,":
-            pos += 1
-        if pos >= len(text) or text[pos] != "{":
-            return found
-        try:
-            item, pos = decoder.raw_decode(text, pos)
-        except ValueError:
-            return found
-        found.append(item)
-
-
-def _rank(severity: str) -> int:
-    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
-
-
 def findings_digest(doc: Mapping[str, Any]) -> str:
     """A JSON part as prose for the merge pass: its summary, then findings, worst first."""
-    findings = sorted(doc.get("findings", ()), key=lambda f: _rank(f["severity"]))
+    findings = sorted(doc.get("findings", ()), key=lambda f: severity_rank(f["severity"]))
     lines = [str(doc.get("summary", "")).strip(), ""] if doc.get("summary") else []
     lines += [f"- `{f['path']}:{f['line']}` [{f['severity']} {f['category']}] {f['message']}"
               for f in findings]

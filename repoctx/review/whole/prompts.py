@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 from repoctx.graph.build import cycle_path, runtime_edges
 from repoctx.llm.base import Message, Options, Prompt
 from repoctx.review.facts import FUNCTION_KINDS
-from repoctx.review.job import OutputFormat, findings_schema, render_template
+from repoctx.review.findings import findings_schema
+from repoctx.review.job import OutputFormat, render_template
 from repoctx.review.whole.store import result_key
 
 if TYPE_CHECKING:

@@ -22,10 +22,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from repoctx import stores
 from repoctx.scanning.cache import default_cache_dir, open_sqlite
 
 SCHEMA = "1"
-FILE_NAME = "whole_reviews.sqlite"
+FILE_NAME = stores.REVIEWS.name
 MAX_ENTRIES = 20_000
 MAX_BYTES = 256 * 1024 * 1024
 

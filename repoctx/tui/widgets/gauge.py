@@ -13,11 +13,12 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from repoctx.units import GiB
+
 if TYPE_CHECKING:
     from repoctx.packing.pack import Pack
     from repoctx.tui.model import MemorySplit
 
-GiB = 1 << 30
 SEGMENTS = (  # (field, short label, long label, colour)
     ("weights", "W", "weights", "dodger_blue1"),
     ("kv", "KV", "KV", "magenta"),
