@@ -16,6 +16,7 @@ from repoctx.llm.base import PrefillProgress
 
 REVIEW_HEADING = "## Model review\n\n"
 REFRESH_S = 0.12
+LOG_EVERY_S = 10.0  # off a terminal: a progress line this often during prefill and decode
 
 
 class Renderer:
@@ -34,6 +35,12 @@ class Renderer:
         self._task: Any = None
         self._last_refresh = 0.0
         self._thinking_chars = 0
+        # off a terminal (CI logs, pipes): plain progress lines instead of a bar
+        self.log_lines = not sys.stderr.isatty()
+        self._logged_at = 0.0
+        self._decoded = 0  # answer (and thinking) chunks so far, one per token
+        self._decode_start = 0.0
+        self._prefilling = False
 
     # ----------------------------------------------------------------- document pieces
     def banner(self, text: str) -> None:
@@ -73,6 +80,7 @@ class Renderer:
         """Start a section of a whole-repo review; :meth:`text` streams into it from now."""
         self._stop_live()
         self._answer = []
+        self._decoded = 0
         self._sections[key] = (heading, self._answer)
         if not self.json_mode:
             self._out(heading)
@@ -80,7 +88,7 @@ class Renderer:
     def section(self, key: int | str, heading: str, text: str) -> None:
         """A whole section at once (a stored review, or one finished on another thread)."""
         self.begin_section(key, heading)
-        self.text(text)
+        self.text(text, generated=False)
         self._stop_live()
 
     def document(self) -> str:
@@ -95,8 +103,44 @@ class Renderer:
         return p["banner"] + p["title"] + p["header"] + p["facts"] + review + self._footer
 
     # ----------------------------------------------------------------- streaming
+    def stage(self, line: str) -> None:
+        """A stage starts: one plain stderr line off a terminal (a terminal has the bars)."""
+        if self.log_lines:
+            self._log(line)
+
+    def _log(self, line: str) -> None:
+        self._logged_at = time.monotonic()
+        print(f"repoctx: {line}", file=sys.stderr, flush=True)
+
+    def _due(self) -> bool:
+        return time.monotonic() - self._logged_at >= LOG_EVERY_S
+
+    def _log_prefill(self, event: PrefillProgress) -> None:
+        first = not self._prefilling
+        self._prefilling = event.done < event.total
+        if not (first or self._due() or event.done >= event.total):
+            return
+        eta = f" · ETA {event.eta_s:.0f} s" if event.eta_s else ""
+        rate = f" · {event.tokens_per_s:,.0f} tok/s{eta}" if event.tokens_per_s else ""
+        cached = f" ({event.cached:,} reused)" if event.cached else ""
+        self._log(f"reading the repo: {event.done:,}/{event.total:,} tokens{cached}{rate}")
+
+    def _log_decode(self) -> None:
+        now = time.monotonic()
+        if self._decoded == 0:
+            self._decode_start = now
+            self._log("writing the answer")
+        self._decoded += 1
+        if self._due():
+            rate = (self._decoded / (now - self._decode_start)
+                    if now > self._decode_start else 0.0)
+            self._log(f"writing the answer: {self._decoded:,} tokens · {rate:,.1f} tok/s")
+
     def prefill(self, event: PrefillProgress) -> None:
-        if not sys.stderr.isatty() or event.total == 0:
+        if event.total == 0:
+            return
+        if self.log_lines:
+            self._log_prefill(event)
             return
         if self._progress is None:
             from rich.console import Console
@@ -117,14 +161,20 @@ class Renderer:
 
     def thinking(self, text: str) -> None:
         self._stop_progress()
+        if self.log_lines:
+            self._log_decode()
         self._thinking_chars += len(text)
         if self.show_thinking:
             sys.stderr.write(f"\x1b[2m{text}\x1b[0m")
             sys.stderr.flush()
 
-    def text(self, text: str) -> None:
+    def text(self, text: str, *, generated: bool = True) -> None:
+        """Answer text; ``generated`` False for text repoctx writes itself (a primer, a
+        stored review), which is no decoding progress."""
         self._stop_progress()
         self._answer.append(text)
+        if self.log_lines and generated:
+            self._log_decode()
         if self.json_mode:
             return
         if not self.rich_out:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from repoctx.cli._common import add_pack_arguments, add_repo_arguments
 from repoctx.cli._review_whole import add_whole_arguments
+from repoctx.errors import InputError
 from repoctx.policy import NO_REDACT_HELP
 from repoctx.types import KV_CACHE_TYPES
 
@@ -86,22 +87,25 @@ def run(args: argparse.Namespace) -> int:
     from repoctx.llm.fallback import BANNER
 
     check_outputs(args)  # a bad --output fails now, not after the model answered
-    repo = scan_repo(args)
+    check_flags(args)  # and every other flag before anything is scanned or printed
+    repo = scan_repo(args, stages=True)
+    check_not_empty(repo)
     focus = focus_paths(repo, args.focus)
     choice = _prefer_running_serve(args, choose(repo.root, model=args.model, server=args.server))
+    fallback = choice.is_fallback or serves_fallback(choice.server)
     if args.plan:  # the whole-repo plan only: no model is loaded or asked
         from repoctx.cli._review_whole import print_plan
 
-        return print_plan(args, repo, choice, _max_tokens(args, choice.is_fallback))
+        return print_plan(args, repo, choice, _max_tokens(args, fallback))
     facts = facts_for_repo(repo)
     args.redact = redaction_for(args, choice.server, warn)
     renderer = Renderer(json_mode=args.out_format != "markdown", think=bool(args.think))
-    if choice.is_fallback:
+    if fallback:
         renderer.banner(BANNER)
     renderer.title(f"# repoctx review: {repo.root.name}\n\n")
     renderer.facts(facts.to_markdown())
     try:
-        return _review(args, repo, focus, facts, choice, renderer, warn)
+        return _review(args, repo, focus, facts, choice, renderer, warn, fallback)
     finally:
         renderer.close()
         if args.output:
@@ -110,15 +114,59 @@ def run(args: argparse.Namespace) -> int:
             write_atomic(Path(args.output), renderer.document())
 
 
+MIN_BUDGET = 256  # below this not even the repository's outline fits a pack
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """Every value ``review`` takes, checked before it scans, prints or writes anything: a
+    bad ``--budget`` used to fail only after the static facts were printed."""
+    from repoctx.cli._common import parse_budget
+
+    budget = parse_budget(args.budget)
+    if budget is not None and budget < MIN_BUDGET:
+        raise InputError(f"--budget {args.budget}: too small for a review (a pack needs at "
+                         f"least {MIN_BUDGET} tokens for the repository's outline)")
+    if args.max_tokens is not None and args.max_tokens < 1:
+        raise InputError(f"--max-tokens {args.max_tokens}: must be at least 1")
+    if args.yes and not args.whole:
+        raise InputError("--yes only confirms --whole (add --whole, or leave --yes out)")
+    root = Path(args.path)
+    if root.is_dir():  # a missing path is the scan's one-line error
+        from repoctx.cli._review_whole import settings
+
+        settings(args, root.resolve())
+
+
+def check_not_empty(repo: Any) -> None:
+    """An empty repository is a one-line error, not a model asked to review nothing."""
+    if not any(f.packable and f.size > 0 for f in repo.files.values()):
+        skipped = len(repo.files)
+        why = f" ({skipped} file{'s' if skipped != 1 else ''}, none of them reviewable text)" \
+            if skipped else ""
+        raise InputError(f"{repo.root}: nothing to review{why}")
+
+
+def serves_fallback(server: str | None) -> bool:
+    """A ``repoctx serve`` answering with the embedded fallback: its output gets the same
+    banner, answer cap and repetition guard as a local fallback run."""
+    if server is None:
+        return False
+    from repoctx.serve import health
+
+    info = health(server)
+    return bool(info and info.get("fallback"))
+
+
 def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, choice: Any,
-            renderer: Renderer, warn: Any) -> int:  # fmt: skip
+            renderer: Renderer, warn: Any, fallback: bool) -> int:  # fmt: skip
     from repoctx.cli._common import parse_budget
     from repoctx.llm.base import Options
     from repoctx.llm.open import open_backend
     from repoctx.review import prepare_fitted
 
-    plain = choice.is_fallback
+    plain = fallback
     max_tokens = _max_tokens(args, plain)
+    renderer.stage(f"loading the model ({choice.reason})")
     backend, sizing = open_backend(
         choice, budget=parse_budget(args.budget), max_tokens=max_tokens,
         kv_type=args.kv_type, on_warning=warn,
@@ -128,11 +176,16 @@ def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, c
         options = Options(max_tokens=max_tokens, think=args.think,
                           temperature=0.0 if greedy else 0.6,
                           repeat_penalty=1.15 if greedy else 1.0)  # fmt: skip
-        if whole_wanted(args, repo, sizing.pack_budget, fallback=plain):
+        if args.whole:
             from repoctx.cli._review_whole import review_whole_cli
 
             return review_whole_cli(args, repo, choice, backend, sizing.pack_budget, options,
-                                    renderer, facts.to_markdown(), focus)
+                                    renderer, facts.to_markdown(), focus, fallback=fallback)
+        from repoctx.cli._review_whole import cost_of, wanted
+
+        wanted(args, repo, sizing.pack_budget, fallback=plain,
+               cost=cost_of(args, backend, choice, max_tokens))
+        renderer.stage(f"packing {sizing.pack_budget:,} tokens")
         prepared = prepare_fitted(
             repo, backend.count_tokens, backend.context_length, budget=sizing.pack_budget,
             facts=facts, focus=focus, fmt=args.out_format, options=options, plain=plain,
@@ -143,14 +196,24 @@ def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, c
         if plain and args.out_format == "markdown":
             from repoctx.review import PLAIN_PRIMER
 
-            renderer.text(PLAIN_PRIMER)
-        stats = _stream(backend, prepared, renderer)
+            renderer.text(PLAIN_PRIMER, generated=False)
+        stats = _stream(backend, prepared, renderer, guard=fallback)
+        _record_rates(args, backend, stats)
         renderer.footer(_footer(stats))
         if args.out_format != "markdown":
-            return _emit_structured(args, renderer.answer(), backend.name, plain)
+            return _emit_structured(args, renderer.answer(), backend.name, fallback)
         return 0
     finally:
         backend.close()
+
+
+def _record_rates(args: argparse.Namespace, backend: Backend, stats: Stats) -> None:
+    """This run's prefill and decode rates, for the next ``--whole`` estimate."""
+    from repoctx.cli._review_whole import model_identity
+    from repoctx.whole_cost import record
+
+    if not args.no_cache:
+        record(model_identity(backend, args.kv_type), stats)
 
 
 def _prefer_running_serve(args: argparse.Namespace, choice: Choice) -> Choice:
@@ -190,18 +253,16 @@ def _max_tokens(args: argparse.Namespace, plain: bool) -> int:
     return int(args.max_tokens or (768 if plain else 4096))
 
 
-def whole_wanted(args: argparse.Namespace, repo: Any, budget: int, *,
-                 fallback: bool = False) -> bool:
-    from repoctx.cli._review_whole import wanted
-
-    return wanted(args, repo, budget, fallback=fallback)
-
-
-def _stream(backend: Backend, prepared: Prepared, renderer: Renderer) -> Stats:
+def _stream(backend: Backend, prepared: Prepared, renderer: Renderer, *,
+            guard: bool = False) -> Stats:
+    """Stream the answer into ``renderer``. ``guard``: stop a looping answer (the tiny
+    fallback repeats one bullet until its token cap) at its first repeat."""
     from repoctx.llm.base import Done, PrefillProgress, Stats, Text, Thinking
+    from repoctx.llm.repetition import guarded
 
     stats = Stats()
-    for event in backend.stream(prepared.prompt, prepared.options):
+    events = backend.stream(prepared.prompt, prepared.options)
+    for event in guarded(events) if guard else events:
         if isinstance(event, PrefillProgress):
             renderer.prefill(event)
         elif isinstance(event, Thinking):
@@ -246,7 +307,9 @@ def emit_document(args: argparse.Namespace, doc: dict[str, Any], model: str, pla
 
     if plain:
         doc["summary"] = f"{BANNER}\n\n{doc['summary']}"
-    out = doc if args.out_format == "json" else to_sarif(doc, tool_version=__version__, model=model)
+    doc["model"] = {"name": model, "fallback": plain}  # structured: no parsing of the banner
+    out = doc if args.out_format == "json" else to_sarif(doc, tool_version=__version__,
+                                                         model=model, fallback=plain)
     text = json.dumps(out, indent=2, ensure_ascii=False) + "\n"
     sys.stdout.write(text)
     sys.stdout.flush()
