@@ -165,7 +165,7 @@ def stage_lines() -> ProgressCallback:
     def update(event: StageProgress) -> None:
         if event.stage != last[0]:
             last[0] = event.stage
-            print(f"repoctx: {event.stage}…", file=sys.stderr, flush=True)
+            print(f"repoctx · {event.stage}…", file=sys.stderr, flush=True)
 
     return update
 

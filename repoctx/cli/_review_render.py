@@ -16,6 +16,7 @@ from repoctx.llm.base import PrefillProgress
 
 REVIEW_HEADING = "## Model review\n\n"
 REFRESH_S = 0.12
+PROGRESS_PREFIX = "repoctx · "
 LOG_EVERY_S = 10.0  # off a terminal: a progress line this often during prefill and decode
 
 
@@ -41,6 +42,7 @@ class Renderer:
         self._decoded = 0  # answer (and thinking) chunks so far, one per token
         self._decode_start = 0.0
         self._prefilling = False
+        self._waiting: Any = None  # threading.Event of the server heartbeat, while it beats
 
     # ----------------------------------------------------------------- document pieces
     def banner(self, text: str) -> None:
@@ -66,6 +68,7 @@ class Renderer:
         print(f"repoctx: {line}", file=sys.stderr, flush=True)
 
     def footer(self, line: str) -> None:
+        self._stop_heartbeat()
         self._stop_live()
         self._footer = f"\n\n---\n_{line}_\n"
         if self.json_mode:
@@ -110,7 +113,8 @@ class Renderer:
 
     def _log(self, line: str) -> None:
         self._logged_at = time.monotonic()
-        print(f"repoctx: {line}", file=sys.stderr, flush=True)
+        # "repoctx ·", not "repoctx:": warnings and errors keep their prefix to themselves
+        print(f"{PROGRESS_PREFIX}{line}", file=sys.stderr, flush=True)
 
     def _due(self) -> bool:
         return time.monotonic() - self._logged_at >= LOG_EVERY_S
@@ -126,6 +130,7 @@ class Renderer:
         self._log(f"reading the repo: {event.done:,}/{event.total:,} tokens{cached}{rate}")
 
     def _log_decode(self) -> None:
+        self._stop_heartbeat()
         now = time.monotonic()
         if self._decoded == 0:
             self._decode_start = now
@@ -136,8 +141,33 @@ class Renderer:
                     if now > self._decode_start else 0.0)
             self._log(f"writing the answer: {self._decoded:,} tokens · {rate:,.1f} tok/s")
 
+    def _heartbeat(self) -> None:
+        """A server reads the prompt without reporting progress: a line every
+        LOG_EVERY_S until its first token, so a log shows the run is alive."""
+        import threading
+
+        if self._waiting is not None:
+            return
+        stop = self._waiting = threading.Event()
+        started = time.monotonic()
+        self._log("reading the repo: the server is reading the prompt")
+
+        def beat() -> None:
+            while not stop.wait(LOG_EVERY_S):
+                self._log(f"reading the repo: waiting for the server's first token "
+                          f"({time.monotonic() - started:.0f} s)")
+
+        threading.Thread(target=beat, name="repoctx-heartbeat", daemon=True).start()
+
+    def _stop_heartbeat(self) -> None:
+        if self._waiting is not None:
+            self._waiting.set()
+            self._waiting = None
+
     def prefill(self, event: PrefillProgress) -> None:
         if event.total == 0:
+            if self.log_lines:
+                self._heartbeat()
             return
         if self.log_lines:
             self._log_prefill(event)
@@ -219,6 +249,7 @@ class Renderer:
             self._live = None
 
     def close(self) -> None:
+        self._stop_heartbeat()
         self._stop_progress()
         self._stop_live()
         if not self.rich_out and not self.json_mode and self._answer:
