@@ -85,7 +85,9 @@ def walk_options(args: argparse.Namespace) -> WalkOptions:
     from repoctx.walk import DEFAULT_MAX_BYTES, WalkOptions
 
     return WalkOptions(max_bytes=args.max_file_bytes or DEFAULT_MAX_BYTES,
-                       include_vendored=args.include_vendored, outputs=output_paths(args))
+                       include_vendored=args.include_vendored, outputs=output_paths(args),
+                       reviewer=bool(getattr(args, "reviewer_defaults", False)),
+                       include=tuple(getattr(args, "include", None) or ()))
 
 
 def output_paths(args: argparse.Namespace) -> tuple[str, ...]:

@@ -73,8 +73,19 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help="answer length limit (default 4096; 768 for the fallback model)",
     )
+    exclusions = parser.add_argument_group(
+        "what a reviewer leaves out",
+        "By default a review lists, but does not read, fixtures and test data, migrations, "
+        "dependencies vendored under deps/, extern/, 3rdparty/ or _vendor/, and empty files "
+        "(as well as what every command lists: vendor/, node_modules/, generated, minified "
+        "and lock files). `repoctx pack` keeps them: a pack is a faithful dump.")
+    exclusions.add_argument("--include-all", action="store_false", dest="reviewer_defaults",
+                            help="review those files too")
+    exclusions.add_argument("--include", action="append", default=[], metavar="PATTERN",
+                            help="review files matching this gitignore-style pattern although "
+                                 "a reviewer's default leaves them out (repeatable)")
     add_whole_arguments(parser)
-    parser.set_defaults(run=run)  # fmt: skip
+    parser.set_defaults(run=run, reviewer_defaults=True)  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     check_flags(args)  # and every other flag before anything is scanned or printed
     repo = scan_repo(args, stages=True)
     check_not_empty(repo)
+    report_left_out(repo, warn)
     focus = focus_paths(repo, args.focus)
     choice = _prefer_running_serve(args, choose(repo.root, model=args.model, server=args.server))
     fallback = choice.is_fallback or serves_fallback(choice.server)
@@ -130,11 +142,35 @@ def check_flags(args: argparse.Namespace) -> None:
         raise InputError(f"--max-tokens {args.max_tokens}: must be at least 1")
     if args.yes and not args.whole:
         raise InputError("--yes only confirms --whole (add --whole, or leave --yes out)")
+    for pattern in args.include:
+        from repoctx.walk import compile_ignore
+
+        if not pattern.strip():
+            raise InputError("--include: the pattern is empty")
+        problems: list[Any] = []
+        compile_ignore([pattern], "--include", problems)
+        if problems:
+            raise InputError(f"--include {pattern!r}: not a valid gitignore-style pattern")
     root = Path(args.path)
     if root.is_dir():  # a missing path is the scan's one-line error
         from repoctx.cli._review_whole import settings
 
         settings(args, root.resolve())
+
+
+def report_left_out(repo: Any, warn: Any) -> None:
+    """One line naming what a reviewer's defaults left out, and how to bring it back."""
+    from collections import Counter
+
+    from repoctx.walk import REVIEWER_REASONS
+
+    reasons = set(REVIEWER_REASONS.values())
+    counts = Counter(f.skip.reason for f in repo.files.values()
+                     if f.skip is not None and f.skip.reason in reasons)
+    if counts:
+        parts = ", ".join(f"{why} ({n})" for why, n in sorted(counts.items(),
+                                                             key=lambda c: (-c[1], c[0])))
+        warn(f"listed, not reviewed: {parts} (--include PATTERN or --include-all reviews them)")
 
 
 def check_not_empty(repo: Any) -> None:
