@@ -260,6 +260,16 @@ def pathological_nesting(base: Path) -> Path:
                                     "ok.py": "import os\n"})  # fmt: skip
 
 
+def reviewer_skips(base: Path) -> Path:
+    """What `review` lists without reading (a C library vendored under deps/ with code the
+    grammar rejects, a migration, a broken fixture, an empty file) and `pack` keeps."""
+    return write(base / "reviewer", {"app/models.py": "class Item:\n    pass\n",
+                                     "app/migrations/0001_initial.py": "OPS = []\n",
+                                     "tests/fixtures/broken.py": "def (:\n",
+                                     "deps/lua/lapi.c": "int f( { return 1; }\n",
+                                     "app/empty.py": ""}, git=True)  # fmt: skip
+
+
 def missing_path(base: Path) -> Path:
     return base / "does-not-exist"
 
@@ -303,6 +313,8 @@ CASES: tuple[Case, ...] = (
     Case("bare repository inside a non-git directory", bare_repo_inside, ("store.git",)),
     Case("163 KB of nested brackets (Lua, JavaScript)", pathological_nesting,
          ("deep.lua", "deep.js")),
+    Case("deps/ library, migration, fixture, empty file (review lists them)", reviewer_skips,
+         ("deps/lua/lapi.c", "app/migrations/0001_initial.py", "tests/fixtures/broken.py")),
     Case("bare repository", bare_repo, expect=2),
     Case("path that does not exist", missing_path, expect=2),
 )  # fmt: skip
