@@ -207,6 +207,10 @@ def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, c
         choice, budget=parse_budget(args.budget), max_tokens=max_tokens,
         kv_type=args.kv_type, on_warning=warn,
     )  # fmt: skip
+    if fallback and args.out_format == "markdown":
+        from repoctx.llm.repetition import GuardedBackend
+
+        backend = GuardedBackend(backend)  # the tiny model's loops end at their first repeat
     try:
         greedy = plain  # a 270M base model rambles less at temperature 0
         options = Options(max_tokens=max_tokens, think=args.think,
@@ -233,7 +237,7 @@ def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, c
             from repoctx.review import PLAIN_PRIMER
 
             renderer.text(PLAIN_PRIMER, generated=False)
-        stats = _stream(backend, prepared, renderer, guard=fallback)
+        stats = _stream(backend, prepared, renderer)
         _record_rates(args, backend, stats)
         renderer.footer(_footer(stats))
         if args.out_format != "markdown":
@@ -289,16 +293,11 @@ def _max_tokens(args: argparse.Namespace, plain: bool) -> int:
     return int(args.max_tokens or (768 if plain else 4096))
 
 
-def _stream(backend: Backend, prepared: Prepared, renderer: Renderer, *,
-            guard: bool = False) -> Stats:
-    """Stream the answer into ``renderer``. ``guard``: stop a looping answer (the tiny
-    fallback repeats one bullet until its token cap) at its first repeat."""
+def _stream(backend: Backend, prepared: Prepared, renderer: Renderer) -> Stats:
     from repoctx.llm.base import Done, PrefillProgress, Stats, Text, Thinking
-    from repoctx.llm.repetition import guarded
 
     stats = Stats()
-    events = backend.stream(prepared.prompt, prepared.options)
-    for event in guarded(events) if guard else events:
+    for event in backend.stream(prepared.prompt, prepared.options):
         if isinstance(event, PrefillProgress):
             renderer.prefill(event)
         elif isinstance(event, Thinking):

@@ -12,8 +12,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from repoctx.llm.base import Done, Event, PrefillProgress, Stats, Text
+
+if TYPE_CHECKING:
+    from repoctx.llm.base import Backend, Options, ProgressCallback, Prompt
 
 MIN_LINE = 16  # shorter lines ("```", "}", "- None.") legitimately recur
 MIN_UNIT, MAX_UNIT, TIMES = 12, 200, 3  # a stretch repeated 3 times back to back, no newline
@@ -126,3 +130,36 @@ class _Seen:
         return Stats(prompt_tokens=self.prompt, cached_tokens=self.cached,
                      output_tokens=self.output, prefill_s=first - self.start,
                      decode_s=now - first, finish_reason="stop")
+
+
+class GuardedBackend:
+    """A backend whose every answer goes through :func:`guarded` (the fallback's Markdown
+    answers, single-pack and whole-repo alike). JSON answers are left alone: the grammar
+    bounds them, and a field line such as ``"category": "refactor",`` legitimately recurs."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:  # path, state, …: what the front ends read
+        return getattr(self.inner, name)
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def context_length(self) -> int:
+        return self.inner.context_length
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def stream(self, prompt: Prompt, options: Options | None = None) -> Iterator[Event]:
+        return guarded(self.inner.stream(prompt, options))
+
+    def warm(self, prompt: Prompt, options: Options | None = None,
+             on_progress: ProgressCallback | None = None) -> int:
+        return self.inner.warm(prompt, options, on_progress)
+
+    def close(self) -> None:
+        self.inner.close()
