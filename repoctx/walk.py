@@ -77,7 +77,7 @@ FIXTURE_RE = re.compile(
     r"(^|/)(fixtures?|testdata|test[-_]data|__fixtures__|__snapshots__|__mocks__|golden)/"
 )
 MIGRATION_RE = re.compile(r"(^|/)(migrations|alembic/versions|db/migrate)/")
-REVIEW_VENDORED_DIRS = frozenset({"deps", "extern", "3rdparty", "_vendor", "vendored"})
+REVIEW_VENDORED_DIRS = frozenset({"deps", "extern", "3rdparty", "_vendor"})
 REVIEWER_REASONS = {
     "fixture": "fixture or test data", "migration": "migration",
     "vendored": "vendored dependency", "empty": "empty",
