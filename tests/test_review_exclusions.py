@@ -81,3 +81,16 @@ def test_review_names_what_it_left_out_and_pack_keeps_it(make_repo) -> None:  # 
     packed = _run(root, "pack", ".", "--budget", "100000")
     assert packed.returncode == 0, packed.stderr
     assert "OPS = [Item]" in packed.stdout and "lua_x" in packed.stdout
+
+
+def test_config_includes_and_a_bad_one(make_repo) -> None:  # type: ignore[no-untyped-def]
+    root = make_repo({**FILES, "pyproject.toml":
+                      "[tool.repoctx]\nreview_include = ['deps/']\n"}, git=True)  # fmt: skip
+    done = _run(root, "review", ".", "--plan", "--budget", "100000")
+    assert done.returncode == 0, done.stderr
+    assert "deps/lua/lapi.c" in done.stdout and "vendored dependency" not in done.stderr
+    (root / "pyproject.toml").write_text("[tool.repoctx]\nreview_include = 'deps/'\n")
+    bad = _run(root, "review", ".", "--plan")
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.strip().endswith("review_include must be a list of gitignore-style "
+                                       "patterns, not 'deps/'")

@@ -83,7 +83,8 @@ def register(subparsers: Any) -> None:
                             help="review those files too")
     exclusions.add_argument("--include", action="append", default=[], metavar="PATTERN",
                             help="review files matching this gitignore-style pattern although "
-                                 "a reviewer's default leaves them out (repeatable)")
+                                 "a reviewer's default leaves them out (repeatable; also "
+                                 "[tool.repoctx] review_include = [...])")
     add_whole_arguments(parser)
     parser.set_defaults(run=run, reviewer_defaults=True)  # fmt: skip
 
@@ -142,6 +143,9 @@ def check_flags(args: argparse.Namespace) -> None:
         raise InputError(f"--max-tokens {args.max_tokens}: must be at least 1")
     if args.yes and not args.whole:
         raise InputError("--yes only confirms --whole (add --whole, or leave --yes out)")
+    root = Path(args.path)
+    if root.is_dir():
+        args.include = [*args.include, *_configured_includes(root.resolve())]
     for pattern in args.include:
         from repoctx.walk import compile_ignore
 
@@ -151,11 +155,27 @@ def check_flags(args: argparse.Namespace) -> None:
         compile_ignore([pattern], "--include", problems)
         if problems:
             raise InputError(f"--include {pattern!r}: not a valid gitignore-style pattern")
-    root = Path(args.path)
     if root.is_dir():  # a missing path is the scan's one-line error
         from repoctx.cli._review_whole import settings
 
         settings(args, root.resolve())
+
+
+def _configured_includes(root: Path) -> list[str]:
+    """``review_include = ["migrations/", …]`` under ``[tool.repoctx]`` (or in the user
+    config): patterns a reviewer's defaults leave out that this project wants reviewed."""
+    from repoctx.llm.discover import config_settings
+
+    patterns: list[str] = []
+    for origin, table in config_settings(root):
+        value = table.get("review_include")
+        if value is None:
+            continue
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InputError(f"{origin}: review_include must be a list of gitignore-style "
+                             f"patterns, not {value!r}")
+        patterns += value
+    return patterns
 
 
 def report_left_out(repo: Any, warn: Any) -> None:
