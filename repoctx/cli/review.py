@@ -101,8 +101,8 @@ def run(args: argparse.Namespace) -> int:
     check_outputs(args)  # a bad --output fails now, not after the model answered
     check_flags(args)  # and every other flag before anything is scanned or printed
     repo = scan_repo(args, stages=True)
+    report_left_out(repo, warn)  # first: it may be why nothing is left to review
     check_not_empty(repo)
-    report_left_out(repo, warn)
     focus = focus_paths(repo, args.focus)
     choice = _prefer_running_serve(args, choose(repo.root, model=args.model, server=args.server))
     fallback = choice.is_fallback or serves_fallback(choice.server)
