@@ -39,7 +39,7 @@ class Renderer:
         # off a terminal (CI logs, pipes): plain progress lines instead of a bar
         self.log_lines = not sys.stderr.isatty()
         self._logged_at = 0.0
-        self._decoded = 0  # answer (and thinking) chunks so far, one per token
+        self._decoded = 0  # characters of answer (and thinking) so far
         self._decode_start = 0.0
         self._prefilling = False
         self._waiting: Any = None  # threading.Event of the server heartbeat, while it beats
@@ -129,17 +129,19 @@ class Renderer:
         cached = f" ({event.cached:,} reused)" if event.cached else ""
         self._log(f"reading the repo: {event.done:,}/{event.total:,} tokens{cached}{rate}")
 
-    def _log_decode(self) -> None:
+    def _log_decode(self, text: str) -> None:
+        """Characters, not tokens: a guarded stream hands its text over line by line."""
         self._stop_heartbeat()
+        if not text:
+            return
         now = time.monotonic()
         if self._decoded == 0:
             self._decode_start = now
             self._log("writing the answer")
-        self._decoded += 1
+        self._decoded += len(text)
         if self._due():
-            rate = (self._decoded / (now - self._decode_start)
-                    if now > self._decode_start else 0.0)
-            self._log(f"writing the answer: {self._decoded:,} tokens · {rate:,.1f} tok/s")
+            self._log(f"writing the answer: {self._decoded:,} characters in "
+                      f"{now - self._decode_start:.0f} s")
 
     def _heartbeat(self) -> None:
         """A server reads the prompt without reporting progress: a line every
@@ -192,7 +194,7 @@ class Renderer:
     def thinking(self, text: str) -> None:
         self._stop_progress()
         if self.log_lines:
-            self._log_decode()
+            self._log_decode(text)
         self._thinking_chars += len(text)
         if self.show_thinking:
             sys.stderr.write(f"\x1b[2m{text}\x1b[0m")
@@ -204,7 +206,7 @@ class Renderer:
         self._stop_progress()
         self._answer.append(text)
         if self.log_lines and generated:
-            self._log_decode()
+            self._log_decode(text)
         if self.json_mode:
             return
         if not self.rich_out:

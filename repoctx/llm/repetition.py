@@ -1,10 +1,11 @@
 """Stop an answer that has started to loop.
 
 The embedded 270M fallback, even greedy with a repeat penalty, falls into loops: one bullet
-written twelve times until the token cap. A repeat penalty only looks back 64 tokens, so the
-stream itself is watched: the answer is released line by line, and a line of some length that
-was already written (or a tail that keeps repeating one stretch of text without a newline)
-ends the generation there, with ``finish_reason`` "stop" and the repeat left out.
+written twelve times until the token cap, or one template filled in for every file. A repeat
+penalty only looks back 64 tokens, so the stream itself is watched: the answer is released
+line by line, and a line of some length that was already written, a long sentence written a
+third time, or a tail that keeps repeating one stretch of text without a newline ends the
+generation there, with ``finish_reason`` "stop" and the repeat left out.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
     from repoctx.llm.base import Backend, Options, ProgressCallback, Prompt
 
 MIN_LINE = 16  # shorter lines ("```", "}", "- None.") legitimately recur
+# a loop over a template ("* `a.py`: … It will be used to handle errors, such as …" for
+# every file): one long sentence written a third time, inside lines that differ
+MIN_SENTENCE, SENTENCE_TIMES = 40, 3
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 MIN_UNIT, MAX_UNIT, TIMES = 12, 200, 3  # a stretch repeated 3 times back to back, no newline
 _SPACE = re.compile(r"\s+")
 _BULLET = re.compile(r"^(?:[-*+]|\d+[.)])\s+")
@@ -46,6 +51,7 @@ class Guard:
 
     def __init__(self) -> None:
         self.seen: set[str] = set()
+        self.sentences: dict[str, int] = {}
         self.pending = ""  # the current, unfinished line
         self.looped = False
 
@@ -55,7 +61,7 @@ class Guard:
         while "\n" in self.pending and not self.looped:
             line, self.pending = self.pending.split("\n", 1)
             key = _key(line)
-            if len(key) >= MIN_LINE and key in self.seen:
+            if (len(key) >= MIN_LINE and key in self.seen) or self._sentence_loops(line):
                 self.looped = True
                 self.pending = ""
                 break
@@ -69,6 +75,16 @@ class Guard:
                 self.pending = ""
                 self.looped = True
         return "".join(out)
+
+    def _sentence_loops(self, line: str) -> bool:
+        """Count the line's long sentences; True when one of them is there a third time."""
+        looped = False
+        for sentence in _SENTENCE_END.split(line):
+            key = _key(sentence)
+            if len(key) >= MIN_SENTENCE:
+                self.sentences[key] = self.sentences.get(key, 0) + 1
+                looped = looped or self.sentences[key] >= SENTENCE_TIMES
+        return looped
 
     def flush(self) -> str:
         rest, self.pending = self.pending, ""
