@@ -312,6 +312,16 @@ def small_repo(base: Path) -> Path:
     return write(base / "small", {"a.py": "import b\n", "b.py": "x = 1\n"})
 
 
+def reviewer_skips(base: Path) -> Path:
+    """What `review` lists without reading (a C library vendored under deps/ with code the
+    grammar rejects, a migration, a broken fixture, an empty file) and `pack` keeps."""
+    return write(base / "reviewer", {"app/models.py": "class Item:\n    pass\n",
+                                     "app/migrations/0001_initial.py": "OPS = []\n",
+                                     "tests/fixtures/broken.py": "def (:\n",
+                                     "deps/lua/lapi.c": "int f( { return 1; }\n",
+                                     "app/empty.py": ""}, git=True)  # fmt: skip
+
+
 def missing_path(base: Path) -> Path:
     return base / "does-not-exist"
 
@@ -360,6 +370,8 @@ CASES: tuple[Case, ...] = (
          secret_shapes, (".env", "config/.env.local", "k8s/secret.yaml")),
     Case("control tokens in file and directory names and bodies", control_token_names,
          CONTROL_TOKEN_NAMES),
+    Case("deps/ library, migration, fixture, empty file (review lists them)", reviewer_skips,
+         ("deps/lua/lapi.c", "app/migrations/0001_initial.py", "tests/fixtures/broken.py")),
     Case("bare repository", bare_repo, expect=2),
     Case("path that does not exist", missing_path, expect=2),
     Case("REPOCTX_WORKERS=abc", small_repo, expect=2, env=(("REPOCTX_WORKERS", "abc"),)),

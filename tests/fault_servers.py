@@ -9,6 +9,14 @@
 ``auth``    a healthy server that wants HTTP basic auth ``AUTH_USER``:``AUTH_PASSWORD`` on
             every request (401 otherwise) and streams a whole short answer.
 
+Scripted (well-behaved) servers, for tests of the protocol rather than of a model's words:
+
+``findings``  answers every chat completion with :data:`FINDINGS` (a findings JSON document
+              with one finding at ``pkg/core.py``), streamed, then finishes properly;
+``loop``      says on ``/health`` that it is a ``repoctx serve`` of the embedded fallback, and
+              answers ``requested max_tokens=N`` then :data:`LOOP_LINE` over and over (the
+              fallback's loop), until the client hangs up.
+
 Tests start one with :func:`start` and stop it with :func:`stop`.
 """
 
@@ -27,6 +35,17 @@ from typing import Any
 FIRST_WORDS = "Partial answer before the fault"
 MODEL = {"id": "fault-model", "object": "model", "max_model_len": 4096}
 AUTH_USER, AUTH_PASSWORD = "alice", "s3cret-Pa55"
+FINDINGS = {"findings": [{"path": "pkg/core.py", "line": 5, "severity": "medium",
+                          "category": "refactor", "message": "sub duplicates add's shape.",
+                          "suggestion": "Keep one arithmetic helper."}],
+            "summary": "One scripted finding."}
+LOOP_LINE = "- The same bullet about the code, written again and again.\n"
+
+
+def _finish(usage: dict[str, int]) -> bytes:
+    doc = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": MODEL["id"],
+           "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": usage}
+    return f"data: {json.dumps(doc)}\n\ndata: [DONE]\n\n".encode()
 
 
 def _chunk(text: str) -> bytes:
@@ -63,7 +82,10 @@ def handler(mode: str) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             if self._refused():
                 return
-            if self.path.rstrip("/") == "/v1/models":
+            if mode == "loop" and self.path.rstrip("/") == "/health":
+                self._json(200, {"status": "ok", "server": "repoctx", "fallback": True,
+                                 "plain": True, "pid": os.getpid()})
+            elif self.path.rstrip("/") == "/v1/models":
                 self._json(200, {"object": "list", "data": [MODEL]})
             else:
                 self._json(404, {"error": "not found"})
@@ -71,9 +93,12 @@ def handler(mode: str) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             if self._refused():
                 return
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if not self.path.endswith("/chat/completions"):
                 self._json(404, {"error": "not found"})
+                return
+            if mode in ("findings", "loop"):
+                self._scripted(json.loads(body))
                 return
             if mode == "hang":
                 time.sleep(3600)
@@ -95,6 +120,29 @@ def handler(mode: str) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 return
             time.sleep(3600)
+
+        def _scripted(self, request: dict[str, Any]) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            try:
+                if mode == "findings":
+                    text = json.dumps(FINDINGS)
+                    for at in range(0, len(text), 40):
+                        self.wfile.write(_chunk(text[at:at + 40]))
+                    self.wfile.write(_finish({"prompt_tokens": 100, "completion_tokens": 60,
+                                              "total_tokens": 160}))
+                    self.wfile.flush()
+                    return
+                self.wfile.write(_chunk(f"requested max_tokens={request.get('max_tokens')}\n"))
+                for _ in range(100_000):
+                    self.wfile.write(_chunk(LOOP_LINE))
+                    self.wfile.flush()
+                    time.sleep(0.01)
+            except OSError:  # the client hung up: what a guard against loops does
+                return
 
     return Handler
 

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -118,30 +119,61 @@ def test_pre_commit_framework_commit(tmp_path: Path, served: Served, style: str)
 
 @pytest.fixture(scope="module")
 def gemma() -> Path:
-    """The embedded Gemma 270M: a real (tiny) model whose greedy answer here has a finding."""
+    """The embedded Gemma 270M: a real (tiny) model, for behaviour that holds whatever it says."""
     from repoctx.llm.fallback import fallback_model_path
 
     return fallback_model_path()
 
 
-def test_fail_on_blocks_the_commit_and_skip_lets_it_through(tmp_path: Path, gemma: Path) -> None:
-    """A local GGUF (loaded cold in the hook) named in [tool.repoctx]; fail_on from config."""
+@pytest.fixture()
+def scripted() -> Iterator[str]:
+    """An OpenAI-compatible server on 127.0.0.1 that answers one fixed finding (no model)."""
+    from fault_servers import start, stop
+
+    proc, url = start("findings")
+    yield url
+    stop(proc)
+
+
+def test_fail_on_blocks_the_commit_and_skip_lets_it_through(tmp_path: Path, scripted: str) -> None:
+    """The protocol, pinned with a scripted server named in [tool.repoctx.hook]: its one
+    finding at pkg/core.py:5 is shown under its file, fail_on from config stops the commit,
+    and SKIP lets it through."""
     root = init_repo(tmp_path / "repo", {**SOURCES, "pyproject.toml":
-                     f"[tool.repoctx]\nmodel = '{gemma}'\n\n[tool.repoctx.hook]\n"
-                     "budget = 1024\nmax_suggestions = 1\nfail_on = 'info'\n"})  # fmt: skip
+                     f"[tool.repoctx.hook]\nserver = '{scripted}'\nbudget = 1024\n"
+                     "max_suggestions = 1\nfail_on = 'info'\n"})  # fmt: skip
     assert run_cli(root, "hook", "install").returncode == 0
-    env = committing_env(tmp_path)
+    env = committing_env(tmp_path, XDG_CONFIG_HOME=str(tmp_path / "cfg"))
     stage(root)
     head = git(root, "rev-parse", "HEAD")
     done = git_commit(root, env)
     assert done.returncode == 1, done.stderr
-    assert "1 refactor suggestion · gemma-3-270m" in done.stderr
-    assert "\npkg/core.py\n  pkg/core.py:" in done.stderr
+    assert "1 refactor suggestion · fault-model" in done.stderr
+    assert "\npkg/core.py\n  pkg/core.py:5" in done.stderr
+    assert "sub duplicates add's shape." in done.stderr
     assert "commit stopped: 1 finding(s) at or above 'info'" in done.stderr
     assert git(root, "rev-parse", "HEAD") == head
     done = git_commit(root, {**env, "SKIP": "repoctx-refactor"})
     assert done.returncode == 0 and "skipped: SKIP=repoctx-refactor" in done.stderr
     assert git(root, "rev-parse", "HEAD") != head
+
+
+def test_a_local_gguf_from_config_runs_in_the_hook(tmp_path: Path, gemma: Path) -> None:
+    """A local GGUF (loaded cold in the hook) named in [tool.repoctx]: whatever the real model
+    says, the hook names it, and the commit is stopped exactly when it reports a finding at
+    or above fail_on."""
+    root = init_repo(tmp_path / "repo", {**SOURCES, "pyproject.toml":
+                     f"[tool.repoctx]\nmodel = '{gemma}'\n\n[tool.repoctx.hook]\n"
+                     "budget = 1024\nmax_suggestions = 1\nfail_on = 'info'\n"})  # fmt: skip
+    assert run_cli(root, "hook", "install").returncode == 0
+    env = committing_env(tmp_path, XDG_CONFIG_HOME=str(tmp_path / "cfg"))
+    stage(root)
+    head = git(root, "rev-parse", "HEAD")
+    done = git_commit(root, env)
+    assert "gemma-3-270m" in done.stderr and "Traceback" not in done.stderr
+    stopped = "commit stopped:" in done.stderr
+    assert done.returncode == (1 if stopped else 0), done.stderr
+    assert (git(root, "rev-parse", "HEAD") == head) == stopped
 
 
 BAD_CONFIGS = {

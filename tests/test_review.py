@@ -134,6 +134,7 @@ def test_review_json_findings_validate(capsys: pytest.CaptureFixture[str]) -> No
     captured = capsys.readouterr()
     assert code == 0, captured.err
     doc = json.loads(captured.out)
+    assert doc.pop("model") == {"name": "gemma-3-270m (embedded fallback)", "fallback": True}
     assert validate_findings(doc) == []
     assert doc["summary"].startswith(BANNER)  # fallback notice travels inside the document
     assert all(f["path"].startswith("app/") or f["path"] == "README.md" for f in doc["findings"])

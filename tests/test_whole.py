@@ -315,7 +315,9 @@ def test_packs_over_the_models_own_count_are_halved_then_stripped_of_interfaces(
     assert sorted(f for i in tighter for f in i.files) == sorted(SOURCES)
 
 
-def test_the_fallback_model_never_goes_whole_on_its_own(make_repo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_review_never_goes_whole_on_its_own(make_repo, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A repository larger than one pack gets one pack of its most relevant part and one line
+    with what --whole would take; only --whole (any model) reviews pack by pack."""
     import argparse
 
     from repoctx.cli._review_whole import wanted
@@ -324,8 +326,16 @@ def test_the_fallback_model_never_goes_whole_on_its_own(make_repo, capsys) -> No
     repo = repoctx.scan(root)
     args = argparse.Namespace(whole=None, whole_share=None, parallel=None)
     small = source_tokens(repo) // 4
-    assert wanted(args, repo, small)
-    assert not wanted(args, repo, small, fallback=True)
-    assert "--whole reviews all of it" in capsys.readouterr().err
+    for fallback in (False, True):
+        assert not wanted(args, repo, small, fallback=fallback,
+                          cost=lambda plan: f"{len(plan.packs)} packs costed")
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "reviewing its most relevant part" in err
+        assert "`repoctx review --whole` (" in err and "packs costed; `--plan` lists them" in err
+    assert not wanted(args, repo, source_tokens(repo))  # all of it fits: nothing to say
+    assert capsys.readouterr().err == ""
+    assert not wanted(argparse.Namespace(whole=False, whole_share=None, parallel=None), repo,
+                      small)  # --no-whole: not even the hint
+    assert capsys.readouterr().err == ""
     assert wanted(argparse.Namespace(whole=True, whole_share=None, parallel=None), repo,
                   small, fallback=True)

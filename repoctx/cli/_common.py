@@ -51,13 +51,16 @@ def parse_budget(value: str) -> int | None:
 
 
 def scan_repo(args: argparse.Namespace, counter: TokenCounter | None = None,
-              *, count: bool = True, listed: Listing | None = None) -> Repo:
+              *, count: bool = True, listed: Listing | None = None,
+              stages: bool = False) -> Repo:
+    """Scan ``args.path``. ``stages``: off a terminal, one plain stderr line per stage (a
+    long review's log then shows where it stands)."""
     from repoctx.api import scan
     from repoctx.scanning.cache import Cache
 
     cache = Cache(enabled=not args.no_cache)
     try:
-        with progress_bar() as progress:
+        with progress_bar(lines=stages) as progress:
             repo = scan(Path(args.path), options=walk_options(args), counter=counter,
                         cache=cache, progress=progress, count=count, listed=listed)
     finally:
@@ -71,7 +74,9 @@ def walk_options(args: argparse.Namespace) -> WalkOptions:
     from repoctx.scanning.walk import DEFAULT_MAX_BYTES, WalkOptions
 
     return WalkOptions(max_bytes=args.max_file_bytes or DEFAULT_MAX_BYTES,
-                       include_vendored=args.include_vendored, outputs=output_paths(args))
+                       include_vendored=args.include_vendored, outputs=output_paths(args),
+                       reviewer=bool(getattr(args, "reviewer_defaults", False)),
+                       include=tuple(getattr(args, "include", None) or ()))
 
 
 def output_paths(args: argparse.Namespace) -> tuple[str, ...]:
@@ -119,10 +124,11 @@ def resolve_focus(root: Path, files: Container[str], given: Sequence[str]) -> li
 
 
 @contextmanager
-def progress_bar() -> Iterator[ProgressCallback]:
-    """A transient rich progress bar on stderr naming the stage; silent when not a TTY."""
+def progress_bar(*, lines: bool = False) -> Iterator[ProgressCallback]:
+    """A transient rich progress bar on stderr naming the stage. Not on a TTY: silent, or
+    with ``lines`` one plain line as each stage starts."""
     if not sys.stderr.isatty():
-        yield lambda _: None
+        yield stage_lines() if lines else lambda _: None
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -139,6 +145,20 @@ def progress_bar() -> Iterator[ProgressCallback]:
 
     with bar:
         yield update
+
+
+def stage_lines() -> ProgressCallback:
+    """A progress callback that prints ``repoctx: <stage>…`` once per stage (logs, pipes)."""
+    from repoctx.scanning.scan import Progress as StageProgress
+
+    last = [""]
+
+    def update(event: StageProgress) -> None:
+        if event.stage != last[0]:
+            last[0] = event.stage
+            print(f"repoctx · {event.stage}…", file=sys.stderr, flush=True)
+
+    return update
 
 
 def report_problems(problems: Sequence[Problem]) -> None:

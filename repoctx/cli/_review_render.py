@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 REVIEW_HEADING = "## Model review\n\n"
 REFRESH_S = 0.12
+PROGRESS_PREFIX = "repoctx · "
+LOG_EVERY_S = 10.0  # off a terminal: a progress line this often during prefill and decode
 
 
 class Renderer:
@@ -42,6 +44,13 @@ class Renderer:
         self._task: Any = None
         self._last_refresh = 0.0
         self._thinking_chars = 0
+        # off a terminal (CI logs, pipes): plain progress lines instead of a bar
+        self.log_lines = not sys.stderr.isatty()
+        self._logged_at = 0.0
+        self._decoded = 0  # characters of answer (and thinking) so far
+        self._decode_start = 0.0
+        self._prefilling = False
+        self._waiting: Any = None  # threading.Event of the server heartbeat, while it beats
 
     # ----------------------------------------------------------------- document pieces
     def banner(self, text: str) -> None:
@@ -67,6 +76,7 @@ class Renderer:
         print(f"repoctx: {line}", file=sys.stderr, flush=True)
 
     def footer(self, line: str) -> None:
+        self._stop_heartbeat()
         self._stop_live()
         self._footer = f"\n\n---\n_{line}_\n"
         if self.json_mode:
@@ -81,6 +91,7 @@ class Renderer:
         """Start a section of a whole-repo review; :meth:`text` streams into it from now."""
         self._stop_live()
         self._answer = []
+        self._decoded = 0
         self._sections[key] = (heading, self._answer)
         if not self.json_mode:
             self._out(heading)
@@ -88,7 +99,7 @@ class Renderer:
     def section(self, key: int | str, heading: str, text: str) -> None:
         """A whole section at once (a stored review, or one finished on another thread)."""
         self.begin_section(key, heading)
-        self.text(text)
+        self.text(text, generated=False)
         self._stop_live()
 
     def document(self) -> str:
@@ -103,8 +114,73 @@ class Renderer:
         return p["banner"] + p["title"] + p["header"] + p["facts"] + review + self._footer
 
     # ----------------------------------------------------------------- streaming
+    def stage(self, line: str) -> None:
+        """A stage starts: one plain stderr line off a terminal (a terminal has the bars)."""
+        if self.log_lines:
+            self._log(line)
+
+    def _log(self, line: str) -> None:
+        self._logged_at = time.monotonic()
+        # "repoctx ·", not "repoctx:": warnings and errors keep their prefix to themselves
+        print(f"{PROGRESS_PREFIX}{line}", file=sys.stderr, flush=True)
+
+    def _due(self) -> bool:
+        return time.monotonic() - self._logged_at >= LOG_EVERY_S
+
+    def _log_prefill(self, event: PrefillProgress) -> None:
+        first = not self._prefilling
+        self._prefilling = event.done < event.total
+        if not (first or self._due() or event.done >= event.total):
+            return
+        eta = f" · ETA {event.eta_s:.0f} s" if event.eta_s else ""
+        rate = f" · {event.tokens_per_s:,.0f} tok/s{eta}" if event.tokens_per_s else ""
+        cached = f" ({event.cached:,} reused)" if event.cached else ""
+        self._log(f"reading the repo: {event.done:,}/{event.total:,} tokens{cached}{rate}")
+
+    def _log_decode(self, text: str) -> None:
+        """Characters, not tokens: a guarded stream hands its text over line by line."""
+        self._stop_heartbeat()
+        if not text:
+            return
+        now = time.monotonic()
+        if self._decoded == 0:
+            self._decode_start = now
+            self._log("writing the answer")
+        self._decoded += len(text)
+        if self._due():
+            self._log(f"writing the answer: {self._decoded:,} characters in "
+                      f"{now - self._decode_start:.0f} s")
+
+    def _heartbeat(self) -> None:
+        """A server reads the prompt without reporting progress: a line every
+        LOG_EVERY_S until its first token, so a log shows the run is alive."""
+        import threading
+
+        if self._waiting is not None:
+            return
+        stop = self._waiting = threading.Event()
+        started = time.monotonic()
+        self._log("reading the repo: the server is reading the prompt")
+
+        def beat() -> None:
+            while not stop.wait(LOG_EVERY_S):
+                self._log(f"reading the repo: waiting for the server's first token "
+                          f"({time.monotonic() - started:.0f} s)")
+
+        threading.Thread(target=beat, name="repoctx-heartbeat", daemon=True).start()
+
+    def _stop_heartbeat(self) -> None:
+        if self._waiting is not None:
+            self._waiting.set()
+            self._waiting = None
+
     def prefill(self, event: PrefillProgress) -> None:
-        if not sys.stderr.isatty() or event.total == 0:
+        if event.total == 0:
+            if self.log_lines:
+                self._heartbeat()
+            return
+        if self.log_lines:
+            self._log_prefill(event)
             return
         if self._progress is None:
             from rich.console import Console
@@ -125,14 +201,20 @@ class Renderer:
 
     def thinking(self, text: str) -> None:
         self._stop_progress()
+        if self.log_lines:
+            self._log_decode(text)
         self._thinking_chars += len(text)
         if self.show_thinking:
             sys.stderr.write(f"\x1b[2m{text}\x1b[0m")
             sys.stderr.flush()
 
-    def text(self, text: str) -> None:
+    def text(self, text: str, *, generated: bool = True) -> None:
+        """Answer text; ``generated`` False for text repoctx writes itself (a primer, a
+        stored review), which is no decoding progress."""
         self._stop_progress()
         self._answer.append(text)
+        if self.log_lines and generated:
+            self._log_decode(text)
         if self.json_mode:
             return
         if not self.rich_out:
@@ -177,6 +259,7 @@ class Renderer:
             self._live = None
 
     def close(self) -> None:
+        self._stop_heartbeat()
         self._stop_progress()
         self._stop_live()
         if not self.rich_out and not self.json_mode and self._answer:
@@ -202,7 +285,9 @@ def emit_document(args: argparse.Namespace, doc: Findings, model: str, plain: bo
 
     if plain:
         doc["summary"] = f"{BANNER}\n\n{doc['summary']}"
-    out = doc if args.out_format == "json" else to_sarif(doc, tool_version=__version__, model=model)
+    doc["model"] = {"name": model, "fallback": plain}  # type: ignore[typeddict-unknown-key]
+    out = doc if args.out_format == "json" else to_sarif(doc, tool_version=__version__,
+                                                         model=model, fallback=plain)
     text = json.dumps(out, indent=2, ensure_ascii=False) + "\n"
     sys.stdout.write(text)
     sys.stdout.flush()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,16 +25,21 @@ if TYPE_CHECKING:
     from repoctx.llm.base import Backend, Options
     from repoctx.llm.discover import Choice
     from repoctx.packing.plan import PackPlan
+    from repoctx.review.whole.cost import Estimate, Rates
     from repoctx.scanning.repo import Repo
 
 def add_whole_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("whole-repo review (a repository larger than one context)")
     group.add_argument("--whole", action=argparse.BooleanOptionalAction, default=None,
-                       help="review every source file in full, one pack at a time, then merge "
-                            "(default: when less than --whole-share of the source fits a pack)")
+                       help="review every source file in full, one pack at a time, then merge; "
+                            "prints the plan and its time estimate and asks first on a terminal "
+                            "(default: one pack of the most relevant part, with a line saying "
+                            "what --whole would cost)")
+    group.add_argument("--yes", "-y", action="store_true",
+                       help="start --whole without asking for confirmation")
     group.add_argument("--whole-share", type=float, default=None, metavar="F",
-                       help="automatic --whole below this share of the source in one pack "
-                            "(default 0.5; [tool.repoctx] whole_share)")
+                       help="suggest --whole when less than this share of the source fits one "
+                            "pack (default 0.5; [tool.repoctx] whole_share)")
     group.add_argument("--plan", action="store_true",
                        help="print the whole-repo pack plan (packs, files, tokens) and exit")
     group.add_argument("--parallel", type=int, default=None, metavar="N",
@@ -61,21 +67,28 @@ def settings(args: argparse.Namespace, root: Path) -> tuple[float, int]:
     return float(share), parallel
 
 
-def wanted(args: argparse.Namespace, repo: Repo, budget: int, *, fallback: bool = False) -> bool:
-    """``--whole``/``--no-whole``, else automatic when too little of the repo fits one pack —
-    but never automatically for the embedded fallback model: its small context would turn
-    a first try of ``repoctx review .`` into hundreds of packs and hours on a CPU."""
-    if args.whole is not None:
-        return bool(args.whole)
+def wanted(args: argparse.Namespace, repo: Repo, budget: int, *, fallback: bool = False,
+           note: Callable[[str], None] | None = None, cost: Callable[[PackPlan], str] | None = None
+           ) -> bool:
+    """Only ``--whole`` reviews pack by pack. A repository larger than one pack gets a review
+    of its most relevant part and one line saying what ``--whole`` would take (its packs and,
+    with ``cost``, the time): a plain ``repoctx review .`` never turns into hours of work."""
+    if args.whole:
+        return True
     from repoctx.review.whole.job import needs_whole
 
-    if not needs_whole(repo, budget, settings(args, repo.root)[0]):
-        return False
-    if fallback:
-        warn("the repository is larger than the fallback model's context: reviewing its most "
-             "relevant part (--whole reviews all of it, pack by pack)")
-        return False
-    return True
+    if args.whole is None and needs_whole(repo, budget, settings(args, repo.root)[0]):
+        from repoctx.packing.plan import plan_packs
+        from repoctx.review.whole.job import source_tokens
+
+        plan = plan_packs(repo, budget, fmt="markdown" if fallback else "qwen")
+        n = len(plan.packs)
+        when = f", {cost(plan)}" if cost is not None else ""
+        (note or warn)(f"the source ({source_tokens(repo):,} tokens) is larger than one pack "
+                       f"of {budget:,}: reviewing its most relevant part. To review all of it: "
+                       f"`repoctx review --whole` ({n} pack{'s' if n != 1 else ''}{when}; "
+                       "`--plan` lists them)")
+    return False
 
 
 def planned_budget(args: argparse.Namespace, choice: Choice, max_tokens: int) -> int:
@@ -173,14 +186,15 @@ def model_identity(backend: Backend, kv_type: str) -> str:
 
 def review_whole_cli(args: argparse.Namespace, repo: Repo, choice: Choice, backend: Backend,
                      budget: int, options: Options, renderer: Renderer,
-                     facts_markdown: str, focus: list[str]) -> int:
+                     facts_markdown: str, focus: list[str], *, fallback: bool = False) -> int:
     from repoctx.cli._whole_view import WholeView  # imports the whole-review core
     from repoctx.packing.plan import plan_packs
+    from repoctx.review.whole.cost import estimate
     from repoctx.review.whole.job import Job, review_whole
     from repoctx.review.whole.prompts import Spec
     from repoctx.review.whole.store import ResultStore
 
-    plain = choice.is_fallback
+    plain = fallback or choice.is_fallback
     parallel = settings(args, repo.root)[1]
     if parallel > 1 and choice.server is None:
         warn(f"--parallel {parallel}: a local model reviews one pack at a time "
@@ -188,8 +202,12 @@ def review_whole_cli(args: argparse.Namespace, repo: Repo, choice: Choice, backe
         parallel = 1
     plan = plan_packs(repo, budget, fmt="markdown" if plain else "qwen")
     _warn_plan(plan, warn)
+    identity = model_identity(backend, args.kv_type)
+    if not confirm(args, plan, estimate(plan, rates_for(backend, choice, identity),
+                                        options.max_tokens, parallel)):
+        return 1
     renderer.header(_header(backend, choice.reason, plan, parallel), whole=True)
-    spec = Spec(repo.root.name, model_identity(backend, args.kv_type), options,
+    spec = Spec(repo.root.name, identity, options,
                 fmt=args.out_format, plain=plain, focus=tuple(focus))
     job = Job(spec, backend.context_length, parallel, facts_markdown,
               redact_secrets=getattr(args, "redact", True))
@@ -211,6 +229,64 @@ def review_whole_cli(args: argparse.Namespace, repo: Repo, choice: Choice, backe
         store.close()
     report_redactions(view.redactions, warn)
     return view.finish(args, backend.name)
+
+
+def confirm(args: argparse.Namespace, plan: PackPlan, cost: Estimate) -> bool:
+    """Say what the whole review will take; on a terminal, ask before starting it."""
+    from repoctx.cli._common import warn
+
+    n = len(plan.packs)
+    warn(f"whole-repo review: {n} pack{'s' if n != 1 else ''} of at most {plan.budget:,} tokens, "
+         f"{plan.files} files in full: {cost.text()}")
+    if getattr(args, "yes", False) or not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return True
+    sys.stderr.write("repoctx: start it? [y/N] ")
+    sys.stderr.flush()
+    try:
+        answer = input()
+    except (EOFError, KeyboardInterrupt):
+        answer = ""
+    if answer.strip().lower() in ("y", "yes"):
+        return True
+    warn("not started (`--plan` lists the packs; `--yes` starts without asking)")
+    return False
+
+
+def rates_for(backend: Backend, choice: Choice, identity: str) -> Rates:
+    """This model's measured rates here, else rates planned from its size and the device."""
+    from repoctx.review.whole.cost import Rates, measured, planned
+
+    found = measured(identity)
+    if found is not None:
+        return found
+    if choice.server is not None:
+        guess = planned(None, on_gpu=True)
+        return Rates(guess.prefill, guess.decode,
+                     "assumed for a GPU server; not yet measured with it")
+    path = getattr(backend, "path", None)
+    size = path.stat().st_size if isinstance(path, Path) else None
+    return planned(size, on_gpu=not choice.is_fallback and _has_gpu())
+
+
+def cost_of(args: argparse.Namespace, backend: Backend, choice: Choice,
+            max_tokens: int) -> Callable[[PackPlan], str]:
+    """The time a plan would take with this backend, as a phrase (for the --whole hint)."""
+    from repoctx.review.whole.cost import estimate
+
+    def text(plan: PackPlan) -> str:
+        rates = rates_for(backend, choice, model_identity(backend, args.kv_type))
+        return estimate(plan, rates, max_tokens, settings(args, Path(args.path))[1]).text()
+
+    return text
+
+
+def _has_gpu() -> bool:
+    try:
+        from repoctx.budget import detect
+
+        return any(d.kind != "cpu" for d in detect().devices)
+    except Exception:  # no NVML, no driver: plan for the CPU
+        return False
 
 
 def _warn_plan(plan: PackPlan, warn: Any) -> None:

@@ -87,7 +87,7 @@ class WholeView:
             self._flush()
             self.renderer.begin_section(number, heading(number, total, part.files, part.tokens))
             if self.part_primer:
-                self.renderer.text(self.part_primer)
+                self.renderer.text(self.part_primer, generated=False)
             self._streaming = number
         self._forward(event)
 
@@ -140,7 +140,7 @@ class WholeView:
             self._flush()
             self.renderer.begin_section("overview", OVERVIEW_HEADING)
             if self.merge_primer:
-                self.renderer.text(self.merge_primer)
+                self.renderer.text(self.merge_primer, generated=False)
 
     def finish(self, args: argparse.Namespace, model: str) -> int:
         """Footer, the JSON/SARIF document, and the exit status (3: something was missed)."""

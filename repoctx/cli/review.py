@@ -23,7 +23,8 @@ from repoctx.cli._common import (
     write_atomic,
 )
 from repoctx.cli._review_render import Renderer, emit_document, report_redactions
-from repoctx.cli._review_whole import add_whole_arguments, print_plan, review_whole_cli, wanted
+from repoctx.cli._review_whole import add_whole_arguments, print_plan, review_whole_cli
+from repoctx.errors import InputError
 from repoctx.packing.policy import NO_REDACT_HELP, NO_REDACT_WARNING, redact_secrets
 from repoctx.types import KV_CACHE_TYPES
 
@@ -79,8 +80,20 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help="answer length limit (default 4096; 768 for the fallback model)",
     )
+    exclusions = parser.add_argument_group(
+        "what a reviewer leaves out",
+        "By default a review lists, but does not read, fixtures and test data, migrations, "
+        "dependencies vendored under deps/, extern/, 3rdparty/ or _vendor/, and empty files "
+        "(as well as what every command lists: vendor/, node_modules/, generated, minified "
+        "and lock files). `repoctx pack` keeps them: a pack is a faithful dump.")
+    exclusions.add_argument("--include-all", action="store_false", dest="reviewer_defaults",
+                            help="review those files too")
+    exclusions.add_argument("--include", action="append", default=[], metavar="PATTERN",
+                            help="review files matching this gitignore-style pattern although "
+                                 "a reviewer's default leaves them out (repeatable; also "
+                                 "[tool.repoctx] review_include = [...])")
     add_whole_arguments(parser)
-    parser.set_defaults(run=run)  # fmt: skip
+    parser.set_defaults(run=run, reviewer_defaults=True)  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,46 +106,146 @@ def run(args: argparse.Namespace) -> int:
     from repoctx.review.facts import facts_for_repo
 
     check_outputs(args)  # a bad --output fails now, not after the model answered
-    repo = scan_repo(args)
+    check_flags(args)  # and every other flag before anything is scanned or printed
+    repo = scan_repo(args, stages=True)
+    report_left_out(repo, warn)  # first: it may be why nothing is left to review
+    check_not_empty(repo)
     focus = focus_paths(repo, args.focus)
     choice = _prefer_running_serve(args, choose(repo.root, model=args.model, server=args.server))
+    fallback = choice.is_fallback or serves_fallback(choice.server)
     if args.plan:  # the whole-repo plan only: no model is loaded or asked
-        return print_plan(args, repo, choice, _max_tokens(args, choice.is_fallback))
+        return print_plan(args, repo, choice, _max_tokens(args, fallback))
     facts = facts_for_repo(repo)
     args.redact = redaction_for(args, choice.server, warn)
     renderer = Renderer(json_mode=args.out_format != "markdown", think=bool(args.think))
-    if choice.is_fallback:
+    if fallback:
         renderer.banner(BANNER)
     renderer.title(f"# repoctx review: {repo.root.name}\n\n")
     renderer.facts(facts.to_markdown())
     try:
-        return _review(args, repo, focus, facts, choice, renderer, warn)
+        return _review(args, repo, focus, facts, choice, renderer, warn, fallback)
     finally:
         renderer.close()
         if args.output:
             write_atomic(Path(args.output), renderer.document())
 
 
+MIN_BUDGET = 256  # below this not even the repository's outline fits a pack
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """Every value ``review`` takes, checked before it scans, prints or writes anything: a
+    bad ``--budget`` used to fail only after the static facts were printed."""
+    from repoctx.cli._common import parse_budget
+
+    budget = parse_budget(args.budget)
+    if budget is not None and budget < MIN_BUDGET:
+        raise InputError(f"--budget {args.budget}: too small for a review (a pack needs at "
+                         f"least {MIN_BUDGET} tokens for the repository's outline)")
+    if args.max_tokens is not None and args.max_tokens < 1:
+        raise InputError(f"--max-tokens {args.max_tokens}: must be at least 1")
+    if args.yes and not args.whole:
+        raise InputError("--yes only confirms --whole (add --whole, or leave --yes out)")
+    root = Path(args.path)
+    if root.is_dir():
+        args.include = [*args.include, *_configured_includes(root.resolve())]
+    for pattern in args.include:
+        from repoctx.scanning.walk import compile_ignore
+
+        if not pattern.strip():
+            raise InputError("--include: the pattern is empty")
+        problems: list[Any] = []
+        compile_ignore([pattern], "--include", problems)
+        if problems:
+            raise InputError(f"--include {pattern!r}: not a valid gitignore-style pattern")
+    if root.is_dir():  # a missing path is the scan's one-line error
+        from repoctx.cli._review_whole import settings
+
+        settings(args, root.resolve())
+
+
+def _configured_includes(root: Path) -> list[str]:
+    """``review_include = ["migrations/", …]`` under ``[tool.repoctx]`` (or in the user
+    config): patterns a reviewer's defaults leave out that this project wants reviewed."""
+    from repoctx.config import config_settings
+
+    patterns: list[str] = []
+    for origin, table in config_settings(root):
+        value = table.get("review_include")
+        if value is None:
+            continue
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InputError(f"{origin}: review_include must be a list of gitignore-style "
+                             f"patterns, not {value!r}")
+        patterns += value
+    return patterns
+
+
+def report_left_out(repo: Any, warn: Any) -> None:
+    """One line naming what a reviewer's defaults left out, and how to bring it back."""
+    from collections import Counter
+
+    from repoctx.scanning.walk import REVIEWER_REASONS
+
+    reasons = set(REVIEWER_REASONS.values())
+    counts = Counter(f.skip.reason for f in repo.files.values()
+                     if f.skip is not None and f.skip.reason in reasons)
+    if counts:
+        parts = ", ".join(f"{why} ({n})" for why, n in sorted(counts.items(),
+                                                             key=lambda c: (-c[1], c[0])))
+        warn(f"listed, not reviewed: {parts} (--include PATTERN or --include-all reviews them)")
+
+
+def check_not_empty(repo: Any) -> None:
+    """An empty repository is a one-line error, not a model asked to review nothing."""
+    if not any(f.packable and f.size > 0 for f in repo.files.values()):
+        skipped = len(repo.files)
+        why = f" ({skipped} file{'s' if skipped != 1 else ''}, none of them reviewable text)" \
+            if skipped else ""
+        raise InputError(f"{repo.root}: nothing to review{why}")
+
+
+def serves_fallback(server: str | None) -> bool:
+    """A ``repoctx serve`` answering with the embedded fallback: its output gets the same
+    banner, answer cap and repetition guard as a local fallback run."""
+    if server is None:
+        return False
+    from repoctx.serve.client import health
+
+    info = health(server)
+    return bool(info and info.get("fallback"))
+
+
 def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, choice: Any,
-            renderer: Renderer, warn: Any) -> int:  # fmt: skip
+            renderer: Renderer, warn: Any, fallback: bool) -> int:  # fmt: skip
     from repoctx.llm.base import Options
     from repoctx.llm.open import open_backend
     from repoctx.review.job import prepare_fitted
 
-    plain = choice.is_fallback
+    plain = fallback
     max_tokens = _max_tokens(args, plain)
+    renderer.stage(f"loading the model ({choice.reason})")
     backend, sizing = open_backend(
         choice, budget=parse_budget(args.budget), max_tokens=max_tokens,
         kv_type=args.kv_type, on_warning=warn,
     )  # fmt: skip
+    if fallback and args.out_format == "markdown":
+        from repoctx.llm.repetition import GuardedBackend
+
+        backend = GuardedBackend(backend)  # the tiny model's loops end at their first repeat
     try:
         greedy = plain  # a 270M base model rambles less at temperature 0
         options = Options(max_tokens=max_tokens, think=args.think,
                           temperature=0.0 if greedy else 0.6,
                           repeat_penalty=1.15 if greedy else 1.0)  # fmt: skip
-        if whole_wanted(args, repo, sizing.pack_budget, fallback=plain):
+        if args.whole:
             return review_whole_cli(args, repo, choice, backend, sizing.pack_budget, options,
-                                    renderer, facts.to_markdown(), focus)
+                                    renderer, facts.to_markdown(), focus, fallback=fallback)
+        from repoctx.cli._review_whole import cost_of, wanted
+
+        wanted(args, repo, sizing.pack_budget, fallback=plain,
+               cost=cost_of(args, backend, choice, max_tokens))
+        renderer.stage(f"packing {sizing.pack_budget:,} tokens")
         prepared = prepare_fitted(
             repo, backend.count_tokens, backend.context_length, budget=sizing.pack_budget,
             facts=facts, focus=focus, fmt=args.out_format, options=options, plain=plain,
@@ -143,14 +256,24 @@ def _review(args: argparse.Namespace, repo: Any, focus: list[str], facts: Any, c
         if plain and args.out_format == "markdown":
             from repoctx.review.job import PLAIN_PRIMER
 
-            renderer.text(PLAIN_PRIMER)
+            renderer.text(PLAIN_PRIMER, generated=False)
         stats = _stream(backend, prepared, renderer)
+        _record_rates(args, backend, stats)
         renderer.footer(_footer(stats))
         if args.out_format != "markdown":
-            return _emit_structured(args, renderer.answer(), backend.name, plain)
+            return _emit_structured(args, renderer.answer(), backend.name, fallback)
         return 0
     finally:
         backend.close()
+
+
+def _record_rates(args: argparse.Namespace, backend: Backend, stats: Stats) -> None:
+    """This run's prefill and decode rates, for the next ``--whole`` estimate."""
+    from repoctx.cli._review_whole import model_identity
+    from repoctx.review.whole.cost import record
+
+    if not args.no_cache:
+        record(model_identity(backend, args.kv_type), stats)
 
 
 def _prefer_running_serve(args: argparse.Namespace, choice: Choice) -> Choice:
@@ -179,11 +302,6 @@ def redaction_for(args: argparse.Namespace, server: str | None, warn: Any) -> bo
 
 def _max_tokens(args: argparse.Namespace, plain: bool) -> int:
     return int(args.max_tokens or (768 if plain else 4096))
-
-
-def whole_wanted(args: argparse.Namespace, repo: Any, budget: int, *,
-                 fallback: bool = False) -> bool:
-    return wanted(args, repo, budget, fallback=fallback)
 
 
 def _stream(backend: Backend, prepared: Prepared, renderer: Renderer) -> Stats:

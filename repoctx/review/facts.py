@@ -25,6 +25,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from repoctx.graph.build import cycle_path, runtime_edges
+from repoctx.scanning.walk import FIXTURE_RE
 from repoctx.types import Definition, Graph
 
 if TYPE_CHECKING:
@@ -39,10 +40,9 @@ _ENTRY_NAMES = {
 _TEST_RE = re.compile(
     r"(^|/)(tests?|spec|__tests__)/|(^|/)(test_[^/]*|[^/]*_test\.\w+|[^/]*\.(test|spec)\.\w+)$"
 )
-# inputs of tests, never part of the system: left out of every fact
-_FIXTURE_RE = re.compile(
-    r"(^|/)(fixtures?|testdata|test[-_]data|__fixtures__|__snapshots__|__mocks__|golden)/"
-)
+# inputs of tests, never part of the system: left out of every fact (the same pattern a
+# review leaves out of its pack)
+_FIXTURE_RE = FIXTURE_RE
 # code run on its own rather than imported: never a dead-code suspect, ranked after source
 _STANDALONE_RE = re.compile(
     r"(^|/)(examples?|samples?|demos?|bench|benchmarks?|docs?|scripts?)/"

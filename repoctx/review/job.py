@@ -82,13 +82,17 @@ def build_prompt(
 _SARIF_LEVEL = {"high": "error", "medium": "warning", "low": "note", "info": "note"}
 
 
-def to_sarif(doc: Findings, *, tool_version: str, model: str) -> dict[str, Any]:
-    """SARIF 2.1.0 for code-scanning uploads; one rule per category."""
+def to_sarif(doc: Findings, *, tool_version: str, model: str,
+             fallback: bool = False) -> dict[str, Any]:
+    """SARIF 2.1.0 for code-scanning uploads; one rule per category.
+
+    ``fallback``: the findings come from the tiny embedded model, a demonstration rather than
+    a review: every one is a ``note``, never an ``error`` that could fail a CI gate."""
     used = sorted({f["category"] for f in doc["findings"]})
     results = [
         {
             "ruleId": f"repoctx/{f['category']}",
-            "level": _SARIF_LEVEL[f["severity"]],
+            "level": "note" if fallback else _SARIF_LEVEL[f["severity"]],
             "message": {"text": f"{f['message']} Suggestion: {f['suggestion']}".strip()},
             "locations": [
                 {
@@ -98,7 +102,7 @@ def to_sarif(doc: Findings, *, tool_version: str, model: str) -> dict[str, Any]:
                     }
                 }
             ],
-            "properties": {"severity": f["severity"], "model": model},
+            "properties": {"severity": f["severity"], "model": model, "fallback": fallback},
         }
         for f in doc["findings"]
     ]
@@ -113,7 +117,8 @@ def to_sarif(doc: Findings, *, tool_version: str, model: str) -> dict[str, Any]:
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{"tool": {"driver": driver}, "results": results,
-                  "properties": {"summary": doc["summary"]}}],
+                  "properties": {"summary": doc["summary"],
+                                 "model": {"name": model, "fallback": fallback}}}],
     }  # fmt: skip
 
 

@@ -98,6 +98,7 @@ def key(repo_state: State, request: Request) -> str:
     fields = [repo_state.digest, request.budget, request.counter, list(request.focus),
               request.fmt, request.redact, request.options.max_bytes,
               request.options.include_vendored, list(request.options.extra_ignore),
+              request.options.reviewer, list(request.options.include),
               list(request.options.outputs), _code_fingerprint(),
               defang_signature()]  # a loaded model's own control tokens change the text
     return hashlib.blake2b(json.dumps(fields).encode(), digest_size=20).hexdigest()
