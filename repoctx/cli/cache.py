@@ -12,6 +12,7 @@ from typing import Any
 
 STATE_DIR = "states"  # saved model prefix states (incremental ingest)
 PACKS_DIR = "packs"  # the pack memo: recent packs, answered again for an unchanged repo
+REPOS_DIR = "repos"  # shallow checkouts of remote repositories (repoctx.remote)
 REVIEWS = "whole_reviews.sqlite"  # per-pack answers of `repoctx review --whole` (resume)
 
 
@@ -32,6 +33,8 @@ def register(subparsers: Any) -> None:
     which.add_argument("--states", action="store_true", help="only saved model states")
     which.add_argument("--reviews", action="store_true",
                        help="only stored per-pack reviews of `review --whole`")
+    which.add_argument("--repos", action="store_true",
+                       help="only checkouts of remote repositories (pack/review/graph URL)")
     clear.set_defaults(run=run_clear)
 
 
@@ -57,8 +60,10 @@ def _inventory() -> dict[str, Any]:
     memos = list(packs_dir.glob("*.json")) if packs_dir.is_dir() else []
     packs = {"path": str(packs_dir), "bytes": sum(p.stat().st_size for p in memos),
              "entries": len(memos)}
+    from repoctx.remote import inventory
+
     return {"directory": str(directory), "scan": scan, "packs": packs, "states": states,
-            "reviews": reviews}
+            "reviews": reviews, "repos": inventory()}
 
 
 def _state_details(states_dir: Path) -> dict[str, Any]:
@@ -103,11 +108,16 @@ def run_info(args: argparse.Namespace) -> int:
     for key, label in (("scan", "parse results and token counts"),
                        ("packs", "remembered packs (answered again for an unchanged repo)"),
                        ("states", "saved model prefix states"),
-                       ("reviews", "stored per-pack reviews (review --whole)")):
+                       ("reviews", "stored per-pack reviews (review --whole)"),
+                       ("repos", "checkouts of remote repositories")):
         part = facts[key]
         print(f"  {label}: {part['entries']} entries, {_size(part['bytes'])} ({part['path']})")
         if key == "states":
             _print_states(part)
+        if key == "repos":
+            for c in part["checkouts"]:
+                print(f"    {c['name']}: {c['origin']}, {_size(c['bytes'])}, "
+                      f"last refreshed {c['used']}")
     return 0
 
 
@@ -125,7 +135,7 @@ def run_clear(args: argparse.Namespace) -> int:
 
     directory = default_cache_dir()
     removed = 0
-    everything = not (args.scan or args.states or args.reviews)
+    everything = not (args.scan or args.states or args.reviews or args.repos)
     for name, wanted in (("cache.sqlite", args.scan), (REVIEWS, args.reviews)):
         if not (wanted or everything):
             continue
@@ -142,6 +152,10 @@ def run_clear(args: argparse.Namespace) -> int:
         removed += sum(p.stat().st_size for p in (directory / STATE_DIR).rglob("*")
                        if p.is_file())
         shutil.rmtree(directory / STATE_DIR)
+    if (args.repos or everything) and (directory / REPOS_DIR).is_dir():
+        removed += sum(p.lstat().st_size for p in (directory / REPOS_DIR).rglob("*")
+                       if p.is_file() and not p.is_symlink())
+        shutil.rmtree(directory / REPOS_DIR)
     print(f"repoctx: removed {_size(removed)} from {directory}", file=sys.stderr)
     return 0
 

@@ -44,9 +44,11 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from repoctx.cli._common import localize
     from repoctx.cli.budgeting import resolve_budget
     from repoctx.policy import redact_secrets
 
+    localize(args)  # a git URL: its cached checkout
     redact = redact_secrets(args.no_redact, args.server)  # a remote server: refused, exit 2
     budget = resolve_budget(args)
     slot = None if args.no_cache else memo_slot(args, budget.tokens, budget.counter.name,

@@ -79,11 +79,12 @@ def run(args: argparse.Namespace) -> int:
     import llama_cpp  # noqa: F401  (before numpy: see repoctx/llm/runtime.py)
 
     from repoctx.analysis import facts_for_repo
-    from repoctx.cli._common import focus_paths, scan_repo, warn
+    from repoctx.cli._common import focus_paths, localize, scan_repo, warn
     from repoctx.cli._review_render import Renderer
     from repoctx.llm.discover import choose
     from repoctx.llm.fallback import BANNER
 
+    localize(args)  # a git URL: its cached checkout
     repo = scan_repo(args)
     focus = focus_paths(repo, args.focus)
     choice = _prefer_running_serve(args, choose(repo.root, model=args.model, server=args.server))
