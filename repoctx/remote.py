@@ -252,7 +252,7 @@ def _git(spec: RemoteSpec, arguments: list[str], cwd: Path | None, watched: Path
     process.wait()
     done.set()
     watcher.join()
-    if over.is_set():
+    if over.is_set() or _du(watched) > cap:  # a step quicker than the watcher's first look
         raise InputError(f"{spec.shown}: the checkout is larger than the "
                          f"{_size(cap)} cap ({MAX_BYTES_ENV} raises it); nothing was kept")
     if process.returncode != 0:
@@ -335,7 +335,10 @@ def _mask_all(text: str) -> str:
 
 
 def _size(count: int) -> str:
-    return f"{count / (1 << 30):.1f} GiB" if count >= 1 << 30 else f"{count / (1 << 20):.0f} MiB"
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} B"
 
 
 def inventory() -> dict[str, object]:
