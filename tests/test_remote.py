@@ -85,6 +85,8 @@ def test_pack_default_branch_tag_branch_commit_and_subdir(
     repo, url = origin
     code, out, err = _pack(url, capsys)
     assert code == 0 and "VALUE = 2" in out and "def second" in out
+    assert f"repoctx: {url}: receiving objects" in err  # not a TTY: one plain line per phase
+    assert len([line for line in err.splitlines() if "receiving objects" in line]) == 1
     code, out, _ = _pack(f"{url}@v1", capsys)
     assert code == 0 and "VALUE = 1" in out and "def second" not in out
     code, out, _ = _pack(f"{url}@feature/x", capsys)
