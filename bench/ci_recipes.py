@@ -148,7 +148,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="repoctx-ci-") as tmp:
         base = Path(tmp)
         repo, base_sha = make_project(base, files)
-        server = Server(cached_qwen35_hybrid(), n_ctx=8192)
+        server = Server(cached_qwen35_hybrid(), n_ctx=4096)
         try:
             values = {"secrets.REPOCTX_SERVER": server.url,
                       "github.event.pull_request.base.sha": base_sha}
