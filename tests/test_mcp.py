@@ -11,6 +11,7 @@ from typing import Any
 
 import anyio
 import git
+import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
@@ -173,3 +174,18 @@ def test_without_the_sdk_one_line_install_hint() -> None:
                             timeout=120)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr == "repoctx: repoctx mcp needs the MCP SDK: pip install 'repoctx[mcp]'\n"
+
+
+@pytest.mark.slow
+def test_review_tool_on_a_file_url_with_the_fallback_model(tmp_path: Path) -> None:
+    root = _small_repo(tmp_path)
+
+    async def body(session: ClientSession) -> Any:
+        return await session.call_tool("review", {"path": root.as_uri(), "max_tokens": 24},
+                                       read_timeout_seconds=900)
+
+    result = _session(body, "--fallback-review")
+    assert not result.is_error, _text(result)
+    doc = result.structured_content
+    assert doc["facts"].startswith("## Static facts") and isinstance(doc["review"], str)
+    assert doc["pack"]["secrets_redacted"] >= 1 and doc["model"]

@@ -143,13 +143,17 @@ def tools(reviewer: dict[str, Any] | None) -> dict[str, Callable[..., Any]]:
     def review(path: Path_, focus: Focus = None,
                budget: Annotated[str | int | None, Field(
                    description="pack budget (default: what the model's context holds)")] = None,
-               format: Literal["markdown", "json"] = "markdown") -> dict[str, Any]:
+               format: Literal["markdown", "json"] = "markdown",
+               max_tokens: Annotated[int | None, Field(
+                   description="answer length limit (default 4096; 768 for the fallback)",
+                   gt=0)] = None) -> dict[str, Any]:
         """Review a whole repository with the configured local model: static facts that
         repoctx computes, then the model's review — what the system does, the riskiest
         code, refactorings, missing tests (markdown), or JSON findings. Slow: the model
         reads the whole pack."""
         return _guard(lambda: t.review_repo(path, focus, None if budget is None else
-                                            str(budget), format, **reviewer))
+                                            str(budget), format, max_tokens=max_tokens,
+                                            **reviewer))
 
     found["review"] = review
     return found
