@@ -4,8 +4,8 @@
 
 Every ```yaml block of docs/ci.md that starts with ``# <path>`` is written to that path of a
 generated repository (a small Python project: a base commit, then a "pull request" commit).
-A real ``llama_cpp.server`` on 127.0.0.1 with a tiny generated GGUF (tests/ggufgen.py) plays
-the team's model server, reached through the ``REPOCTX_SERVER`` secret. Then, for each
+A real ``llama_cpp.server`` on 127.0.0.1 with the embedded Gemma 270M GGUF plays the team's
+model server, reached through the ``REPOCTX_SERVER`` secret. Then, for each
 workflow, in a fresh clone of that repository (the jobs move its index):
 
 * ``actions/checkout`` and ``actions/setup-python``: this clone and this Python;
@@ -140,15 +140,18 @@ def check_sarif(path: Path, label: str, report: Report) -> None:
 
 
 def main() -> int:
-    from ggufgen import cached_qwen35_hybrid
     from llm_helpers import Server
+
+    from repoctx.llm.fallback import fallback_model_path
 
     files = doc_files(DOC.read_text())
     report = Report()
     with tempfile.TemporaryDirectory(prefix="repoctx-ci-") as tmp:
         base = Path(tmp)
         repo, base_sha = make_project(base, files)
-        server = Server(cached_qwen35_hybrid(), n_ctx=4096)
+        # A trained model (the embedded Gemma 270M): the SARIF job needs an answer that is
+        # valid findings JSON, which a random-weight GGUF never finishes within --max-tokens.
+        server = Server(fallback_model_path(), n_ctx=4096)
         try:
             values = {"secrets.REPOCTX_SERVER": server.url,
                       "github.event.pull_request.base.sha": base_sha}
