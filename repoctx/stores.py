@@ -87,7 +87,10 @@ RANKS = Store("ranks", "qwen35-ranks-*.marshal", "glob",
 SERVE = Store("serve", "serve.json", "file",
               "the address and model of a running `repoctx serve`", False,
               "removed by the server when it stops", cleared=False)
-ALL: tuple[Store, ...] = (SCAN, PACKS, REVIEWS, STATES, RANKS, SERVE)
+REPOS = Store("repos", "repos", "dir",
+              "shallow, partial checkouts of remote repositories (pack/review/graph URL)", True,
+              "REPOCTX_REMOTE_MAX_BYTES a checkout (2G); refreshed by ref when used")
+ALL: tuple[Store, ...] = (SCAN, PACKS, REVIEWS, STATES, RANKS, SERVE, REPOS)
 BY_KEY = {s.key: s for s in ALL}
 
 

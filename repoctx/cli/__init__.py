@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "models": "models",
     "hook": "hook",
     "serve": "serve",
+    "mcp": "mcp",
     "cache": "cache",
     "doctor": "doctor",
 }

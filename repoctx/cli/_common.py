@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +28,9 @@ MAX_PROBLEMS_SHOWN = 20
 
 
 def add_repo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", nargs="?", default=".", help="repository (default: .)")
+    parser.add_argument("path", nargs="?", default=".",
+                        help="repository (default: .), or a git URL[@REF][#SUBDIR] (see "
+                             "docs/remote.md)")
     parser.add_argument("--max-file-bytes", type=int, default=None, metavar="N",
                         help="files larger than this are listed, not packed (default 1 MB)")
     parser.add_argument("--include-vendored", action="store_true",
@@ -43,6 +45,47 @@ def add_pack_arguments(parser: argparse.ArgumentParser) -> None:
                              f"(default; {DEFAULT_BUDGET} when no model is known)")
     parser.add_argument("--focus", nargs="+", default=[], metavar="FILE",
                         help="rank these files, their dependencies and dependents first")
+
+
+def localize(args: argparse.Namespace) -> None:
+    """A git URL in ``args.path`` (``URL[@REF][#SUBDIR]``, see repoctx.remote) becomes the
+    path of its cached checkout: cloned or refreshed here, with progress on stderr."""
+    from repoctx.remote import is_remote
+
+    if not is_remote(str(args.path)):
+        return
+    from repoctx.remote import checkout, parse_spec
+
+    spec = parse_spec(str(args.path))
+    with clone_progress(spec.shown) as progress:
+        args.path = str(checkout(spec, progress=progress, warn=warn))
+
+
+@contextmanager
+def clone_progress(shown: str) -> Iterator[Callable[[str, int, int], None]]:
+    """git's phases as a transient bar on a terminal, else one plain line per finished phase."""
+    if not sys.stderr.isatty():
+        finished: set[str] = set()  # git repeats a phase's last update with ", done."
+
+        def line(phase: str, done: int, total: int) -> None:
+            if done == total and phase not in finished:
+                finished.add(phase)
+                print(f"repoctx: {shown}: {phase.lower()} {done}/{total}", file=sys.stderr)
+
+        yield line
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   console=Console(stderr=True), transient=True)
+    task = bar.add_task(f"clone {shown}", total=None)
+
+    def update(phase: str, done: int, total: int) -> None:
+        bar.update(task, description=f"{phase.lower()}", completed=done, total=total or None)
+
+    with bar:
+        yield update
 
 
 def parse_budget(value: str) -> int | None:

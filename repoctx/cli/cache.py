@@ -20,6 +20,7 @@ LABELS = {  # what `cache info` calls each store
     "states": "saved model prefix states",
     "ranks": "tokenizer ranks (Qwen 3.5, parsed once)",
     "serve": "running `repoctx serve` address",
+    "repos": "checkouts of remote repositories",
     "fallback": "assembled fallback model (outside the cache dir)",
 }
 
@@ -50,6 +51,8 @@ def register(subparsers: Any) -> None:
     which.add_argument("--ranks", action="store_true", help="only the parsed tokenizer ranks")
     which.add_argument("--fallback", action="store_true",
                        help="only the assembled fallback model")
+    which.add_argument("--repos", action="store_true",
+                       help="only checkouts of remote repositories (pack/review/graph URL)")
     clear.set_defaults(run=run_clear)
 
 
@@ -86,6 +89,9 @@ def _inventory() -> dict[str, Any]:
                             "repository_content": store.repository_content,
                             "bound": store.bound, "cleared": store.cleared}
     facts["states"].update(_state_details(stores.STATES.path(directory)))
+    from repoctx.remote import inventory  # start-up: `cache info` only
+
+    facts["repos"]["checkouts"] = inventory()["checkouts"]
     fallback = stores.FALLBACK.files()
     facts["fallback"] = {"path": str(fallback[0]) if fallback else "",
                          "bytes": stores.FALLBACK.size(), "entries": len(fallback),
@@ -135,6 +141,10 @@ def run_info(args: argparse.Namespace) -> int:
               f"({where}); bound: {part['bound']}")
         if key == "states":
             _print_states(part)
+        if key == "repos":
+            for c in part["checkouts"]:
+                print(f"    {c['name']}: {c['origin']}, {format_bytes(c['bytes'], binary=True)}, "
+                      f"last refreshed {c['used']}")
     return 0
 
 
@@ -152,7 +162,7 @@ def run_clear(args: argparse.Namespace) -> int:
     from repoctx.config import cache_dir
 
     directory = cache_dir()
-    named = [key for key in ("scan", "states", "reviews", "ranks", "fallback")
+    named = [key for key in ("scan", "states", "reviews", "ranks", "repos", "fallback")
              if getattr(args, key)]
     if named == ["fallback"]:
         removed = stores.FALLBACK.clear()

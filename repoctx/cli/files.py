@@ -6,7 +6,13 @@ import argparse
 import sys
 from typing import Any
 
-from repoctx.cli._common import add_pack_arguments, add_repo_arguments, focus_paths, scan_repo
+from repoctx.cli._common import (
+    add_pack_arguments,
+    add_repo_arguments,
+    focus_paths,
+    localize,
+    scan_repo,
+)
 from repoctx.cli.budgeting import add_model_arguments, resolve_budget
 
 
@@ -26,6 +32,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from repoctx.api import pack
 
+    localize(args)  # a git URL: its cached checkout
     budget = resolve_budget(args)
     repo = scan_repo(args, budget.counter)
     result = pack(repo, budget.tokens, focus=focus_paths(repo, args.focus))

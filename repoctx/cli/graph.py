@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from repoctx.cli._common import add_repo_arguments, scan_repo
+from repoctx.cli._common import add_repo_arguments, localize, scan_repo
 from repoctx.types import Graph
 
 
@@ -26,6 +26,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    localize(args)  # a git URL: its cached checkout
     repo = scan_repo(args, count=False)  # the graph prints no token counts: count none
     render = {"json": to_json, "dot": to_dot, "mermaid": to_mermaid}[args.fmt]
     sys.stdout.write(render(repo.graph))

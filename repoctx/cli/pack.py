@@ -45,8 +45,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from repoctx.cli._common import localize
     from repoctx.packing.policy import redact_secrets
 
+    localize(args)  # a git URL: its cached checkout
     check_outputs(args)  # before anything is scanned or written
     redact = redact_secrets(args.no_redact, args.server)  # a remote server: refused, exit 2
     budget = resolve_budget(args)

@@ -99,12 +99,13 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import llama_cpp  # noqa: F401  (before numpy: see repoctx/llm/runtime.py)
 
-    from repoctx.cli._common import check_outputs
+    from repoctx.cli._common import check_outputs, localize
     from repoctx.cli._review_render import Renderer
     from repoctx.llm.discover import choose
     from repoctx.llm.fallback import BANNER
     from repoctx.review.facts import facts_for_repo
 
+    localize(args)  # a git URL: its cached checkout
     check_outputs(args)  # a bad --output fails now, not after the model answered
     check_flags(args)  # and every other flag before anything is scanned or printed
     repo = scan_repo(args, stages=True)
