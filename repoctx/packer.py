@@ -19,6 +19,7 @@ from repoctx.bodies import Bodies
 from repoctx.errors import InputError
 from repoctx.history import Churn
 from repoctx.order import Ranking, dependency_order, rank
+from repoctx.relevance import rank_for
 from repoctx.render import (
     Block,
     Format,
@@ -121,7 +122,11 @@ def pack(
     nodes = [p for p, f in repo.files.items() if not (f.skip and f.skip.tier == "excluded")]
     if fixed is not None:  # the caller chose every tier: no relevance ranking needed
         ranking = Ranking(order=[], score={}, reason={})
-    ranking = ranking or rank(nodes, repo.graph.edges, [*pinned, *focus],
+    favoured = set(focus) | set(pinned)
+    if ranking is None and (focus or pinned):  # the relevance model: ranking and full text
+        relevance = rank_for(repo, [*pinned, *focus], budget)
+        ranking, favoured = relevance.ranking, set(relevance.full) | set(pinned)
+    ranking = ranking or rank(nodes, repo.graph.edges, [],
                               {p: repo.files[p].language for p in nodes})
     history = repo.churn() if stable_order else {}
     placed = dependency_order(nodes, repo.graph.edges, tie_key=_stability_key(history))
@@ -129,8 +134,7 @@ def pack(
     # from the paths, not the contents: an edit must not change every file tag (prefix reuse,
     # issue 9); a body that contains it gets a boundary derived from all bodies (below)
     boundary = boundary_for(sorted(repo.files))
-    state = Selector(repo, fmt, budget, boundary, bodies, ranking, set(focus) | set(pinned),
-                     full_share)
+    state = Selector(repo, fmt, budget, boundary, bodies, ranking, favoured, full_share)
     choices = (state.select_fixed(fixed) if fixed is not None
                else state.select(set(pinned), set(dropped)))
     text, blocks, total = _fit(repo, fmt, state, choices, placed, bodies, fixed is not None)
