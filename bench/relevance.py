@@ -43,7 +43,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-WORK = HERE / ".work" / "relevance"
+WORK = Path(os.environ.get("RELEVANCE_WORK", HERE / ".work" / "relevance"))
 BUDGETS = (16_384, 32_768)
 COMMITS = 40
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -138,9 +138,27 @@ class Checkout:
         git(self.git_dir, "update-ref", "refs/heads/main", parent)
         git(self.git_dir, "symbolic-ref", "HEAD", "refs/heads/main")
         run = ["git", "-C", str(self.tree)]
-        subprocess.run([*run, "reset", "-q", "--hard", parent], check=True)
+        if subprocess.run([*run, "reset", "-q", "--hard", parent],
+                          capture_output=True).returncode != 0:
+            self._leave_out_missing(parent)  # a mirror without its largest blobs
+            subprocess.run([*run, "reset", "-q", "--hard", parent], check=True)
         subprocess.run([*run, "clean", "-qfdx"], check=True)
         return self.tree
+
+    def _leave_out_missing(self, parent: str) -> None:
+        """Blobs the mirror lacks (large binaries a snapshot left out) stay unchecked-out
+        through a sparse checkout: they are listed in the tree, never packed."""
+        listing = git(self.git_dir, "ls-tree", "-r", "-z", parent).split("\0")
+        blobs = {row.split()[2]: row.split("\t", 1)[1] for row in listing if "\t" in row}
+        check = subprocess.run(["git", f"--git-dir={self.git_dir}", "cat-file",
+                                "--batch-check"], input="\n".join(blobs), capture_output=True,
+                               text=True).stdout
+        missing = [blobs[line.split()[0]] for line in check.splitlines()
+                   if line.endswith(" missing")]
+        git(self.git_dir, "config", "core.sparseCheckout", "true")
+        (self.git_dir / "info").mkdir(exist_ok=True)
+        (self.git_dir / "info" / "sparse-checkout").write_text(
+            "/*\n" + "".join(f"!/{path}\n" for path in missing))
 
 
 # -- the methods ------------------------------------------------------------------------

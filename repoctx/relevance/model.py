@@ -26,7 +26,7 @@ WEIGHTS: dict[str, float] = {
     "support": -1.0, "tiny": -2.0,
 }
 BIAS = -4.0
-HEAD_SHARE = 0.82  # of the budget, what is left once the summary and tree are in
+HEAD_SHARE = 0.9  # of the budget, what is left once the summary and tree are in
 TOP = 160  # candidates whose tokens are counted for the plan
 MAX_USE_TEXT = 256_000  # bytes: larger files are not searched for names of the focus
 

@@ -17,8 +17,8 @@ from repoctx.relevance.cochange import Coupling
 from repoctx.types import Edge
 
 NAMES = ("imports", "imported_by", "barrel", "uses_focus", "cochange", "cochange_conf",
-         "cochange_reverse", "cochange_recent", "recent", "test_pair", "sibling", "twin",
-         "is_test", "support", "tiny")
+         "cochange_reverse", "cochange_recent", "cochange_top", "recent", "test_pair",
+         "sibling", "twin", "is_test", "support", "tiny")
 RECENT = 30  # commits: files changed this recently are where the work is going on
 RECENT_SCALE = 10.0  # commits: how fast "recent" fades
 BARREL_STEMS = frozenset({"index", "__init__", "mod", "lib", "main", "package"})
@@ -159,7 +159,12 @@ def kind_signals(found: Signals, paths: Sequence[str], tokens: Mapping[str, int 
 
 def history_signals(found: Signals, coupled: Mapping[str, Coupling],
                     paths: set[str]) -> None:
-    for path, link in coupled.items():
+    """Logical coupling: support, confidence both ways, how recent, and the place among the
+    focus's partners (the first few partners matter most, whatever the numbers)."""
+    ranked = sorted((p for p in coupled if p in paths), key=lambda p: (-coupled[p].support, p))
+    for place, path in enumerate(ranked):
+        link = coupled[path]
+        found.set(path, "cochange_top", 1.0 / (1 + place))
         if path in paths:
             found.set(path, "cochange", min(link.support, 8.0) / 8.0)
             found.set(path, "cochange_conf", link.confidence)
