@@ -20,12 +20,15 @@ from repoctx.relevance import cochange, signals
 from repoctx.relevance.knapsack import Item, Plan, plan
 from repoctx.repo import Repo
 
+# Fitted by bench/relevance.py --features-only + bench/relevance_fit.py on nine repositories
+# (Python, JS, TS, Go, Rust, Java, Ruby); cross-validated figures in docs/benchmarks.md.
 WEIGHTS: dict[str, float] = {
-    "imports": 1.2, "imported_by": 1.0, "barrel": 0.6, "uses_focus": 1.0, "cochange": 3.0,
-    "cochange_conf": 3.0, "test_pair": 2.0, "sibling": 0.6, "twin": 1.5, "is_test": -0.3,
-    "support": -1.0, "tiny": -2.0,
+    "imports": 0.42, "imported_by": 0.37, "barrel": 0.50, "uses_focus": 0.03,
+    "cochange": 1.19, "cochange_conf": 2.97, "cochange_reverse": 0.22,
+    "cochange_recent": -0.03, "cochange_top": 0.77, "recent": 0.79, "test_pair": 1.21,
+    "sibling": 0.31, "twin": 0.50, "is_test": 0.10, "support": -1.34, "tiny": -0.76,
 }
-BIAS = -4.0
+BIAS = -4.62
 HEAD_SHARE = 0.9  # of the budget, what is left once the summary and tree are in
 TOP = 160  # candidates whose tokens are counted for the plan
 MAX_USE_TEXT = 256_000  # bytes: larger files are not searched for names of the focus
