@@ -23,14 +23,16 @@ from repoctx.repo import Repo
 # Fitted by bench/relevance.py --features-only + bench/relevance_fit.py on nine repositories
 # (Python, JS, TS, Go, Rust, Java, Ruby); cross-validated figures in docs/benchmarks.md.
 WEIGHTS: dict[str, float] = {
-    "imports": 0.42, "imported_by": 0.37, "barrel": 0.50, "uses_focus": 0.03,
-    "cochange": 1.19, "cochange_conf": 2.97, "cochange_reverse": 0.22,
-    "cochange_recent": -0.03, "cochange_top": 0.77, "recent": 0.79, "test_pair": 1.21,
-    "sibling": 0.31, "twin": 0.50, "is_test": 0.10, "support": -1.34, "tiny": -0.76,
+    "imports": 0.40, "imported_by": 0.45, "barrel": 0.79, "uses_focus": 0.01,
+    "cochange": 1.14, "cochange_conf": 3.15, "cochange_reverse": 0.41,
+    "cochange_recent": -0.18, "cochange_top": 0.67, "recent": 0.95, "test_pair": 1.20,
+    "test_uses": 0.46, "sibling": 0.39, "twin": 0.69, "is_test": -0.19, "support": -1.40,
+    "tiny": -0.78,
 }
-BIAS = -4.62
+BIAS = -4.77
 HEAD_SHARE = 0.9  # of the budget, what is left once the summary and tree are in
 TOP = 160  # candidates whose tokens are counted for the plan
+MAX_TEST_BYTES = 300_000  # larger test suites: only the tests that import the focus
 MAX_USE_TEXT = 256_000  # bytes: larger files are not searched for names of the focus
 
 
@@ -81,7 +83,13 @@ def collect(repo: Repo, focus: Sequence[str], nodes: Sequence[str]) -> signals.S
     coupled = cochange.coupling(history, history.touching(), focus)
     signals.history_signals(found, coupled, set(nodes))
     signals.recent_signals(found, history.commits, set(nodes))
-    signals.use_signals(found, _texts(repo, sorted(reach)), _names(repo, focus))
+    names = _names(repo, focus)
+    signals.use_signals(found, _texts(repo, sorted(reach)), names)
+    tests = [p for p in nodes if p not in reach and signals.is_test(p)
+             and repo.files[p].packable]
+    if sum(repo.files[p].size for p in tests) <= MAX_TEST_BYTES:  # tests that reach the
+        # code through a package name; in a large test suite only those that import it
+        signals.use_signals(found, _texts(repo, tests), names, "test_uses")
     for path in focus:
         found.values.pop(path, None)
     signals.kind_signals(found, nodes, {p: repo.files[p].tokens for p in nodes})
@@ -116,7 +124,7 @@ def _phrase(name: str, path: str, other: str, found: signals.Signals) -> str:
     if name.startswith("cochange"):
         count = found.count.get(path, 0)
         return f"changed with {other} in {count} commit{'s' if count != 1 else ''}"
-    if name == "uses_focus":
+    if name in ("uses_focus", "test_uses"):
         return f"uses {found.used.get(path, '?')} defined in {other}"
     return {
         "imports": f"imported by {other}", "imported_by": f"imports {other}",

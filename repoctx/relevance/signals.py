@@ -17,7 +17,7 @@ from repoctx.relevance.cochange import Coupling
 from repoctx.types import Edge
 
 NAMES = ("imports", "imported_by", "barrel", "uses_focus", "cochange", "cochange_conf",
-         "cochange_reverse", "cochange_recent", "cochange_top", "recent", "test_pair",
+         "cochange_reverse", "cochange_recent", "cochange_top", "recent", "test_pair", "test_uses",
          "sibling", "twin", "is_test", "support", "tiny")
 RECENT = 30  # commits: files changed this recently are where the work is going on
 RECENT_SCALE = 10.0  # commits: how fast "recent" fades
@@ -189,18 +189,21 @@ def definition_names(names: Iterable[str]) -> list[str]:
     return list(seen)[:MAX_NAMES]
 
 
-def use_signals(found: Signals, texts: Mapping[str, str], names: Mapping[str, list[str]]
-                ) -> None:  # fmt: skip
+def use_signals(found: Signals, texts: Mapping[str, str], names: Mapping[str, list[str]],
+                signal: str = "uses_focus") -> None:
     """A file that names a definition of the focus uses it (the aider map's edge, found by
-    word match in the few files that reach the focus through imports)."""
+    word match in the few files that reach the focus through imports, or in the tests)."""
     for focus, defined in names.items():
         if not defined:
             continue
-        pattern = re.compile(r"\b(" + "|".join(map(re.escape, defined)) + r")\b")
         for path, text in texts.items():
-            match = pattern.search(text)
+            present = [name for name in defined if name in text]  # substring: C speed
+            if not present:
+                continue
+            match = re.search(r"(?<![\w$])(" + "|".join(map(re.escape, present)) + r")(?![\w$])",
+                              text)
             if match is not None:
-                found.set(path, "uses_focus", 1.0, focus)
+                found.set(path, signal, 1.0, focus)
                 found.used.setdefault(path, match.group(1))
 
 
