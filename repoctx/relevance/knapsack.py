@@ -10,8 +10,8 @@ it still fits: the greedy solution of this multiple-choice knapsack, within one 
 the optimum, and the budget's few dozen candidates make anything cleverer pointless.
 
 The focus comes first but may degrade: full text only while it costs at most
-``FOCUS_SHARE`` of the budget, else its skeleton; no skeleton may cost more than
-``SKELETON_CAP`` of the budget.
+``FOCUS_SHARE`` of the budget (or ``FOCUS_FLOOR`` tokens), else its skeleton; no skeleton
+may cost more than ``SKELETON_CAP`` of the budget.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 FOCUS_SHARE = 0.25  # the focus keeps full text while it costs at most this share
+FOCUS_FLOOR = 2000  # or at most this many tokens: a small focus never degrades
 SKELETON_CAP = 0.25  # no skeleton may cost more than this share of the budget
 SEEN = 1.0  # value of a skeleton relative to the upgrade to full text
 SMOOTH = 1000  # tokens added to every step's cost when ranking by value per token
@@ -45,7 +46,7 @@ def plan(focus: Sequence[Item], items: Sequence[Item], budget: int) -> Plan:
     tier: dict[str, str] = {}
     left = budget
     for item in focus:
-        if item.full <= budget * FOCUS_SHARE and item.full <= left:
+        if item.full <= max(budget * FOCUS_SHARE, FOCUS_FLOOR) and item.full <= left:
             tier[item.path], left = "full", left - item.full
         elif item.skeleton is not None and item.skeleton <= min(left, budget * SKELETON_CAP):
             tier[item.path], left = "skeleton", left - item.skeleton
