@@ -90,7 +90,10 @@ SERVE = Store("serve", "serve.json", "file",
 REPOS = Store("repos", "repos", "dir",
               "shallow, partial checkouts of remote repositories (pack/review/graph URL)", True,
               "REPOCTX_REMOTE_MAX_BYTES a checkout (2G); refreshed by ref when used")
-ALL: tuple[Store, ...] = (SCAN, PACKS, REVIEWS, STATES, RANKS, SERVE, REPOS)
+COCHANGE = Store("cochange", "cochange", "dir",
+                 "which files changed together in each repository's git history (paths, counts)",
+                 True, "one file a repository, rewritten as its HEAD moves")
+ALL: tuple[Store, ...] = (SCAN, PACKS, REVIEWS, STATES, RANKS, SERVE, REPOS, COCHANGE)
 BY_KEY = {s.key: s for s in ALL}
 
 

@@ -21,6 +21,7 @@ LABELS = {  # what `cache info` calls each store
     "ranks": "tokenizer ranks (Qwen 3.5, parsed once)",
     "serve": "running `repoctx serve` address",
     "repos": "checkouts of remote repositories",
+    "cochange": "files changed together, mined from git history",
     "fallback": "assembled fallback model (outside the cache dir)",
 }
 
@@ -53,6 +54,8 @@ def register(subparsers: Any) -> None:
                        help="only the assembled fallback model")
     which.add_argument("--repos", action="store_true",
                        help="only checkouts of remote repositories (pack/review/graph URL)")
+    which.add_argument("--cochange", action="store_true",
+                       help="only the co-change history mined from git (relevance)")
     clear.set_defaults(run=run_clear)
 
 
@@ -162,7 +165,7 @@ def run_clear(args: argparse.Namespace) -> int:
     from repoctx.config import cache_dir
 
     directory = cache_dir()
-    named = [key for key in ("scan", "states", "reviews", "ranks", "repos", "fallback")
+    named = [key for key in ("scan", "states", "reviews", "ranks", "repos", "cochange", "fallback")
              if getattr(args, key)]
     if named == ["fallback"]:
         removed = stores.FALLBACK.clear()

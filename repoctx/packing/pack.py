@@ -19,6 +19,7 @@ from repoctx.errors import InputError
 from repoctx.graph.order import Placement, Ranking, place, rank
 from repoctx.packing.bodies import Bodies
 from repoctx.packing.redact import Redaction
+from repoctx.packing.relevance import rank_for
 from repoctx.packing.render import (
     Block,
     Format,
@@ -132,7 +133,11 @@ def _pack(repo: Repo, budget: int, focus: Sequence[str], fmt: Format, pinned: Se
     nodes = [p for p, f in repo.files.items() if not (f.skip and f.skip.tier == "excluded")]
     if fixed is not None:  # the caller chose every tier: no relevance ranking needed
         ranking = Ranking(order=[], score={}, reason={})
-    ranking = ranking or rank(nodes, repo.graph.edges, [*pinned, *focus],
+    favoured = set(focus) | set(pinned)
+    if ranking is None and (focus or pinned):  # the relevance model: ranking and full text
+        relevance = rank_for(repo, [*pinned, *focus], budget)
+        ranking, favoured = relevance.ranking, set(relevance.full) | set(pinned)
+    ranking = ranking or rank(nodes, repo.graph.edges, [],
                               {p: repo.files[p].language for p in nodes})
     history = repo.churn() if stable_order else {}
     placement = place(nodes, repo.graph.edges, tie_key=_stability_key(history))
@@ -141,8 +146,7 @@ def _pack(repo: Repo, budget: int, focus: Sequence[str], fmt: Format, pinned: Se
     # from the paths, not the contents: an edit must not change every file tag (prefix reuse,
     # issue 9); a body that contains it gets a boundary derived from all bodies (below)
     boundary = boundary_for(sorted(repo.files))
-    state = Selector(repo, fmt, budget, boundary, bodies, ranking, set(focus) | set(pinned),
-                     full_share)
+    state = Selector(repo, fmt, budget, boundary, bodies, ranking, favoured, full_share)
     choices = (state.select_fixed(fixed) if fixed is not None
                else state.select(set(pinned), set(dropped)))
     text, blocks, total = _fit(repo, fmt, state, choices, placed, bodies, fixed is not None)

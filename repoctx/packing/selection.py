@@ -33,6 +33,7 @@ TREE_SHARE = 0.15  # the directory tree collapses until it fits this share
 # on a repo far larger than the budget, the model sees the shape of many modules.
 FULL_SHARE = 0.6
 COUNT_AHEAD = 64  # files counted together (threads) as the selection walks the ranking
+MAX_SKELETON_SHARE = 0.25  # nor may a skeleton: a 15K-token outline crowds out everything
 MAX_BYTES_PER_TOKEN = 12  # a size-based lower bound on tokens for files not counted yet
 
 
@@ -185,7 +186,9 @@ class Selector:
             self.full_spent += full_cost
             self.emitted.add(path)
             return full_cost
-        if skeleton_cost is not None and skeleton_cost <= remaining:
+        skeleton_ok = path in self.favoured or (skeleton_cost or 0) <= self.budget * \
+            MAX_SKELETON_SHARE
+        if skeleton_cost is not None and skeleton_cost <= remaining and skeleton_ok:
             choice.tier = "skeleton"
             choice.reason = "budget" if share_ok else "too large for its share of the budget"
             self.emitted.add(path)
