@@ -4,8 +4,12 @@
 
 Every ```yaml block of docs/ci.md that starts with ``# <path>`` is written to that path of a
 generated repository (a small Python project: a base commit, then a "pull request" commit).
-A real ``llama_cpp.server`` on 127.0.0.1 with the embedded Gemma 270M GGUF plays the team's
-model server, reached through the ``REPOCTX_SERVER`` secret. Then, for each
+An OpenAI-compatible server on 127.0.0.1 plays the team's model server, reached through the
+``REPOCTX_SERVER`` secret: by default a scripted one (tests/fault_servers.py ``findings``: it
+answers every request with one valid findings document), because the recipes are plumbing to
+check — a review whose model cannot finish its JSON fails, as it should, and a 270M model
+on a CPU rarely finishes it; ``--model gemma`` uses a real ``llama_cpp.server`` with the
+embedded Gemma 270M GGUF instead. Then, for each
 workflow, in a fresh clone of that repository (the jobs move its index):
 
 * ``actions/checkout`` and ``actions/setup-python``: this clone and this Python;
@@ -140,18 +144,18 @@ def check_sarif(path: Path, label: str, report: Report) -> None:
 
 
 def main() -> int:
-    from llm_helpers import Server
+    import argparse
 
-    from repoctx.llm.fallback import fallback_model_path
-
+    parser = argparse.ArgumentParser(description="run docs/ci.md's recipes as written")
+    parser.add_argument("--model", choices=("scripted", "gemma"), default="scripted",
+                        help="the model server the jobs reach (default: scripted findings)")
+    kind = parser.parse_args().model
     files = doc_files(DOC.read_text())
     report = Report()
     with tempfile.TemporaryDirectory(prefix="repoctx-ci-") as tmp:
         base = Path(tmp)
         repo, base_sha = make_project(base, files)
-        # A trained model (the embedded Gemma 270M): the SARIF job needs an answer that is
-        # valid findings JSON, which a random-weight GGUF never finishes within --max-tokens.
-        server = Server(fallback_model_path(), n_ctx=4096)
+        server = _model_server(kind)
         try:
             values = {"secrets.REPOCTX_SERVER": server.url,
                       "github.event.pull_request.base.sha": base_sha}
@@ -178,6 +182,29 @@ def main() -> int:
             server.stop()
     print("docs/ci.md: " + ("FAILED" if report.failed else "every step passed"))
     return 1 if report.failed else 0
+
+
+class _Scripted:
+    """tests/fault_servers.py in its ``findings`` mode: an OpenAI-compatible endpoint."""
+
+    def __init__(self) -> None:
+        import fault_servers
+
+        self._module = fault_servers
+        self.proc, self.url = fault_servers.start("findings")
+
+    def stop(self) -> None:
+        self._module.stop(self.proc)
+
+
+def _model_server(kind: str) -> Any:
+    if kind == "scripted":
+        return _Scripted()
+    from llm_helpers import Server
+
+    from repoctx.llm.fallback import fallback_model_path
+
+    return Server(fallback_model_path(), n_ctx=4096)
 
 
 if __name__ == "__main__":

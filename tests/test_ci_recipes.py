@@ -1,6 +1,7 @@
 """docs/ci.md's steps run as written (bench/ci_recipes.py): its workflow files and pre-commit
 config in a generated repository, every ``run:`` step by bash, against a real
-``llama_cpp.server`` on 127.0.0.1, with a real offline ``pre-commit run --all-files``."""
+OpenAI-compatible server on 127.0.0.1 (scripted findings: the recipes' plumbing is what is
+checked, not a model's words), with a real offline ``pre-commit run --all-files``."""
 
 from __future__ import annotations
 
