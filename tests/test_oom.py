@@ -41,8 +41,14 @@ def address_space() -> int:
         return next(int(l.split()[1]) * 1024 for l in status if l.startswith("VmSize:"))
 
 
+from repoctx.llm.open import _planned
+
+# review plans a given budget (its n_ubatch sizes the compute buffers): measure with the same
+sizing = _planned(Path(model), n - 1028, 4, "f16")
+ubatch = sizing.n_ubatch if sizing is not None else 512
+
 def loaded(n_ctx: int) -> int:
-    rt = Runtime(Path(model), LoadSettings(n_ctx=n_ctx))  # the settings review uses
+    rt = Runtime(Path(model), LoadSettings(n_ctx=n_ctx, n_ubatch=ubatch))  # as review loads
     try:
         return address_space()
     finally:
