@@ -25,7 +25,7 @@ from dataclasses import dataclass
 FOCUS_SHARE = 0.10  # the focus keeps full text while it costs at most this share
 FOCUS_FLOOR = 2000  # or at most this many tokens: a small focus never degrades
 FOCUS_SKELETON_CAP = 0.25  # the focus's own outline may cost up to this share
-SEEN = 1.0  # value of a skeleton relative to the upgrade to full text
+SEEN = 1.2  # value of a skeleton relative to the upgrade to full text
 SMOOTH = 2000  # tokens added to every step's cost when ranking by value per token
 MIN_VALUE = 0.005  # below this probability a file is not worth a token
 
