@@ -125,9 +125,12 @@ def test_plan_chooses_by_value_per_token_and_degrades_a_large_focus() -> None:
     focus = knapsack.Item("big.py", 1.0, 9000, 1200)
     items = [knapsack.Item("huge.py", 0.6, 7000, 900), knapsack.Item("a.py", 0.5, 800, 100),
              knapsack.Item("b.py", 0.4, 700, 90), knapsack.Item("noise.py", 0.001, 10, 5)]
-    plan = knapsack.plan([focus], items, 10_000)
-    assert "big.py" in plan.skeleton  # 90% of the budget: its skeleton instead
+    plan = knapsack.plan([focus], items, 8_000)
+    assert "big.py" in plan.skeleton  # over the budget: its skeleton instead
     assert plan.full[:2] == ("a.py", "b.py")  # more value per token than huge.py
+    assert "huge.py" in plan.skeleton  # too big for what is left: its outline
+    roomy = knapsack.plan([focus], items, 11_000)  # room for all three
+    assert "huge.py" in roomy.full
     assert "noise.py" not in plan.full + plan.skeleton
     small = knapsack.plan([knapsack.Item("f.py", 1.0, 1000, 100)], items, 10_000)
     assert small.full[0] == "f.py"

@@ -134,9 +134,11 @@ def _pack(repo: Repo, budget: int, focus: Sequence[str], fmt: Format, pinned: Se
     if fixed is not None:  # the caller chose every tier: no relevance ranking needed
         ranking = Ranking(order=[], score={}, reason={})
     favoured = set(focus) | set(pinned)
+    outlined: frozenset[str] = frozenset()
     if ranking is None and (focus or pinned):  # the relevance model: ranking and full text
         relevance = rank_for(repo, [*pinned, *focus], budget)
         ranking, favoured = relevance.ranking, set(relevance.full) | set(pinned)
+        outlined = relevance.outline - set(pinned)
     ranking = ranking or rank(nodes, repo.graph.edges, [],
                               {p: repo.files[p].language for p in nodes})
     history = repo.churn() if stable_order else {}
@@ -146,7 +148,8 @@ def _pack(repo: Repo, budget: int, focus: Sequence[str], fmt: Format, pinned: Se
     # from the paths, not the contents: an edit must not change every file tag (prefix reuse,
     # issue 9); a body that contains it gets a boundary derived from all bodies (below)
     boundary = boundary_for(sorted(repo.files))
-    state = Selector(repo, fmt, budget, boundary, bodies, ranking, favoured, full_share)
+    state = Selector(repo, fmt, budget, boundary, bodies, ranking, favoured, full_share,
+                     outlined)
     choices = (state.select_fixed(fixed) if fixed is not None
                else state.select(set(pinned), set(dropped)))
     text, blocks, total = _fit(repo, fmt, state, choices, placed, bodies, fixed is not None)

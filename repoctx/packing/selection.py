@@ -48,9 +48,12 @@ class Selector:
 
     def __init__(self, repo: Repo, fmt: Format, budget: int, boundary: str,
                  bodies: Bodies, ranking: Ranking, favoured: set[str],
-                 full_share: float) -> None:
+                 full_share: float, outlined: frozenset[str] = frozenset()) -> None:
         self.repo, self.fmt, self.budget, self.boundary = repo, fmt, budget, boundary
         self.bodies, self.ranking, self.favoured = bodies, ranking, favoured
+        # files the relevance plan gave a skeleton: no full text in the first pass (the
+        # second pass may still upgrade them with what is left)
+        self.outlined = outlined
         self.full_share = full_share
         self.tree_depth: int | None = None
         self.emitted: set[str] = set()
@@ -181,7 +184,7 @@ class Selector:
         full_cost, skeleton_cost = self._costs(path)
         share_ok = self._share_ok(path, full_cost)
         within_cap = path in self.favoured or self.full_spent + full_cost <= full_cap
-        if full_cost <= remaining and share_ok and within_cap:
+        if path not in self.outlined and full_cost <= remaining and share_ok and within_cap:
             choice.tier, choice.reason = "full", self.ranking.reason.get(path, "rank")
             self.full_spent += full_cost
             self.emitted.add(path)

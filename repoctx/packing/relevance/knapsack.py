@@ -6,12 +6,15 @@ skeleton (cost: the skeleton's tokens), then the upgrade to full text (cost: the
 difference) — or one step straight to full text when it has no cheaper skeleton (or when
 the upgrade is the better buy per token). Steps are taken greedily by value per token
 (plus a smoothing constant, so a 3-token file does not win on its ratio alone), each when
-it still fits: the greedy solution of this multiple-choice knapsack, within one item of
-the optimum, and the budget's few dozen candidates make anything cleverer pointless.
+it still fits; an upgrade whose skeleton was passed over (it did not pay for itself
+alone) buys the full text at once, so a file worth reading whole is not lost for want of
+its outline. The greedy solution of this multiple-choice knapsack, within one item of the
+optimum, and the budget's few dozen candidates make anything cleverer pointless.
 
 The focus comes first but may degrade: full text only while it costs at most
-``FOCUS_SHARE`` of the budget (or ``FOCUS_FLOOR`` tokens), else its skeleton; no skeleton
-may cost more than ``SKELETON_CAP`` of the budget.
+``FOCUS_SHARE`` of the budget (or ``FOCUS_FLOOR`` tokens), else its skeleton: the developer
+already has it open, and a 16K pack holds only two or three 4-5K co-changed files besides.
+Its skeleton may take at most ``FOCUS_SKELETON_CAP`` of the budget.
 """
 
 from __future__ import annotations
@@ -19,12 +22,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-FOCUS_SHARE = 0.25  # the focus keeps full text while it costs at most this share
+FOCUS_SHARE = 0.10  # the focus keeps full text while it costs at most this share
 FOCUS_FLOOR = 2000  # or at most this many tokens: a small focus never degrades
-SKELETON_CAP = 0.25  # no skeleton may cost more than this share of the budget
-SEEN = 1.0  # value of a skeleton relative to the upgrade to full text
-SMOOTH = 1000  # tokens added to every step's cost when ranking by value per token
-MIN_VALUE = 0.02  # below this probability a file is not worth a token
+FOCUS_SKELETON_CAP = 0.25  # the focus's own outline may cost up to this share
+SEEN = 1.2  # value of a skeleton relative to the upgrade to full text
+SMOOTH = 2000  # tokens added to every step's cost when ranking by value per token
+MIN_VALUE = 0.005  # below this probability a file is not worth a token
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +51,14 @@ def plan(focus: Sequence[Item], items: Sequence[Item], budget: int) -> Plan:
     for item in focus:
         if item.full <= max(budget * FOCUS_SHARE, FOCUS_FLOOR) and item.full <= left:
             tier[item.path], left = "full", left - item.full
-        elif item.skeleton is not None and item.skeleton <= min(left, budget * SKELETON_CAP):
+        elif item.skeleton is not None and item.skeleton <= min(left, budget * FOCUS_SKELETON_CAP):
             tier[item.path], left = "skeleton", left - item.skeleton
     for _, _, step, item in sorted(_steps(items)):
-        if step == "upgrade" and tier.get(item.path) != "skeleton":
-            continue  # its skeleton did not fit: no upgrade of nothing
+        if tier.get(item.path) == "full" or (step == "skeleton" and item.path in tier):
+            continue
         cost = _step_cost(step, item)
+        if step == "upgrade" and item.path not in tier:
+            step, cost = "full", item.full  # its skeleton was passed over: all at once
         if cost <= left:
             tier[item.path], left = "skeleton" if step == "skeleton" else "full", left - cost
     chosen = [*[i.path for i in focus], *[i.path for _, _, _, i in sorted(_steps(items))]]

@@ -42,6 +42,9 @@ class Relevance:
 
     ranking: Ranking
     full: frozenset[str]
+    # the plan's skeletons (the focus included when it degraded): the packer's first pass
+    # gives them no full text, or a degraded focus would eat the budget planned for others
+    outline: frozenset[str] = frozenset()
 
 
 def rank_for(repo: Repo, focus: Sequence[str], budget: int,
@@ -69,7 +72,9 @@ def rank_for(repo: Repo, focus: Sequence[str], budget: int,
     for path in focus:
         reason[path] = "focus"
     full = frozenset(the_plan.full)
-    return Relevance(Ranking(order, {p: score.get(p, BIAS) for p in nodes}, reason), full)
+    outline = frozenset([*the_plan.skeleton, *(p for p in focus if p not in full)])
+    return Relevance(Ranking(order, {p: score.get(p, BIAS) for p in nodes}, reason), full,
+                     outline)
 
 
 def collect(repo: Repo, focus: Sequence[str], nodes: Sequence[str]) -> signals.Signals:
