@@ -129,6 +129,17 @@ def _raw(value: object, env: bool) -> object:
     return value
 
 
+def _size(value: object, env: bool) -> int:
+    if isinstance(value, str):
+        try:
+            size = parse_size(value, "")
+        except InputError:
+            size = 0
+        if size > 0:
+            return size
+    raise Invalid("must be a size like 2G, 500M or 512MiB")
+
+
 # ---------------------------------------------------------------------------- the table
 @dataclass(frozen=True, slots=True)
 class Setting:
@@ -159,9 +170,13 @@ SETTINGS: tuple[Setting, ...] = (
             "tokens between the recurrent-state checkpoints of a saved prefix"),
     Setting("workers", "REPOCTX_WORKERS", MACHINE, _positive_int, "cores, at most 8",
             "processes that parse a cold repository (1: in this process)"),
+    Setting("serve_key", "REPOCTX_SERVE_KEY", MACHINE, _text, "none",
+            "the key `repoctx serve` requires (`--api-key`) and repoctx's clients send"),
+    Setting("remote_max_bytes", "REPOCTX_REMOTE_MAX_BYTES", MACHINE, _size, "2G",
+            "the largest checkout of a remote repository (`pack URL`) before it is refused"),
     Setting("whole_share", None, FILES, _share, "0.5",
-            "`review --whole` when less than this share of the repository fits one pack",
-            "--whole-share"),
+            "`review` names `--whole` when less than this share of the repository fits one "
+            "pack", "--whole-share"),
     Setting("parallel", None, FILES, _positive_int, "1",
             "packs a `--server` reviews at once in a whole-repository review", "--parallel"),
     Setting("hook.fail_on", None, FILES, _fail_on, "never",

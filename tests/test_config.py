@@ -37,7 +37,7 @@ def test_one_precedence_rule(tmp_path: Path) -> None:
 
 def test_user_config_under_a_repoctx_table_and_hook_keys(tmp_path: Path) -> None:
     repo, env = _files(tmp_path, "[tool.repoctx.hook]\nmax-suggestions = 3\n",
-                       '[repoctx]\nserver = "http://u"\n[repoctx.hook.run]\ntimeout = 5\n')
+                       '[repoctx]\nserver = "http://u"\n[repoctx.hook]\ntimeout = 5\n')
     assert config.value("server", repo=repo, env=env) == "http://u"
     assert config.value("hook.max_suggestions", repo=repo, env=env) == 3
     assert config.value("hook.timeout", repo=repo, env=env) == 5.0

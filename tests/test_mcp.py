@@ -130,7 +130,7 @@ def test_bad_input_comes_back_as_tool_errors(tmp_path: Path) -> None:
     messages = [_text(result) for result in errors]
     assert all(result.is_error for result in errors), messages
     assert "no such file or directory" in messages[0]
-    assert "budget: expected tokens or 'auto', not 'lots'" in messages[1]
+    assert "budget: expected a number of tokens like 65536 or 64k, not 'lots'" in messages[1]
     assert "budget: must be positive" in messages[2]
     assert "nope.py" in messages[3]
     assert "format" in messages[4]

@@ -94,7 +94,8 @@ def _inventory() -> dict[str, Any]:
     facts["states"].update(_state_details(stores.STATES.path(directory)))
     from repoctx.remote import inventory  # start-up: `cache info` only
 
-    facts["repos"]["checkouts"] = inventory()["checkouts"]
+    checkouts = inventory()  # a checkout is one entry, not its files
+    facts["repos"].update(entries=checkouts["entries"], checkouts=checkouts["checkouts"])
     fallback = stores.FALLBACK.files()
     facts["fallback"] = {"path": str(fallback[0]) if fallback else "",
                          "bytes": stores.FALLBACK.size(), "entries": len(fallback),

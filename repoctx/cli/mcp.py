@@ -94,7 +94,7 @@ def tools(reviewer: dict[str, Any] | None) -> dict[str, Callable[..., Any]]:
     (``reviewer``: the model/server/fallback settings it runs with)."""
     from pydantic import Field
 
-    from repoctx import mcp_tools as t
+    from repoctx.cli import mcp_tools as t
 
     Path_ = Annotated[str, Field(description="a repository directory (absolute is safest) "
                                              "or a git URL[@REF][#SUBDIR]")]

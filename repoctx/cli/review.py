@@ -108,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
     localize(args)  # a git URL: its cached checkout
     check_outputs(args)  # a bad --output fails now, not after the model answered
     check_flags(args)  # and every other flag before anything is scanned or printed
+    if getattr(args, "no_redact", False) and args.server:
+        redact_secrets(True, args.server)  # --no-redact for a remote server: refused now
     repo = scan_repo(args, stages=True)
     report_left_out(repo, warn)  # first: it may be why nothing is left to review
     check_not_empty(repo)
