@@ -51,7 +51,8 @@ def looping() -> Iterator[str]:
 
 # ------------------------------------------------------------------ flags and empty input
 @pytest.mark.parametrize(("flags", "message"), [
-    (("--budget", "banana"), "--budget: expected a number of tokens like 65536 or 64k, not 'banana'"),
+    (("--budget", "banana"),
+     "--budget: expected a number of tokens like 65536 or 64k, not 'banana'"),
     (("--budget", "10"), "--budget 10: too small for a review"),
     (("--max-tokens", "0"), "--max-tokens 0: must be at least 1"),
     (("--yes",), "--yes only confirms --whole"),
