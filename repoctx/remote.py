@@ -38,6 +38,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit, urlunsplit
 
 from repoctx.errors import InputError, RepoctxError
+from repoctx.units import format_bytes
 
 REPOS_DIR = "repos"  # under the user cache dir, beside the scan cache and the pack memo
 MAX_BYTES_ENV = "REPOCTX_REMOTE_MAX_BYTES"
@@ -141,15 +142,12 @@ def mask(url: str) -> str:
 
 
 def max_bytes() -> int:
-    """The size cap for one checkout: ``REPOCTX_REMOTE_MAX_BYTES`` (bytes, or 500M, 2G)."""
-    raw = os.environ.get(MAX_BYTES_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MAX_BYTES
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmg]?)i?b?", raw.lower())
-    if match is None:
-        raise InputError(f"{MAX_BYTES_ENV}={raw!r}: expected bytes like 500M or 2G")
-    scale = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[match.group(2)]
-    return int(float(match.group(1)) * scale)
+    """The size cap for one checkout: ``REPOCTX_REMOTE_MAX_BYTES`` (500M, 2G), by the one
+    settings table (a bad value is a one-line error there)."""
+    from repoctx import config
+
+    cap = config.value("remote_max_bytes")
+    return DEFAULT_MAX_BYTES if cap is None else int(cap)
 
 
 def repos_dir() -> Path:
@@ -254,7 +252,8 @@ def _git(spec: RemoteSpec, arguments: list[str], cwd: Path | None, watched: Path
     watcher.join()
     if over.is_set() or _du(watched) > cap:  # a step quicker than the watcher's first look
         raise InputError(f"{spec.shown}: the checkout is larger than the "
-                         f"{_size(cap)} cap ({MAX_BYTES_ENV} raises it); nothing was kept")
+                         f"{format_bytes(cap, binary=True)} cap ({MAX_BYTES_ENV} raises it); "
+                         "nothing was kept")
     if process.returncode != 0:
         raise _failure(spec, lines, ref)
 
@@ -332,13 +331,6 @@ def _failure(spec: RemoteSpec, lines: list[str], ref: str | None) -> RepoctxErro
 def _mask_all(text: str) -> str:
     """Credentials of any URL inside a git message."""
     return re.sub(r"([a-z][a-z0-9+.-]*://)[^/@\s]+@", r"\1***@", text)
-
-
-def _size(count: int) -> str:
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if count >= scale:
-            return f"{count / scale:.1f} {unit}"
-    return f"{count} B"
 
 
 def inventory() -> dict[str, object]:
